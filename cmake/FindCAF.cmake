@@ -1,0 +1,33 @@
+# FindCAF.cmake — Debian's libcaf-dev (0.17) ships neither a CMake config nor a .pc file.
+# Provides CAF::core and CAF::io (same target names as upstream CAF >= 0.18).
+include(FindPackageHandleStandardArgs)
+find_package(Threads REQUIRED)
+find_path(CAF_INCLUDE_DIR NAMES caf/all.hpp caf/config.hpp)
+find_library(CAF_CORE_LIBRARY NAMES caf_core)
+find_library(CAF_IO_LIBRARY NAMES caf_io)
+if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
+  file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" _caf_line REGEX "^#define CAF_VERSION [0-9]+")
+  string(REGEX REPLACE ".*CAF_VERSION ([0-9]+).*" "\\1" _caf_v "${_caf_line}")
+  math(EXPR _caf_major "${_caf_v} / 10000")
+  math(EXPR _caf_minor "(${_caf_v} / 100) % 100")
+  math(EXPR _caf_patch "${_caf_v} % 100")
+  set(CAF_VERSION "${_caf_major}.${_caf_minor}.${_caf_patch}")
+endif()
+foreach(_c IN LISTS CAF_FIND_COMPONENTS)
+  string(TOUPPER "${_c}" _C)
+  if(CAF_${_C}_LIBRARY)
+    set(CAF_${_c}_FOUND TRUE)
+  endif()
+endforeach()
+find_package_handle_standard_args(CAF REQUIRED_VARS CAF_INCLUDE_DIR CAF_CORE_LIBRARY
+                                  VERSION_VAR CAF_VERSION HANDLE_COMPONENTS)
+if(CAF_FOUND AND NOT TARGET CAF::core)
+  add_library(CAF::core SHARED IMPORTED)
+  set_target_properties(CAF::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}" INTERFACE_LINK_LIBRARIES Threads::Threads)
+  if(CAF_IO_LIBRARY)
+    add_library(CAF::io SHARED IMPORTED)
+    set_target_properties(CAF::io PROPERTIES IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
+      INTERFACE_LINK_LIBRARIES CAF::core)
+  endif()
+endif()

@@ -1,0 +1,102 @@
+// mercato's configuration: every key with its default, loaded from one TOML file plus environment
+// overrides. Unknown keys and bad values are errors that name the key and the file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mercato/agent_spec.hpp"
+
+namespace mercato {
+
+using millis = std::chrono::milliseconds;
+
+struct gateway_config {
+  std::string bind_address = "127.0.0.1";
+  uint16_t port = 8080;                     // 0 = ephemeral (tests)
+  bool legacy_ports = true;
+  uint16_t legacy_port_base = 8000;         // 0 = one ephemeral port per agent (tests)
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 16 << 10;
+  millis request_timeout{5000};             // agent answer deadline -> 504
+  millis read_timeout{10000};               // whole request must arrive within this -> 408
+  millis keep_alive_idle_timeout{30000};    // idle connection closed after this
+  size_t max_connections = 10000;
+  size_t max_in_flight_per_agent = 1024;    // above -> 503 + Retry-After
+  millis drain_timeout{5000};               // SIGTERM: in-flight requests get this long
+  std::vector<std::string> cors_allowed_origins{"*"};
+  uint32_t retry_after_seconds = 1;
+};
+
+struct agent_override {
+  bool enabled = true;
+  std::optional<restart_type> restart;      // default: the registry's
+  std::optional<millis> request_timeout;    // default: gateway.request_timeout
+};
+
+struct agents_config {
+  std::map<std::string, agent_override> overrides;  // [agents.<name>] tables
+  // Effective values for one agent.
+  bool enabled(std::string_view name) const;
+  restart_type restart(const agent_spec& spec) const;
+  millis request_timeout(std::string_view name, millis fallback) const;
+};
+
+struct supervisor_config {
+  uint32_t restart_intensity = 5;           // more than this many restarts of one agent ...
+  millis restart_period{30000};             // ... within this window -> agent failed
+  uint32_t total_restart_intensity = 50;    // more restarts than this across all agents ...
+  millis total_restart_period{30000};       // ... within this window -> process exits non-zero
+  millis backoff_min{10};                   // first repeated restart waits this long (±jitter)
+  millis backoff_max{5000};
+  double backoff_jitter = 0.2;              // ± fraction of the backoff
+  millis heartbeat_interval{1000};
+  millis heartbeat_deadline{1000};          // no answer in time -> hang -> kill + restart
+  millis shutdown_timeout{2000};            // per agent, on stop
+};
+
+struct admin_config {
+  std::string socket_path = "var/mercato.sock";
+  bool fault_injection = false;             // enables console `crash` / `hang`
+};
+
+struct log_config {
+  std::string level = "info";               // trace|debug|info|warn|error|off
+  std::string format = "json";              // json|text
+};
+
+struct runtime_config {
+  uint32_t worker_threads = 2;              // CAF scheduler workers
+  uint32_t io_threads = 1;                  // Asio threads for HTTP and the admin socket
+};
+
+struct config {
+  gateway_config gateway;
+  agents_config agents;
+  supervisor_config supervisor;
+  admin_config admin;
+  log_config log;
+  runtime_config runtime;
+  std::string source = "<defaults>";        // file the values came from
+};
+
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Parses `toml_text` (named `source` in messages), then applies environment overrides read
+// through `getenv` (injectable for tests). Throws config_error naming key and source.
+using env_lookup = const char* (*)(const char*);
+config parse_config(const std::string& toml_text, const std::string& source,
+                    env_lookup getenv_fn = nullptr);
+config load_config_file(const std::string& path, env_lookup getenv_fn = nullptr);
+
+// The effective configuration as TOML (console `config`); nothing secret is in it.
+std::string render_config(const config& c);
+
+}  // namespace mercato

@@ -1,0 +1,157 @@
+// Gateway request metrics and Prometheus rendering (see metrics.hpp).
+#include "runtime/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include "mercato/agent_directory.hpp"
+
+namespace mercato {
+namespace {
+
+constexpr std::array<std::string_view, http_metrics::method_count> method_names{
+    "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "other"};
+
+// Exact codes we expect, then one bucket per class for the rest.
+constexpr std::array<int, 21> known_statuses{200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 404,
+                                            405, 408, 409, 413, 422, 429, 431, 502, 503, 504};
+constexpr std::array<std::string_view, 5> class_labels{"1xx", "2xx", "3xx", "4xx", "5xx"};
+static_assert(known_statuses.size() + class_labels.size() == http_metrics::status_count);
+
+constexpr std::array<double, http_metrics::bucket_count - 1> bucket_bounds_s{
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0};
+
+size_t method_index(std::string_view m) {
+  for (size_t i = 0; i + 1 < method_names.size(); ++i)
+    if (method_names[i] == m) return i;
+  return method_names.size() - 1;
+}
+
+size_t status_index(int status) {
+  for (size_t i = 0; i < known_statuses.size(); ++i)
+    if (known_statuses[i] == status) return i;
+  int cls = status / 100;
+  if (cls < 1 || cls > 5) cls = 5;
+  return known_statuses.size() + static_cast<size_t>(cls - 1);
+}
+
+std::string status_label(size_t index) {
+  if (index < known_statuses.size()) return std::to_string(known_statuses[index]);
+  return std::string(class_labels[index - known_statuses.size()]);
+}
+
+}  // namespace
+
+http_metrics::http_metrics(size_t agent_count)
+    : slots_count_(agent_count + 1), slots_(std::make_unique<slot[]>(agent_count + 1)) {}
+
+void http_metrics::record(size_t slot_index, std::string_view method, int status,
+                          std::chrono::microseconds latency) {
+  if (slot_index >= slots_count_) slot_index = gateway_slot();
+  auto& s = slots_[slot_index];
+  s.requests[method_index(method)][status_index(status)].fetch_add(1, std::memory_order_relaxed);
+  const double seconds = static_cast<double>(latency.count()) / 1e6;
+  size_t b = 0;
+  while (b < bucket_bounds_s.size() && seconds > bucket_bounds_s[b]) ++b;
+  s.latency_buckets[b].fetch_add(1, std::memory_order_relaxed);
+  s.latency_sum_us.fetch_add(static_cast<uint64_t>(latency.count()), std::memory_order_relaxed);
+  s.latency_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t http_metrics::requests(size_t slot_index) const {
+  return slots_[slot_index].latency_count.load(std::memory_order_relaxed);
+}
+
+std::string http_metrics::render_prometheus(const agent_directory& directory) const {
+  std::string out;
+  out.reserve(16 * 1024);
+  auto it = std::back_inserter(out);
+  auto slot_name = [&](size_t i) -> std::string_view {
+    return i < directory.size() ? directory.at(i).name() : std::string_view{"gateway"};
+  };
+
+  out += "# HELP mercato_http_requests_total HTTP requests answered, by agent, method and status.\n"
+         "# TYPE mercato_http_requests_total counter\n";
+  for (size_t i = 0; i < slots_count_; ++i)
+    for (size_t m = 0; m < method_count; ++m)
+      for (size_t s = 0; s < status_count; ++s) {
+        auto n = slots_[i].requests[m][s].load(std::memory_order_relaxed);
+        if (n == 0) continue;
+        fmt::format_to(it,
+                       "mercato_http_requests_total{{agent=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
+                       slot_name(i), method_names[m], status_label(s), n);
+      }
+
+  out += "# HELP mercato_http_request_duration_seconds Time from request read to response, by "
+         "agent.\n# TYPE mercato_http_request_duration_seconds histogram\n";
+  for (size_t i = 0; i < slots_count_; ++i) {
+    const auto& s = slots_[i];
+    const auto count = s.latency_count.load(std::memory_order_relaxed);
+    if (count == 0) continue;
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < bucket_count; ++b) {
+      cumulative += s.latency_buckets[b].load(std::memory_order_relaxed);
+      if (b < bucket_bounds_s.size())
+        fmt::format_to(it, "mercato_http_request_duration_seconds_bucket{{agent=\"{}\",le=\"{}\"}} {}\n",
+                       slot_name(i), bucket_bounds_s[b], cumulative);
+      else
+        fmt::format_to(it,
+                       "mercato_http_request_duration_seconds_bucket{{agent=\"{}\",le=\"+Inf\"}} {}\n",
+                       slot_name(i), cumulative);
+    }
+    fmt::format_to(it, "mercato_http_request_duration_seconds_sum{{agent=\"{}\"}} {:.6f}\n",
+                   slot_name(i), static_cast<double>(s.latency_sum_us.load()) / 1e6);
+    fmt::format_to(it, "mercato_http_request_duration_seconds_count{{agent=\"{}\"}} {}\n",
+                   slot_name(i), count);
+  }
+
+  out += "# HELP mercato_agent_restarts_total Agent restarts by reason.\n"
+         "# TYPE mercato_agent_restarts_total counter\n";
+  for (size_t i = 0; i < directory.size(); ++i)
+    for (auto r : {restart_reason::crash, restart_reason::hang, restart_reason::manual})
+      fmt::format_to(it, "mercato_agent_restarts_total{{agent=\"{}\",reason=\"{}\"}} {}\n",
+                     directory.at(i).name(), to_string(r), directory.at(i).restarts(r));
+
+  out += "# HELP mercato_agent_up 1 when the agent is running and routed to.\n"
+         "# TYPE mercato_agent_up gauge\n";
+  for (size_t i = 0; i < directory.size(); ++i)
+    fmt::format_to(it, "mercato_agent_up{{agent=\"{}\",state=\"{}\"}} {}\n", directory.at(i).name(),
+                   to_string(directory.at(i).state()),
+                   directory.at(i).state() == agent_state::running ? 1 : 0);
+
+  out += "# HELP mercato_agent_mailbox_size Mailbox size at the last heartbeat.\n"
+         "# TYPE mercato_agent_mailbox_size gauge\n";
+  for (size_t i = 0; i < directory.size(); ++i)
+    fmt::format_to(it, "mercato_agent_mailbox_size{{agent=\"{}\"}} {}\n", directory.at(i).name(),
+                   directory.at(i).mailbox_size.load(std::memory_order_relaxed));
+
+  out += "# HELP mercato_agent_in_flight HTTP calls waiting for the agent's answer.\n"
+         "# TYPE mercato_agent_in_flight gauge\n";
+  for (size_t i = 0; i < directory.size(); ++i)
+    fmt::format_to(it, "mercato_agent_in_flight{{agent=\"{}\"}} {}\n", directory.at(i).name(),
+                   directory.at(i).in_flight.load(std::memory_order_relaxed));
+
+  out += "# HELP mercato_agent_heartbeat_seconds Round trip of the last supervisor heartbeat.\n"
+         "# TYPE mercato_agent_heartbeat_seconds gauge\n";
+  for (size_t i = 0; i < directory.size(); ++i) {
+    auto us = directory.at(i).last_ping_us.load(std::memory_order_relaxed);
+    if (us >= 0)
+      fmt::format_to(it, "mercato_agent_heartbeat_seconds{{agent=\"{}\"}} {:.6f}\n",
+                     directory.at(i).name(), static_cast<double>(us) / 1e6);
+  }
+
+  fmt::format_to(it,
+                 "# HELP mercato_http_open_connections Open client connections.\n"
+                 "# TYPE mercato_http_open_connections gauge\n"
+                 "mercato_http_open_connections {}\n"
+                 "# HELP mercato_http_connections_total Accepted client connections.\n"
+                 "# TYPE mercato_http_connections_total counter\n"
+                 "mercato_http_connections_total {}\n"
+                 "# HELP mercato_http_rejected_connections_total Connections refused at the cap.\n"
+                 "# TYPE mercato_http_rejected_connections_total counter\n"
+                 "mercato_http_rejected_connections_total {}\n",
+                 open_connections.load(), accepted_connections.load(),
+                 rejected_connections.load());
+  return out;
+}
+
+}  // namespace mercato
