@@ -263,7 +263,9 @@ void on_child_exit(self_ptr self, child& c, const caf::error& reason) {
 void request_stop(self_ptr self, child& c) {
   c.current = phase::stopping;
   entry_of(self, c).set_state(agent_state::stopped);  // no new calls are routed to it
-  self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+  // Anonymous on purpose: an exit_msg from the supervisor itself would make the child unlink
+  // from it before quitting, and its exit would never reach the exit handler.
+  caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
   self->delayed_send(self, self->state.setup.limits.shutdown_timeout, deadline_atom::value,
                      std::string(name_of(self, c)), c.incarnation);
 }
