@@ -343,7 +343,7 @@ const std::vector<command>& command_table() {
        run_hang},
       {"metrics", "metrics", "the Prometheus metrics text", 0, 0, false, run_metrics},
       {"log-level", "log-level [level]", "show or set the log level (trace|debug|info|warn|error|off)",
-       0, 1, true, run_log_level},
+       0, 1, false, run_log_level},
       {"config", "config", "the effective configuration as TOML", 0, 0, false, run_config},
       {"shutdown", "shutdown", "stop the server gracefully", 0, 0, true, run_shutdown},
   };

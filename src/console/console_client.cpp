@@ -133,7 +133,7 @@ console_options parse_options(int argc, char** argv) {
   auto is_option = [](const std::string& arg, const std::string& name) {
     return arg == name || arg.rfind(name + "=", 0) == 0;
   };
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (options_done || arg.empty() || arg[0] != '-') {
       if (!options.command.empty()) options.command += ' ';

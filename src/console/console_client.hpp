@@ -16,9 +16,9 @@ struct admin_unreachable : std::runtime_error {
 // Throws admin_unreachable when it cannot connect, std::runtime_error when the exchange fails.
 std::string send_admin_command(const std::string& socket_path, const std::string& line);
 
-// `mercato console [--socket PATH] [--config FILE] [--json] [command...]`, getopt style: argv[0]
-// names the subcommand ("console"), options and the command follow. Exit code: 0 ok, 1 the
-// command failed (or bad usage), 2 the server could not be reached.
+// `mercato console [--socket PATH] [--config FILE] [--json] [command...]`; argv holds only the
+// arguments after "console". Exit code: 0 ok, 1 the command failed (or bad usage), 2 the server
+// could not be reached.
 int run_console(int argc, char** argv);
 
 }  // namespace mercato

@@ -1,5 +1,5 @@
 // Prometheus text format parser for the tests (see prometheus_text.hpp).
-#include "http/prometheus_text.hpp"
+#include "prometheus_text.hpp"
 
 #include <cmath>
 #include <cstdlib>
