@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,15 +52,23 @@ typename Inspector::result_type inspect(Inspector& f, fault_injection& x) {
   return f(caf::meta::type_name("mercato.fault_injection"), x.kind, x.millis);
 }
 
+// Work to run inside the agent: how a result computed elsewhere (a database thread, say) comes
+// back to the agent as a message, so the agent's state is only ever touched by the agent.
+struct continuation {
+  std::function<void()> run;
+};
+
 // Two doors to one dispatcher: `http_call` (the gateway's fast path: the answer goes straight to
 // the connection's reply channel) and `http_request` (request/response, for actors and tests).
 using agent_actor = caf::typed_actor<
     caf::reacts_to<http_call>,
     caf::replies_to<http_request>::with<http_response>,
     caf::replies_to<heartbeat_atom, uint64_t>::with<heartbeat_reply>,
-    caf::reacts_to<fault_atom, fault_injection>>;
+    caf::reacts_to<fault_atom, fault_injection>,
+    caf::reacts_to<continuation>>;
 
 }  // namespace mercato
 
 // http_call carries a shared reply channel (a callback): in-process only, never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::http_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::continuation)

@@ -11,6 +11,10 @@ namespace mercato {
 
 class agent_directory;
 class event_bus;
+namespace db {
+class pool;
+class outbox_relay;
+}  // namespace db
 
 struct agent_context {
   const agent_spec* spec = nullptr;
@@ -19,6 +23,8 @@ struct agent_context {
   event_bus* events = nullptr;
   std::chrono::milliseconds call_timeout{5000};  // default for cross-agent requests
   bool fault_injection = false;                   // accept fault_injection messages
+  db::pool* database = nullptr;                   // null when no database is configured
+  db::outbox_relay* relay = nullptr;              // wake() it after committing outbox events
 };
 
 }  // namespace mercato

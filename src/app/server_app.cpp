@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 
 #include "console/admin_server.hpp"
+#include "db/database.hpp"
 #include "gateway/http_gateway.hpp"
 #include "log/log.hpp"
 #include "mercato/agent_directory.hpp"
@@ -48,6 +49,7 @@ struct server_app::impl {
   event_bus events;
   caf::actor_system_config caf_cfg;
   std::optional<caf::actor_system> system;
+  std::unique_ptr<db::database> database;  // null without database.url
   supervisor_actor supervisor;
 
   boost::asio::io_context io;
@@ -79,6 +81,16 @@ void server_app::start() {
   if (auto lvl = log::parse_level(d.cfg.log.level)) log::set_level(*lvl);
   log::set_json(d.cfg.log.format == "json");
 
+  if (!d.cfg.database.url.empty()) {
+    std::vector<std::string> schemas;
+    for (size_t i = 0; i < d.directory.size(); ++i)
+      schemas.emplace_back(d.directory.at(i).spec().schema);
+    d.database = std::make_unique<db::database>(d.cfg.database, d.events, std::move(schemas));
+    d.database->start();  // migrations first: agents start on the current schema
+  } else {
+    log::warn("server", "no_database", {{"hint", "set DATABASE_URL or database.url"}});
+  }
+
   d.system.emplace(d.caf_cfg);
   supervisor_setup setup;
   setup.directory = &d.directory;
@@ -86,6 +98,10 @@ void server_app::start() {
   setup.limits = d.cfg.supervisor;
   setup.fault_injection = d.cfg.admin.fault_injection;
   setup.call_timeout = d.cfg.gateway.request_timeout;
+  if (d.database) {
+    setup.database = &d.database->pool();
+    setup.relay = &d.database->relay();
+  }
   setup.on_escalation = [this](const std::string&) {
     {
       std::lock_guard<std::mutex> guard{impl_->mutex};
@@ -112,6 +128,7 @@ void server_app::start() {
   gw.metrics = &d.metrics;
   gw.settings = &d.cfg;
   gw.started = [this] { return impl_->started.load(); };
+  if (d.database) gw.database_ready = [db = d.database.get()] { return db->ready(); };
   d.gateway = std::make_unique<http_gateway>(d.io, std::move(gw));
   d.gateway->start();
 
@@ -183,6 +200,7 @@ void server_app::impl::stop_everything() {
   for (auto& t : io_threads) t.join();
   io_threads.clear();
   if (system) system->await_all_actors_done();
+  if (database) database->stop();  // after the agents: none of them can submit work any more
   // Sessions and listeners hold io_context objects: destroy them before the io_context.
   admin.reset();
   gateway.reset();

@@ -129,6 +129,11 @@ std::string read_string(const toml_value& v, const std::string& where) {
   return v.as_string().str;
 }
 
+std::string read_optional_string(const toml_value& v, const std::string& where) {
+  if (!v.is_string()) fail(where, "a string", v);
+  return v.as_string().str;
+}
+
 std::string read_choice(const toml_value& v, const std::string& where,
                         const std::vector<std::string>& choices) {
   if (!v.is_string() ||
@@ -240,6 +245,16 @@ class section_keys {
         [=](const Section& s) { return toml_value(s.*member); });
   }
 
+  // A string that may be empty and may hold a password: rendered with the password masked.
+  void secret_string(std::string key, std::string Section::*member, const char* env_var) {
+    add(
+        std::move(key), env_var, env_text::string,
+        [=](Section& s, const toml_value& v, const std::string& where) {
+          s.*member = read_optional_string(v, where);
+        },
+        [=](const Section& s) { return toml_value(redact_database_url(s.*member)); });
+  }
+
   void choice(std::string key, std::string Section::*member, std::vector<std::string> choices,
               const char* env_var = nullptr) {
     add(
@@ -322,6 +337,17 @@ const std::vector<key_spec>& key_table() {
     supervisor.duration("heartbeat_interval_ms", &supervisor_config::heartbeat_interval);
     supervisor.duration("heartbeat_deadline_ms", &supervisor_config::heartbeat_deadline);
     supervisor.duration("shutdown_timeout_ms", &supervisor_config::shutdown_timeout);
+
+    section_keys<database_config> database{keys, "database", &config::database};
+    database.secret_string("url", &database_config::url, "DATABASE_URL");
+    database.integer("pool_size", &database_config::pool_size, 1, 64, "MERCATO_DB_POOL_SIZE");
+    database.duration("statement_timeout_ms", &database_config::statement_timeout);
+    database.duration("reconnect_min_ms", &database_config::reconnect_min);
+    database.duration("reconnect_max_ms", &database_config::reconnect_max);
+    database.duration("connect_timeout_ms", &database_config::connect_timeout);
+    database.boolean("auto_migrate", &database_config::auto_migrate, "MERCATO_AUTO_MIGRATE");
+    database.string("migrations_dir", &database_config::migrations_dir);
+    database.string("seed_dir", &database_config::seed_dir);
 
     section_keys<admin_config> admin{keys, "admin", &config::admin};
     admin.string("socket_path", &admin_config::socket_path, "MERCATO_ADMIN_SOCKET");
@@ -441,6 +467,12 @@ void check_consistency(const config& c, const std::string& source) {
                        ") must not exceed supervisor.backoff_max_ms (" +
                        std::to_string(supervisor.backoff_max.count()) + ")");
 
+  if (c.database.reconnect_min > c.database.reconnect_max)
+    throw config_error(source + ": database.reconnect_min_ms (" +
+                       std::to_string(c.database.reconnect_min.count()) +
+                       ") must not exceed database.reconnect_max_ms (" +
+                       std::to_string(c.database.reconnect_max.count()) + ")");
+
   const gateway_config& gateway = c.gateway;
   if (gateway.legacy_ports && gateway.port != 0 && gateway.legacy_port_base != 0) {
     const unsigned first = gateway.legacy_port_base;
@@ -505,6 +537,26 @@ std::string render_config(const config& c) {
   }
   render_agents(c.agents, out);
   return out.str();
+}
+
+std::string redact_database_url(const std::string& url) {
+  std::string out = url;
+  // URI form: scheme://user:password@host/...
+  auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    auto at = out.find('@', scheme + 3);
+    auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      out.replace(colon + 1, at - colon - 1, "****");
+  }
+  // key=value form: password=secret (up to the next space)
+  for (size_t pos = out.find("password="); pos != std::string::npos;
+       pos = out.find("password=", pos + 1)) {
+    auto start = pos + 9;
+    auto end = out.find(' ', start);
+    out.replace(start, (end == std::string::npos ? out.size() : end) - start, "****");
+  }
+  return out;
 }
 
 }  // namespace mercato

@@ -60,6 +60,18 @@ struct supervisor_config {
   millis shutdown_timeout{2000};            // per agent, on stop
 };
 
+struct database_config {
+  std::string url;                          // libpq URL/conninfo; empty = no database (DATABASE_URL)
+  uint32_t pool_size = 4;                   // connections, one thread each
+  millis statement_timeout{5000};
+  millis reconnect_min{100};                // reconnect backoff, doubling up to reconnect_max
+  millis reconnect_max{1000};
+  millis connect_timeout{10000};            // serve/migrate wait this long for a first connection
+  bool auto_migrate = true;                 // serve applies pending migrations on start
+  std::string migrations_dir = "db/migrations";
+  std::string seed_dir = "db/seed";
+};
+
 struct admin_config {
   std::string socket_path = "var/mercato.sock";
   bool fault_injection = false;             // enables console `crash` / `hang`
@@ -79,6 +91,7 @@ struct config {
   gateway_config gateway;
   agents_config agents;
   supervisor_config supervisor;
+  database_config database;
   admin_config admin;
   log_config log;
   runtime_config runtime;
@@ -96,7 +109,10 @@ config parse_config(const std::string& toml_text, const std::string& source,
                     env_lookup getenv_fn = nullptr);
 config load_config_file(const std::string& path, env_lookup getenv_fn = nullptr);
 
-// The effective configuration as TOML (console `config`); nothing secret is in it.
+// The effective configuration as TOML (console `config`); a database password is masked.
 std::string render_config(const config& c);
+
+// `url` with its password replaced by "****" (URI and key=value forms), for logs and output.
+std::string redact_database_url(const std::string& url);
 
 }  // namespace mercato

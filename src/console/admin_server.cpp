@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -26,8 +25,8 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -85,31 +84,28 @@ std::string reply_line(const std::string& command, const outcome& o) {
 using done_fn = std::function<void(outcome)>;
 
 // Everything a command may use; shared by the listener and every connection.
-struct command_context {
-  admin_dependencies deps;
-};
-using context_ptr = std::shared_ptr<const command_context>;
+using context_ptr = std::shared_ptr<const admin_dependencies>;
 using args_t = std::vector<std::string>;
 
 // ---- JSON views of agents -------------------------------------------------------------------
 
 // The agent's legacy port, or null when legacy ports are off or ephemeral (not known here).
-json legacy_port(const command_context& ctx, const agent_entry& entry) {
-  const config* settings = ctx.deps.settings;
+json legacy_port(const admin_dependencies& deps, const agent_entry& entry) {
+  const config* settings = deps.settings;
   if (!settings || !settings->gateway.legacy_ports || settings->gateway.legacy_port_base == 0)
     return nullptr;
   return settings->gateway.legacy_port_base + entry.spec().port_offset;
 }
 
-json agent_summary(const command_context& ctx, const agent_entry& entry) {
+json agent_summary(const admin_dependencies& deps, const agent_entry& entry) {
   return {{"name", entry.name()},
-          {"port", legacy_port(ctx, entry)},
+          {"port", legacy_port(deps, entry)},
           {"prefix", entry.spec().prefix},
           {"schema", entry.spec().schema},
           {"state", to_string(entry.state())}};
 }
 
-json status_json(const command_context& ctx, const child_status& s) {
+json status_json(const admin_dependencies& deps, const child_status& s) {
   json j = {{"agent", s.agent},
             {"state", s.state},
             {"restart_type", s.restart_type},
@@ -125,8 +121,8 @@ json status_json(const command_context& ctx, const child_status& s) {
             {"last_exit_reason", s.last_exit_reason},
             {"port", nullptr},
             {"prefix", nullptr}};
-  if (const agent_entry* entry = ctx.deps.directory ? ctx.deps.directory->find(s.agent) : nullptr) {
-    j["port"] = legacy_port(ctx, *entry);
+  if (const agent_entry* entry = deps.directory ? deps.directory->find(s.agent) : nullptr) {
+    j["port"] = legacy_port(deps, *entry);
     j["prefix"] = entry->spec().prefix;
   }
   return j;
@@ -138,12 +134,12 @@ json status_json(const command_context& ctx, const child_status& s) {
 // `convert` runs on a CAF worker; `done` must hand over to the connection's strand itself.
 template <class Result, class Convert, class... Args>
 void ask_supervisor(const context_ptr& ctx, done_fn done, Convert convert, Args... args) {
-  caf::actor_system* system = ctx->deps.system;
-  if (!system || !ctx->deps.supervisor) {
+  caf::actor_system* system = ctx->system;
+  if (!system || !ctx->supervisor) {
     done(failed("unavailable", "the supervisor is not available"));
     return;
   }
-  system->spawn([system, supervisor = ctx->deps.supervisor, done, convert,
+  system->spawn([system, supervisor = ctx->supervisor, done, convert,
                  args...](caf::event_based_actor* self) {
     self->request(supervisor, supervisor_timeout, args...)
         .then([done, convert](Result& r) { done(convert(r)); },
@@ -173,8 +169,9 @@ struct command {
 const std::vector<command>& command_table();
 
 // The agent named by args[0], or nullptr after answering "unknown agent".
-const agent_entry* find_agent(const command_context& ctx, const args_t& args, const done_fn& done) {
-  const agent_entry* entry = ctx.deps.directory ? ctx.deps.directory->find(args[0]) : nullptr;
+const agent_entry* find_agent(const admin_dependencies& deps, const args_t& args,
+                              const done_fn& done) {
+  const agent_entry* entry = deps.directory ? deps.directory->find(args[0]) : nullptr;
   if (!entry) done(failed("not_found", "unknown agent '" + args[0] + "'"));
   return entry;
 }
@@ -208,7 +205,7 @@ void run_status(const context_ptr& ctx, const args_t&, done_fn done) {
 
 void run_agents(const context_ptr& ctx, const args_t&, done_fn done) {
   json rows = json::array();
-  if (agent_directory* dir = ctx->deps.directory)
+  if (agent_directory* dir = ctx->directory)
     for (size_t i = 0; i < dir->size(); ++i) rows.push_back(agent_summary(*ctx, dir->at(i)));
   done(succeeded(std::move(rows)));
 }
@@ -219,11 +216,8 @@ void run_agent(const context_ptr& ctx, const args_t& args, done_fn done) {
   ask_supervisor<std::vector<child_status>>(
       ctx, std::move(done),
       [ctx, entry](const std::vector<child_status>& found) {
-        json j = found.empty() ? json{{"agent", entry->name()},
-                                      {"state", to_string(entry->state())},
-                                      {"port", legacy_port(*ctx, *entry)},
-                                      {"prefix", entry->spec().prefix}}
-                               : status_json(*ctx, found.front());
+        // No row: the supervisor does not know it (yet); the directory still does.
+        json j = found.empty() ? agent_summary(*ctx, *entry) : status_json(*ctx, found.front());
         j["schema"] = entry->spec().schema;
         j["title"] = entry->spec().title;
         return succeeded(std::move(j));
@@ -238,22 +232,17 @@ void run_restart(const context_ptr& ctx, const args_t& args, done_fn done) {
                                 args[0], std::move(reason));
 }
 
-void run_stop(const context_ptr& ctx, const args_t& args, done_fn done) {
+// stop / start: the supervisor's `Atom, agent` -> control_reply.
+template <class Atom>
+void run_control(const context_ptr& ctx, const args_t& args, done_fn done) {
   if (!find_agent(*ctx, args, done)) return;
-  ask_supervisor<control_reply>(ctx, std::move(done), from_control_reply, stop_atom::value,
-                                args[0]);
-}
-
-void run_start(const context_ptr& ctx, const args_t& args, done_fn done) {
-  if (!find_agent(*ctx, args, done)) return;
-  ask_supervisor<control_reply>(ctx, std::move(done), from_control_reply, start_atom::value,
-                                args[0]);
+  ask_supervisor<control_reply>(ctx, std::move(done), from_control_reply, Atom::value, args[0]);
 }
 
 void inject(const context_ptr& ctx, const std::string& agent, std::string kind, uint32_t millis,
             done_fn done) {
-  ask_supervisor<control_reply>(ctx, std::move(done), from_control_reply, inject_atom::value,
-                                agent, std::move(kind), millis);
+  ask_supervisor<control_reply>(ctx, std::move(done), from_control_reply, inject_atom::value, agent,
+                                std::move(kind), millis);
 }
 
 void run_crash(const context_ptr& ctx, const args_t& args, done_fn done) {
@@ -278,11 +267,11 @@ void run_hang(const context_ptr& ctx, const args_t& args, done_fn done) {
 }
 
 void run_metrics(const context_ptr& ctx, const args_t&, done_fn done) {
-  if (!ctx->deps.metrics || !ctx->deps.directory) {
+  if (!ctx->metrics || !ctx->directory) {
     done(failed("unavailable", "metrics are not available"));
     return;
   }
-  done(succeeded(ctx->deps.metrics->render_prometheus(*ctx->deps.directory)));
+  done(succeeded(ctx->metrics->render_prometheus(*ctx->directory)));
 }
 
 void run_log_level(const context_ptr&, const args_t& args, done_fn done) {
@@ -293,31 +282,32 @@ void run_log_level(const context_ptr&, const args_t& args, done_fn done) {
   }
   std::optional<log::level> level = log::parse_level(args[0]);
   if (!level) {
-    done(failed("bad_request", "unknown log level '" + args[0] +
-                                   "'; use trace, debug, info, warn, error or off"));
+    done(failed("bad_request",
+                "unknown log level '" + args[0] + "'; use trace, debug, info, warn, error or off"));
     return;
   }
   log::set_level(*level);
   // Written at warn so that the change is visible even when the new level is quieter.
-  log::warn("admin", "log_level_changed", {{"previous", previous}, {"level", args[0]}});
+  log::warn("admin", "log_level_changed",
+            {{"previous", previous}, {"level", log::to_string(*level)}});
   done(succeeded({{"level", log::to_string(*level)}, {"previous", previous}}));
 }
 
 void run_config(const context_ptr& ctx, const args_t&, done_fn done) {
-  if (!ctx->deps.settings) {
+  if (!ctx->settings) {
     done(failed("unavailable", "the configuration is not available"));
     return;
   }
-  done(succeeded(render_config(*ctx->deps.settings)));
+  done(succeeded(render_config(*ctx->settings)));
 }
 
 void run_shutdown(const context_ptr& ctx, const args_t&, done_fn done) {
-  if (!ctx->deps.request_shutdown) {
+  if (!ctx->request_shutdown) {
     done(failed("unavailable", "shutdown is not available"));
     return;
   }
   outcome o = succeeded({{"message", "shutting down"}});
-  o.after_reply = ctx->deps.request_shutdown;  // after the write, so the client sees the reply
+  o.after_reply = ctx->request_shutdown;  // after the write, so the client sees the reply
   done(std::move(o));
 }
 
@@ -334,16 +324,17 @@ const std::vector<command>& command_table() {
       {"restart", "restart <name> [reason...]", "stop the agent and start a new incarnation", 1,
        unlimited, true, run_restart},
       {"stop", "stop <name>", "stop the agent (it stays stopped until `start`)", 1, 1, true,
-       run_stop},
-      {"start", "start <name>", "start a stopped or failed agent", 1, 1, true, run_start},
+       run_control<stop_atom>},
+      {"start", "start <name>", "start a stopped or failed agent", 1, 1, true,
+       run_control<start_atom>},
       {"crash", "crash <name>", "make the agent throw (needs admin.fault_injection)", 1, 1, true,
        run_crash},
       {"hang", "hang <name> [millis]",
        "block the agent, default 5000 ms, max 600000 (needs admin.fault_injection)", 1, 2, true,
        run_hang},
       {"metrics", "metrics", "the Prometheus metrics text", 0, 0, false, run_metrics},
-      {"log-level", "log-level [level]", "show or set the log level (trace|debug|info|warn|error|off)",
-       0, 1, false, run_log_level},
+      {"log-level", "log-level [level]",
+       "show or set the log level (trace|debug|info|warn|error|off)", 0, 1, false, run_log_level},
       {"config", "config", "the effective configuration as TOML", 0, 0, false, run_config},
       {"shutdown", "shutdown", "stop the server gracefully", 0, 0, true, run_shutdown},
   };
@@ -382,8 +373,10 @@ void run_command(const context_ptr& ctx, const std::string& line,
     } else if (words.size() > c.max_args) {
       answer(name)(failed("bad_request", "too many arguments; usage: " + std::string{c.usage}));
     } else {
-      if (c.audited) log::info("admin", "console_command", {{"command", line}});
-      else log::debug("admin", "console_command", {{"command", line}});
+      if (c.audited)
+        log::info("admin", "console_command", {{"command", line}});
+      else
+        log::debug("admin", "console_command", {{"command", line}});
       c.run(ctx, words, answer(name));
     }
     return;
@@ -408,10 +401,9 @@ class admin_connection : public std::enable_shared_from_this<admin_connection> {
 
  private:
   void read_line() {
-    asio::async_read_until(socket_, input_, '\n',
-                           [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                             self->on_read(ec);
-                           });
+    asio::async_read_until(
+        socket_, input_, '\n',
+        [self = shared_from_this()](boost::system::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(boost::system::error_code ec) {
@@ -448,8 +440,10 @@ class admin_connection : public std::enable_shared_from_this<admin_connection> {
                       [self = shared_from_this(), after = std::move(after), close_after](
                           boost::system::error_code ec, size_t) {
                         if (after) after();
-                        if (ec || close_after) self->close_now();
-                        else self->read_line();
+                        if (ec || close_after)
+                          self->close_now();
+                        else
+                          self->read_line();
                       });
   }
 
@@ -473,21 +467,22 @@ class admin_listener : public std::enable_shared_from_this<admin_listener> {
       : io_(io), acceptor_(std::move(acceptor)), ctx_(std::move(ctx)) {}
 
   void accept_next() {
-    acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](
-                                                       boost::system::error_code ec,
-                                                       local::socket socket) {
-      self->on_accept(ec, std::move(socket));
-    });
+    acceptor_.async_accept(
+        asio::make_strand(io_),
+        [self = shared_from_this()](boost::system::error_code ec, local::socket socket) {
+          self->on_accept(ec, std::move(socket));
+        });
   }
 
   // Thread-safe and idempotent: closes the acceptor and every open connection.
   void stop() {
-    if (stopped_.exchange(true)) return;
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (stopped_) return;
+    stopped_ = true;
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       boost::system::error_code ignored;
       self->acceptor_.close(ignored);
     });
-    std::lock_guard<std::mutex> guard{mutex_};
     for (auto& weak : connections_)
       if (auto c = weak.lock()) c->close();
     connections_.clear();
@@ -495,13 +490,14 @@ class admin_listener : public std::enable_shared_from_this<admin_listener> {
 
  private:
   void on_accept(boost::system::error_code ec, local::socket socket) {
-    if (stopped_) return;
     if (ec) {
+      if (ec == asio::error::operation_aborted) return;
       log::warn("admin", "accept_failed", {{"error", ec.message()}});
     } else {
       auto connection = std::make_shared<admin_connection>(std::move(socket), ctx_);
       {
         std::lock_guard<std::mutex> guard{mutex_};
+        if (stopped_) return;  // the socket closes with `connection`
         connections_.erase(std::remove_if(connections_.begin(), connections_.end(),
                                           [](const auto& weak) { return weak.expired(); }),
                            connections_.end());
@@ -509,14 +505,15 @@ class admin_listener : public std::enable_shared_from_this<admin_listener> {
       }
       connection->start();
     }
-    accept_next();
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (!stopped_) accept_next();
   }
 
   asio::io_context& io_;
   local::acceptor acceptor_;  // its executor is a strand: accept and close never race
   context_ptr ctx_;
-  std::atomic<bool> stopped_{false};
-  std::mutex mutex_;  // guards connections_
+  std::mutex mutex_;  // guards stopped_ and connections_
+  bool stopped_ = false;
   std::vector<std::weak_ptr<admin_connection>> connections_;
 };
 
@@ -567,8 +564,10 @@ local::acceptor bind_socket(asio::io_context& io, const std::string& path) {
   ::umask(previous);
   if (ec) throw fail("bind");
   // Again explicitly: a default ACL on the directory would override the umask.
-  if (::chmod(path.c_str(), 0600) != 0) ec.assign(errno, boost::system::system_category());
-  else acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (::chmod(path.c_str(), 0600) != 0)
+    ec.assign(errno, boost::system::system_category());
+  else
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     ::unlink(path.c_str());
     throw fail("secure and listen on");
@@ -582,7 +581,7 @@ struct admin_server::impl {
   impl(asio::io_context& io, std::string path, admin_dependencies deps)
       : io(io),
         path(std::move(path)),
-        ctx(std::make_shared<const command_context>(command_context{std::move(deps)})) {}
+        ctx(std::make_shared<const admin_dependencies>(std::move(deps))) {}
 
   asio::io_context& io;
   std::string path;
@@ -595,7 +594,9 @@ admin_server::admin_server(boost::asio::io_context& io, std::string socket_path,
                            admin_dependencies deps)
     : impl_(std::make_unique<impl>(io, std::move(socket_path), std::move(deps))) {}
 
-admin_server::~admin_server() { stop(); }
+admin_server::~admin_server() {
+  stop();
+}
 
 void admin_server::start() {
   std::lock_guard<std::mutex> guard{impl_->mutex};
@@ -616,6 +617,8 @@ void admin_server::stop() {
   log::info("admin", "admin_socket_closed", {{"path", impl_->path}});
 }
 
-const std::string& admin_server::socket_path() const noexcept { return impl_->path; }
+const std::string& admin_server::socket_path() const noexcept {
+  return impl_->path;
+}
 
 }  // namespace mercato

@@ -1,7 +1,7 @@
 // The admin console's server side: a Unix domain socket (mode 0600) speaking a line protocol.
 // Each request is one command line ("restart order"); each reply is one line of JSON:
 //   {"ok":true,"command":"restart","result":<value>}   or   {"ok":false,"error":"..."}
-// Commands are listed in console_commands.hpp; the client (`mercato console`) renders replies.
+// The command table is in admin_server.cpp (`help` returns it); `mercato console` renders replies.
 #pragma once
 
 #include <functional>

@@ -175,8 +175,10 @@ int execute(const std::string& socket_path, const std::string& line, bool json) 
     return 1;
   }
   console::rendered_reply rendered = console::render_reply(reply);
-  if (json) (rendered.ok ? std::cout : std::cerr) << reply << '\n';
-  else (rendered.ok ? std::cout : std::cerr) << rendered.text;
+  if (json)
+    (rendered.ok ? std::cout : std::cerr) << reply << '\n';
+  else
+    (rendered.ok ? std::cout : std::cerr) << rendered.text;
   return rendered.ok ? 0 : 1;
 }
 

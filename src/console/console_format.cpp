@@ -31,11 +31,13 @@ std::string render_table(const std::vector<column>& columns,
   auto append_line = [&](const std::vector<std::string>& cells) {
     std::string line;
     for (size_t i = 0; i < columns.size(); ++i) {
-      const std::string& cell = i < cells.size() ? cells[i] : std::string{};
-      std::string padding(widths[i] - std::min(widths[i], cell.size()), ' ');
+      const std::string& text = i < cells.size() ? cells[i] : std::string{};
+      std::string padding(widths[i] - std::min(widths[i], text.size()), ' ');
       if (i > 0) line += "  ";
-      if (columns[i].right_aligned) line += padding + cell;
-      else line += i + 1 < columns.size() ? cell + padding : cell;
+      if (columns[i].right_aligned)
+        line += padding + text;
+      else
+        line += i + 1 < columns.size() ? text + padding : text;
     }
     out += line + '\n';
   };
@@ -46,9 +48,10 @@ std::string render_table(const std::vector<column>& columns,
   return out;
 }
 
-// A JSON value as one cell or field: null is "-", strings are unquoted.
+// A JSON value as one cell or field: null and "" are "-", strings are unquoted.
 std::string text_of(const json& value) {
-  if (value.is_null()) return "-";
+  if (value.is_null() || (value.is_string() && value.get_ref<const std::string&>().empty()))
+    return "-";
   if (value.is_string()) return value.get<std::string>();
   return value.dump();
 }
@@ -59,7 +62,9 @@ const json& field(const json& object, const char* key) {
   return it == object.end() ? null_value : *it;
 }
 
-std::string cell(const json& object, const char* key) { return text_of(field(object, key)); }
+std::string cell(const json& object, const char* key) {
+  return text_of(field(object, key));
+}
 
 std::string format_ping_us(const json& value) {
   if (!value.is_number()) return "-";
@@ -100,11 +105,9 @@ std::string render_status_table(const json& rows) {
   for (const json& r : rows) {
     const json& uptime = field(r, "uptime_ms");
     bool up = uptime.is_number() && uptime.get<int64_t>() > 0;
-    cells.push_back({cell(r, "agent"), cell(r, "state"),
-                     cell(r, "port"), cell(r, "incarnation"),
+    cells.push_back({cell(r, "agent"), cell(r, "state"), cell(r, "port"), cell(r, "incarnation"),
                      cell(r, "restarts") + " (" + cell(r, "restarts_crash") + "/" +
-                         cell(r, "restarts_hang") + "/" +
-                         cell(r, "restarts_manual") + ")",
+                         cell(r, "restarts_hang") + "/" + cell(r, "restarts_manual") + ")",
                      up ? format_duration_ms(uptime.get<int64_t>()) : "-",
                      format_ping_us(field(r, "last_ping_us")), cell(r, "mailbox_size")});
   }
@@ -122,15 +125,14 @@ std::string render_status_table(const json& rows) {
 std::string render_agents_table(const json& rows) {
   std::vector<std::vector<std::string>> cells;
   for (const json& r : rows)
-    cells.push_back({cell(r, "name"), cell(r, "port"), cell(r, "prefix"),
-                     cell(r, "schema"), cell(r, "state")});
+    cells.push_back(
+        {cell(r, "name"), cell(r, "port"), cell(r, "prefix"), cell(r, "schema"), cell(r, "state")});
   return render_table({{"AGENT"}, {"PORT", true}, {"PREFIX"}, {"SCHEMA"}, {"STATE"}}, cells);
 }
 
 std::string render_help(const json& commands) {
   std::vector<std::vector<std::string>> cells;
-  for (const json& c : commands)
-    cells.push_back({cell(c, "usage"), cell(c, "description")});
+  for (const json& c : commands) cells.push_back({cell(c, "usage"), cell(c, "description")});
   std::string table = render_table({{"COMMAND"}, {"DESCRIPTION"}}, cells);
   return table.substr(table.find('\n') + 1);  // the header adds nothing here
 }
@@ -154,8 +156,7 @@ rendered_reply render_reply(const std::string& reply_line) {
   json reply = json::parse(reply_line, nullptr, false);
   if (reply.is_discarded() || !reply.is_object() || !field(reply, "ok").is_boolean())
     return {false, "error: malformed reply from the server: " + ensure_newline(reply_line)};
-  if (!reply["ok"].get<bool>())
-    return {false, "error: " + ensure_newline(cell(reply, "error"))};
+  if (!reply["ok"].get<bool>()) return {false, "error: " + ensure_newline(cell(reply, "error"))};
 
   const std::string command = cell(reply, "command");
   const json& result = field(reply, "result");

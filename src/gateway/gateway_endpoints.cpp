@@ -11,8 +11,13 @@
 namespace mercato {
 
 gateway_endpoints::gateway_endpoints(const agent_directory& directory, const http_metrics& metrics,
-                                     const config& settings, std::function<bool()> started)
-    : directory_(directory), metrics_(metrics), settings_(settings), started_(std::move(started)) {}
+                                     const config& settings, std::function<bool()> started,
+                                     std::function<bool()> database_ready)
+    : directory_(directory),
+      metrics_(metrics),
+      settings_(settings),
+      started_(std::move(started)),
+      database_ready_(std::move(database_ready)) {}
 
 std::optional<http_response> gateway_endpoints::handle(std::string_view method,
                                                        std::string_view path) const {
@@ -86,14 +91,21 @@ http_response gateway_endpoints::health() const {
 }
 
 http_response gateway_endpoints::ready() const {
-  bool ok = started_ && started_();
-  size_t not_serving = 0;
+  const bool started = started_ && started_();
+  size_t failed = 0;
   for (size_t i = 0; i < directory_.size(); ++i)
-    if (directory_.at(i).state() == agent_state::failed) ++not_serving;
-  ok = ok && not_serving == 0;
+    if (directory_.at(i).state() == agent_state::failed) ++failed;
+  const char* database = "not_configured";
+  bool database_ok = true;
+  if (database_ready_) {
+    database_ok = database_ready_();
+    database = database_ok ? "connected" : "disconnected";
+  }
+  const bool ok = started && failed == 0 && database_ok;
   nlohmann::json body = {{"ready", ok},
-                         {"started", started_ && started_()},
-                         {"failed_agents", not_serving}};
+                         {"started", started},
+                         {"database", database},
+                         {"failed_agents", failed}};
   auto r = http_response::json(ok ? 200 : 503, body.dump());
   if (!ok) r.headers.emplace_back("Retry-After", std::to_string(settings_.gateway.retry_after_seconds));
   return r;

@@ -17,9 +17,11 @@ struct config;
 
 class gateway_endpoints {
  public:
-  // `started` says whether the start-up sequence completed (agents started, listeners open).
+  // `started`: the start-up sequence completed (agents started, listeners open).
+  // `database_ready`: migrations ran and the pool is connected; empty when no database is used.
   gateway_endpoints(const agent_directory& directory, const http_metrics& metrics,
-                    const config& settings, std::function<bool()> started);
+                    const config& settings, std::function<bool()> started,
+                    std::function<bool()> database_ready = {});
 
   // The answer when `path` is a gateway endpoint, else nullopt.
   std::optional<http_response> handle(std::string_view method, std::string_view path) const;
@@ -32,6 +34,7 @@ class gateway_endpoints {
   const http_metrics& metrics_;
   const config& settings_;
   std::function<bool()> started_;
+  std::function<bool()> database_ready_;
   std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };
 

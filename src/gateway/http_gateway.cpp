@@ -51,7 +51,8 @@ struct gateway_core {
         settings(deps.settings->gateway),
         routes(*deps.directory),
         cors(settings.cors_allowed_origins),
-        endpoints(*deps.directory, *deps.metrics, *deps.settings, deps.started) {
+        endpoints(*deps.directory, *deps.metrics, *deps.settings, deps.started,
+                  deps.database_ready) {
     for (size_t i = 0; i < deps.directory->size(); ++i)
       timeouts.push_back(deps.settings->agents.request_timeout(deps.directory->at(i).name(),
                                                                settings.request_timeout));

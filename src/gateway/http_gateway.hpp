@@ -22,7 +22,8 @@ struct gateway_dependencies {
   agent_directory* directory = nullptr;
   http_metrics* metrics = nullptr;
   const config* settings = nullptr;
-  std::function<bool()> started;  // readiness of the start-up sequence, for /ready
+  std::function<bool()> started;         // the start-up sequence completed, for /ready
+  std::function<bool()> database_ready;  // migrated and connected; empty = no database
 };
 
 class http_gateway {

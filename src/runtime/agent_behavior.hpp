@@ -2,7 +2,7 @@
 // platform message handlers every agent's behavior lists before its domain handlers:
 //
 //   return {on_http_call(self), on_http_request(self), on_heartbeat(self), on_fault(self),
-//           [=](reserve_stock& r) { ... }};
+//           on_continuation(self), [=](reserve_stock& r) { ... }};
 //
 // `Self` is a stateful typed actor whose state derives from agent_state.
 #pragma once
@@ -73,6 +73,13 @@ template <class Self>
 auto on_fault(Self* self) {
   return [self](fault_atom, fault_injection& f) {
     apply_fault(self, self->state.shell->context(), f);
+  };
+}
+
+template <class Self>
+auto on_continuation(Self*) {
+  return [](continuation& k) {
+    if (k.run) k.run();
   };
 }
 

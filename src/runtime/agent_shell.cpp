@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "db/db_pool.hpp"
 #include "http/json_text.hpp"
 #include "mercato/agent_directory.hpp"
 #include "runtime/clock.hpp"
@@ -45,6 +46,11 @@ void agent_shell::dispatch(http_request request, reply_channel reply) const {
   router_.dispatch(std::move(request), std::move(reply));
 }
 
+std::string_view agent_shell::database_state() const {
+  if (!ctx_.database) return "not_configured";
+  return ctx_.database->connected() ? "connected" : "disconnected";
+}
+
 std::string agent_shell::health_body() const {
   const agent_entry* entry = ctx_.directory ? ctx_.directory->find(ctx_.spec->name) : nullptr;
   const bool degraded = entry && entry->degraded();
@@ -62,7 +68,7 @@ std::string agent_shell::health_body() const {
                  "\",\"uptime_seconds\":{:.3f},\"database\":\"{}\",\"restarts\":{},"
                  "\"incarnation\":{},\"mode\":\"{}\",\"timestamp\":\"{}\"",
                  ctx_.spec->name, uptime,
-                 database_state_ ? database_state_() : std::string_view{"not_configured"},
+                 database_state(),
                  entry ? entry->restarts_total() : 0, ctx_.incarnation,
                  degraded ? "degraded" : "normal", clock::iso8601_now());
   if (health_extras_) body += health_extras_();

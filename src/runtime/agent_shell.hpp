@@ -23,8 +23,8 @@ class agent_shell {
 
   // Extra fields for GET /health, rendered as `,"key":value...` JSON text (agents add their own).
   void set_health_extras(std::function<std::string()> fn) { health_extras_ = std::move(fn); }
-  // Database state shown by /health ("connected", "disconnected", "not_configured").
-  void set_database_state(std::function<std::string_view()> fn) { database_state_ = std::move(fn); }
+  // "connected", "disconnected" or "not_configured", as /health shows it.
+  std::string_view database_state() const;
 
   void dispatch(http_request request, reply_channel reply) const;
 
@@ -37,7 +37,6 @@ class agent_shell {
   http::router router_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::function<std::string()> health_extras_;
-  std::function<std::string_view()> database_state_;
   mutable std::string openapi_cache_;
 };
 

@@ -11,7 +11,8 @@ using platform_actor = agent_actor;
 platform_actor::behavior_type platform_agent(platform_actor::stateful_pointer<agent_state> self,
                                              agent_context ctx) {
   start_agent(self, ctx);
-  return {on_http_call(self), on_http_request(self), on_heartbeat(self), on_fault(self)};
+  return {on_http_call(self), on_http_request(self), on_heartbeat(self), on_fault(self),
+          on_continuation(self)};
 }
 
 }  // namespace

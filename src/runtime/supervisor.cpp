@@ -100,6 +100,8 @@ void spawn_child(self_ptr self, child& c, phase as) {
   ctx.events = self->state.setup.events;
   ctx.call_timeout = self->state.setup.call_timeout;
   ctx.fault_injection = self->state.setup.fault_injection;
+  ctx.database = self->state.setup.database;
+  ctx.relay = self->state.setup.relay;
   auto factory = spec.factory ? spec.factory : &spawn_platform_agent;
   c.handle = factory(self, ctx);
   c.current = as;

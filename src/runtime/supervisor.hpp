@@ -15,6 +15,10 @@ namespace mercato {
 
 class agent_directory;
 class event_bus;
+namespace db {
+class pool;
+class outbox_relay;
+}  // namespace db
 
 struct supervisor_setup {
   agent_directory* directory = nullptr;  // rows to supervise, in start order
@@ -22,6 +26,8 @@ struct supervisor_setup {
   supervisor_config limits;
   bool fault_injection = false;
   millis call_timeout{5000};             // given to agents for their cross-agent requests
+  db::pool* database = nullptr;          // given to agents; null without a database
+  db::outbox_relay* relay = nullptr;
   // Called once when the supervisor-wide restart intensity is exceeded, just before the
   // supervisor exits (the process should then exit non-zero).
   std::function<void(const std::string& reason)> on_escalation;

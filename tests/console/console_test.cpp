@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -319,6 +320,16 @@ TEST_CASE("the admin socket replaces a stale file and removes it on stop", "[con
   }
   CHECK_FALSE(std::filesystem::exists(path));
   CHECK_THROWS_AS(send_admin_command(path.string(), "help"), admin_unreachable);
+}
+
+TEST_CASE("the admin socket never replaces a file that is not a socket", "[console]") {
+  temp_socket_path path;
+  std::filesystem::create_directories(path.path.parent_path());
+  { std::ofstream{path.path} << "precious"; }
+  boost::asio::io_context io;
+  admin_server server{io, path.str(), admin_dependencies{}};
+  CHECK_THROWS_WITH(server.start(), Catch::Contains("is not a socket"));
+  CHECK(std::filesystem::is_regular_file(path.path));
 }
 
 TEST_CASE("a second server refuses a socket that is in use", "[console]") {

@@ -1,0 +1,53 @@
+// The server's PostgreSQL side in one place: connect (waiting up to connect_timeout), migrate,
+// the connection pool for agents and the outbox relay. Also the one-shot `migrate` and `seed`.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "db/db_pool.hpp"
+#include "db/migrations.hpp"
+#include "db/outbox.hpp"
+
+namespace mercato {
+class event_bus;
+}
+
+namespace mercato::db {
+
+// Opens a connection, retrying with backoff until `cfg.connect_timeout`; throws the last error.
+std::unique_ptr<pqxx::connection> connect_with_retry(const database_config& cfg);
+
+// Applies pending migrations from cfg.migrations_dir (`mercato migrate`, and serve on start).
+migration_report migrate(const database_config& cfg);
+
+// Loads cfg.seed_dir's NNNN_name.sql files in one transaction when no seed was loaded before;
+// returns the number of files loaded (0 when already seeded or nothing to load).
+size_t seed(const database_config& cfg);
+
+class database {
+ public:
+  database(const database_config& cfg, event_bus& bus, std::vector<std::string> outbox_schemas);
+  ~database();
+
+  // Migrates (when auto_migrate), starts the pool and the relay. Throws on failure.
+  void start();
+  void stop();
+
+  // Migrations ran and the pool has a live connection: what /ready waits for.
+  bool ready() const noexcept { return migrated_.load() && pool_.connected(); }
+
+  db::pool& pool() noexcept { return pool_; }
+  outbox_relay& relay() noexcept { return relay_; }
+
+ private:
+  database_config cfg_;
+  db::pool pool_;
+  outbox_relay relay_;
+  std::atomic<bool> migrated_{false};
+};
+
+}  // namespace mercato::db

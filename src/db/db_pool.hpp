@@ -1,0 +1,107 @@
+// A pool of PostgreSQL connections, each on its own thread, so that blocking libpq calls never run
+// on a CAF scheduler or Asio thread (DESIGN.md §6). Work is submitted as a unit — a function over
+// a transaction — and its outcome (a value or a typed db::error) is handed to a callback on the pool
+// thread; db_call.hpp turns that into a message to the submitting actor.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "db/db_error.hpp"
+
+namespace mercato::db {
+
+// A value or an error.
+template <class T>
+struct outcome {
+  std::optional<T> value;
+  std::optional<db::error> failure;
+
+  bool ok() const noexcept { return value.has_value(); }
+  static outcome success(T v) { return outcome{std::move(v), std::nullopt}; }
+  static outcome fail(db::error e) { return outcome{std::nullopt, std::move(e)}; }
+};
+
+struct pool_settings {
+  std::string url;                            // libpq connection string or URI
+  size_t connections = 4;                     // one thread per connection
+  std::chrono::milliseconds statement_timeout{5000};
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  size_t max_queue = 10000;                   // units waiting; above → unavailable at once
+  uint32_t max_attempts = 3;                  // runs of a unit that failed with `retriable`
+};
+
+class pool {
+ public:
+  // Low-level unit: `run` gets a live connection on a pool thread and reports its own result;
+  // if it throws, the exception is classified and handed to `fail` (also used when the unit
+  // cannot run: no connection, queue full, shutdown). Exactly one of the two completes a unit.
+  struct unit {
+    std::function<void(pqxx::connection&)> run;
+    std::function<void(db::error)> fail;
+    bool retry_serialization = true;  // run again (up to max_attempts) on `retriable`
+  };
+
+  explicit pool(pool_settings settings);
+  ~pool();  // stops the threads; queued units fail with `unavailable`
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  // Statements prepared on every connection (now and after each reconnect). Call before start().
+  void prepare(std::string name, std::string sql);
+  // Starts the threads; each connects (and reconnects) with exponential backoff.
+  void start();
+  void stop();
+
+  void submit(unit u);
+
+  // Runs `work(pqxx::work&) -> T` in a transaction and calls `done(outcome<T>)` on the pool thread.
+  template <class T, class Work, class Done>
+  void transact(Work work, Done done) {
+    auto shared_done = std::make_shared<Done>(std::move(done));
+    submit(unit{[work = std::move(work), shared_done](pqxx::connection& c) {
+                  (*shared_done)(outcome<T>::success(run_in_transaction<T>(c, work)));
+                },
+                [shared_done](db::error e) { (*shared_done)(outcome<T>::fail(std::move(e))); }});
+  }
+
+  // True while at least one connection is up.
+  bool connected() const noexcept { return connected_count_.load(std::memory_order_acquire) > 0; }
+  size_t queued() const;
+  const pool_settings& settings() const noexcept { return settings_; }
+
+  // Runs `work` in a pqxx::work on `c` and commits; exceptions propagate (to the pool).
+  template <class T, class Work>
+  static T run_in_transaction(pqxx::connection& c, Work& work);
+
+ private:
+  void worker_main(size_t index);
+  bool take(unit& out);
+
+  pool_settings settings_;
+  std::vector<std::pair<std::string, std::string>> prepared_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<unit> queue_;
+  bool stopping_ = false;
+  std::atomic<size_t> connected_count_{0};
+};
+
+}  // namespace mercato::db
+
+#include "db/db_pool_inl.hpp"

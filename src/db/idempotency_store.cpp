@@ -1,0 +1,71 @@
+// Idempotency store (see idempotency_store.hpp).
+#include "db/idempotency_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include "db/migrations.hpp"
+#include "db/sql_names.hpp"
+
+namespace mercato::db {
+
+idempotency_store::idempotency_store(std::string schema)
+    : table_(qualified_table(schema, "idempotency_keys")) {}
+
+bool idempotency_store::valid_key(std::string_view key) {
+  if (key.empty() || key.size() > 255) return false;
+  for (char c : key)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+std::string idempotency_store::fingerprint(std::string_view method, std::string_view path,
+                                           std::string_view body) {
+  std::string text;
+  text.reserve(method.size() + path.size() + body.size() + 2);
+  text.append(method).push_back('\n');
+  text.append(path).push_back('\n');
+  text.append(body);
+  return checksum_of(text);
+}
+
+claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
+                                      std::string_view endpoint,
+                                      std::string_view fingerprint) const {
+  // A concurrent claim of the same key blocks here until the first transaction ends.
+  auto inserted = tx.exec_params(
+      "INSERT INTO " + table_ +
+          " (key, endpoint, request_hash, status_code, response_body) VALUES ($1, $2, $3, 0, '')"
+          " ON CONFLICT (key) DO NOTHING RETURNING 1",
+      std::string(key), std::string(endpoint), std::string(fingerprint));
+  if (!inserted.empty()) return {claim_state::claimed, {}};
+
+  auto row = tx.exec_params1(
+      "SELECT endpoint, request_hash, status_code, response_body,"
+      " created_at < now() - make_interval(secs => $2) FROM " + table_ +
+          " WHERE key = $1 FOR UPDATE",
+      std::string(key), static_cast<double>(std::chrono::seconds(retention).count()));
+  if (row[4].as<bool>()) {  // expired: the key is free again
+    tx.exec_params("UPDATE " + table_ +
+                       " SET endpoint = $2, request_hash = $3, status_code = 0, response_body = '',"
+                       " created_at = now() WHERE key = $1",
+                   std::string(key), std::string(endpoint), std::string(fingerprint));
+    return {claim_state::claimed, {}};
+  }
+  if (row[0].as<std::string>() != endpoint || row[1].as<std::string>() != fingerprint)
+    return {claim_state::mismatch, {}};
+  return {claim_state::replay, {row[2].as<int>(), row[3].as<std::string>()}};
+}
+
+void idempotency_store::save(pqxx::work& tx, std::string_view key,
+                             const stored_response& response) const {
+  tx.exec_params("UPDATE " + table_ + " SET status_code = $2, response_body = $3 WHERE key = $1",
+                 std::string(key), response.status, response.body);
+}
+
+size_t idempotency_store::prune(pqxx::work& tx, std::chrono::seconds older_than) const {
+  auto r = tx.exec_params("DELETE FROM " + table_ + " WHERE created_at < now() - make_interval(secs => $1)",
+                          static_cast<double>(older_than.count()));
+  return r.affected_rows();
+}
+
+}  // namespace mercato::db

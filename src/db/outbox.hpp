@@ -1,0 +1,78 @@
+// Transactional outbox: an event is written in the same transaction as the change it reports, and
+// a relay publishes committed events on the in-process bus afterwards — at least once, in commit
+// order (so in order per aggregate); a rolled-back change publishes nothing. Consumers de-duplicate
+// with mark_processed().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <pqxx/connection>
+#include <pqxx/transaction>
+
+#include "mercato/event.hpp"
+
+namespace mercato::db {
+
+class outbox {
+ public:
+  explicit outbox(std::string schema);
+
+  // Inside the change's transaction.
+  void enqueue(pqxx::work& tx, const event& e, std::string_view aggregate_id) const;
+
+  const std::string& schema() const noexcept { return schema_; }
+
+ private:
+  std::string schema_;
+  std::string table_;
+};
+
+// Records that `consumer` handled `event_id` (in the consumer's own transaction). Returns false when
+// it already had: the delivery is a duplicate and must be skipped.
+bool mark_processed(pqxx::work& tx, std::string_view schema, std::string_view event_id,
+                    std::string_view consumer);
+
+struct relay_settings {
+  std::string url;                              // its own connection, not a pool slot
+  std::vector<std::string> schemas;             // outboxes to drain
+  std::chrono::milliseconds poll_interval{200}; // also woken by wake() after a commit
+  size_t batch = 200;
+};
+
+class outbox_relay {
+ public:
+  outbox_relay(relay_settings settings, event_bus& bus);
+  ~outbox_relay();
+
+  // Starts the relay thread; its first pass publishes whatever a crash left unpublished.
+  void start();
+  void stop();
+  // Asks for a pass now (call after committing a transaction that enqueued events).
+  void wake();
+
+  uint64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
+  // Runs one pass on the calling thread with connection `c`; returns events published.
+  size_t drain_once(pqxx::connection& c);
+
+ private:
+  void run();
+
+  relay_settings settings_;
+  event_bus& bus_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::atomic<uint64_t> published_{0};
+};
+
+}  // namespace mercato::db

@@ -1,0 +1,26 @@
+// Database work from inside an agent: the unit runs on a pool thread (never a scheduler thread)
+// and the agent continues with its outcome as a message (a `continuation`), so agent state is
+// touched only by the agent. Usage:
+//
+//   db_transact<order_row>(self, *ctx.database,
+//       [id](pqxx::work& tx) { return load_order(tx, id); },
+//       [self, reply](db::outcome<order_row> r) { ... reply ... });
+#pragma once
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#include "db/db_pool.hpp"
+#include "mercato/agent_actor.hpp"
+
+namespace mercato {
+
+template <class T, class Self, class Work, class Done>
+void db_transact(Self* self, db::pool& pool, Work work, Done done) {
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  pool.transact<T>(std::move(work), [me, done = std::move(done)](db::outcome<T> result) {
+    caf::anon_send(me, continuation{[done, result]() mutable { done(std::move(result)); }});
+  });
+}
+
+}  // namespace mercato
