@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: installs missing packages, builds, starts a private PostgreSQL (var/pg) unless
-# DATABASE_URL is set, then runs `build/mercato serve`. Extra arguments go to the server. SIGINT/SIGTERM
+# DATABASE_URL is set, applies migrations, loads the demo seed into a fresh database, then runs
+# `build/mercato serve`. Extra arguments go to the server. SIGINT/SIGTERM
 # are forwarded to the server as SIGTERM; when it exits, the private cluster is stopped if this script started it.
 set -euo pipefail
 orig_pwd="$PWD"
@@ -53,6 +54,10 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
 else
   echo "[mercato] using DATABASE_URL from the environment"
 fi
+
+# Schema first, then demo data into a database that was never seeded (a no-op afterwards).
+"$build_dir/mercato" migrate --config "$config"
+"$build_dir/mercato" seed --config "$config"
 
 echo "[mercato] starting: $build_dir/mercato serve --config $config $*"
 "$build_dir/mercato" serve --config "$config" "$@" <&0 &

@@ -19,11 +19,14 @@ gateway_endpoints::gateway_endpoints(const agent_directory& directory, const htt
       started_(std::move(started)),
       database_ready_(std::move(database_ready)) {}
 
+bool gateway_endpoints::serves(std::string_view path) {
+  return path == "/health" || path == "/ready" || path == "/live" || path == "/metrics" ||
+         path == "/openapi.json" || path == "/";
+}
+
 std::optional<http_response> gateway_endpoints::handle(std::string_view method,
                                                        std::string_view path) const {
-  const bool known = path == "/health" || path == "/ready" || path == "/live" ||
-                     path == "/metrics" || path == "/openapi.json" || path == "/";
-  if (!known) return std::nullopt;
+  if (!serves(path)) return std::nullopt;
   if (method != "GET" && method != "HEAD") return http::method_not_allowed({"GET"});
   if (path == "/health") return health();
   if (path == "/ready") return ready();

@@ -23,6 +23,8 @@ class gateway_endpoints {
                     const config& settings, std::function<bool()> started,
                     std::function<bool()> database_ready = {});
 
+  // Whether `path` is one of the gateway's own endpoints.
+  static bool serves(std::string_view path);
   // The answer when `path` is a gateway endpoint, else nullopt.
   std::optional<http_response> handle(std::string_view method, std::string_view path) const;
 

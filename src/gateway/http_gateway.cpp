@@ -75,7 +75,7 @@ class session : public std::enable_shared_from_this<session> {
       : stream_(std::move(socket)),
         core_(std::move(core)),
         listener_(listener),
-        agent_timer_(stream_.get_executor()) {
+        deadline_(stream_.get_executor()) {
     core_->deps.metrics->open_connections.fetch_add(1, std::memory_order_relaxed);
   }
   ~session() { core_->deps.metrics->open_connections.fetch_sub(1, std::memory_order_relaxed); }
@@ -100,19 +100,28 @@ class session : public std::enable_shared_from_this<session> {
     read_request();
   }
 
-  // Phase 2: the whole request must arrive within read_timeout (slow clients get 408).
+  // Phase 2: the whole request must arrive within read_timeout (slow clients get 408). The
+  // deadline is a timer of our own that cancels the read: tcp_stream's own expiry would close
+  // the socket, and the 408 could not be written.
   void read_request() {
     parser_.emplace();
     parser_->body_limit(core_->settings.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(core_->settings.max_header_bytes));
-    stream_.expires_after(core_->settings.read_timeout);
+    stream_.expires_never();
+    read_timed_out_ = false;
+    arm_deadline(core_->settings.read_timeout, [](session& s) {
+      s.read_timed_out_ = true;
+      beast::error_code ignored;
+      s.stream_.socket().cancel(ignored);
+    });
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t) {
+    disarm_deadline();
+    if (ec && read_timed_out_) return fail(408, "Request timeout");
     if (ec == bhttp::error::end_of_stream) return close();
-    if (ec == beast::error::timeout) return fail(408, "Request timeout");
     if (ec == bhttp::error::body_limit) return fail(413, "Request body too large");
     if (ec == bhttp::error::header_limit) return fail(431, "Request header fields too large");
     if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category())
@@ -145,12 +154,17 @@ class session : public std::enable_shared_from_this<session> {
                                                              : target.substr(qmark + 1);
     if (path.empty() || path.front() != '/') return write(http::error(400, "Malformed request target"));
 
+    const bool preflight = req.method() == bhttp::verb::options && !origin_.empty() &&
+                           req.count(bhttp::field::access_control_request_method) > 0;
     int agent = listener_;
     std::string_view agent_path = path;
     if (listener_ == gateway_listener) {
       if (auto routed = core_->routes.by_prefix(path)) {
         agent = routed->agent_index;
         agent_path = routed->agent_path;
+      } else if (preflight && gateway_endpoints::serves(path)) {
+        return write(core_->cors.preflight(
+            origin_, req[bhttp::field::access_control_request_headers]));
       } else if (auto own = core_->endpoints.handle(method_, path)) {
         return write(std::move(*own));
       } else {
@@ -159,8 +173,7 @@ class session : public std::enable_shared_from_this<session> {
     }
     slot_ = static_cast<size_t>(agent);
 
-    if (req.method() == bhttp::verb::options && !origin_.empty() &&
-        req.count(bhttp::field::access_control_request_method) > 0)
+    if (preflight)
       return write(core_->cors.preflight(
           origin_, req[bhttp::field::access_control_request_headers]));
 
@@ -205,10 +218,7 @@ class session : public std::enable_shared_from_this<session> {
       });
     });
     caf::anon_send(caf::actor_cast<agent_actor>(handle), http_call{std::move(request), std::move(reply)});
-    agent_timer_.expires_after(core_->timeouts[agent]);
-    agent_timer_.async_wait([self, id](beast::error_code ec) {
-      if (!ec) self->on_agent_timeout(id);
-    });
+    arm_deadline(core_->timeouts[agent], [id](session& s) { s.on_agent_timeout(id); });
   }
 
   // Ends the wait for call `id`; false when it was already over (answered or timed out).
@@ -222,7 +232,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_agent_reply(uint64_t id, http_response&& r) {
     if (!finish_wait(id)) return;
-    agent_timer_.cancel();
+    disarm_deadline();
     write(std::move(r));
   }
 
@@ -263,9 +273,23 @@ class session : public std::enable_shared_from_this<session> {
     wait_for_request();
   }
 
+  template <class OnExpiry>
+  void arm_deadline(millis after, OnExpiry on_expiry) {
+    const uint64_t id = ++deadline_id_;
+    deadline_.expires_after(after);
+    deadline_.async_wait([self = shared_from_this(), id, on_expiry](beast::error_code ec) {
+      if (!ec && id == self->deadline_id_) on_expiry(*self);
+    });
+  }
+
+  void disarm_deadline() {
+    ++deadline_id_;
+    deadline_.cancel();
+  }
+
   void close() {
     beast::error_code ignored;
-    agent_timer_.cancel();
+    disarm_deadline();
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
   }
@@ -276,7 +300,11 @@ class session : public std::enable_shared_from_this<session> {
   bhttp::response<bhttp::string_body> response_;
   std::shared_ptr<gateway_core> core_;
   int listener_;
-  net::steady_timer agent_timer_;
+  // One timer per connection: the read deadline while a request arrives, then the agent's
+  // deadline while its answer is awaited; the two never overlap.
+  net::steady_timer deadline_;
+  uint64_t deadline_id_ = 0;  // bumped on every arm and disarm: a stale expiry does nothing
+  bool read_timed_out_ = false;
   uint64_t call_id_ = 0;
   bool waiting_ = false;
   bool keep_alive_ = true;
