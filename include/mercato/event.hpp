@@ -32,7 +32,8 @@ class event_bus {
   // `pattern` is an exact qualified name, "<publisher>.*", or "*".
   subscription_id subscribe(std::string pattern, handler h);
   void unsubscribe(subscription_id id);
-  // Calls every matching handler on the caller's thread; handlers must not block.
+  // Calls every matching handler on the caller's thread; handlers must not block. A handler that
+  // throws is logged and skipped.
   void publish(const event& e) const;
 
  private:

@@ -72,6 +72,15 @@ bool pool::take(unit& out) {
   return true;
 }
 
+std::unique_ptr<pqxx::connection> pool::open_connection() const {
+  auto c = std::make_unique<pqxx::connection>(settings_.url);
+  pqxx::nontransaction setup{*c};
+  setup.exec("SET statement_timeout = " + std::to_string(settings_.statement_timeout.count()));
+  setup.commit();
+  for (const auto& [name, sql] : prepared_) c->prepare(name, sql);
+  return c;
+}
+
 void pool::worker_main(size_t index) {
   std::unique_ptr<pqxx::connection> conn;
   auto backoff = settings_.reconnect_min;
@@ -96,12 +105,7 @@ void pool::worker_main(size_t index) {
     }
     if (!conn) {
       try {
-        auto c = std::make_unique<pqxx::connection>(settings_.url);
-        pqxx::nontransaction setup{*c};
-        setup.exec("SET statement_timeout = " + std::to_string(settings_.statement_timeout.count()));
-        setup.commit();
-        for (const auto& [name, sql] : prepared_) c->prepare(name, sql);
-        conn = std::move(c);
+        conn = open_connection();
         connected_count_.fetch_add(1, std::memory_order_acq_rel);
         backoff = settings_.reconnect_min;
         log::info("db", "connected", {{"connection", index}});
@@ -127,9 +131,24 @@ void pool::worker_main(size_t index) {
       continue;
     }
 
+    bool reconnected = false;
     for (uint32_t attempt = 1;; ++attempt) {
       try {
         u.run(*conn);
+        break;
+      } catch (const never_sent& e) {
+        // The connection was dead before the unit sent anything (its BEGIN failed), so running it
+        // on a fresh connection is safe: try that once, right away.
+        if (!reconnected) {
+          reconnected = true;
+          try {
+            conn = open_connection();
+            continue;
+          } catch (const std::exception&) {
+          }
+        }
+        drop_connection(e.what());
+        u.fail(unavailable(e.what()));
         break;
       } catch (...) {
         auto err = classify_current_exception();

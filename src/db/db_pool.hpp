@@ -69,15 +69,22 @@ class pool {
 
   void submit(unit u);
 
-  // Runs `work(pqxx::work&) -> T` in a transaction and calls `done(outcome<T>)` on the pool thread.
+  // Runs `work(pqxx::work&) -> T` in a transaction and calls `done(outcome<T>)` on the pool thread,
+  // exactly once: an exception from `done` itself is logged, never mistaken for the unit's.
   template <class T, class Work, class Done>
   void transact(Work work, Done done) {
     auto shared_done = std::make_shared<Done>(std::move(done));
     submit(unit{[work = std::move(work), shared_done](pqxx::connection& c) {
-                  (*shared_done)(outcome<T>::success(run_in_transaction<T>(c, work)));
+                  auto result = outcome<T>::success(run_in_transaction<T>(c, work));
+                  complete(*shared_done, std::move(result));
                 },
-                [shared_done](db::error e) { (*shared_done)(outcome<T>::fail(std::move(e))); }});
+                [shared_done](db::error e) { complete(*shared_done, outcome<T>::fail(std::move(e))); }});
   }
+
+  // Thrown by run_in_transaction when the connection was dead before anything was sent.
+  struct never_sent : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
 
   // True while at least one connection is up.
   bool connected() const noexcept { return connected_count_.load(std::memory_order_acquire) > 0; }
@@ -89,6 +96,10 @@ class pool {
   static T run_in_transaction(pqxx::connection& c, Work& work);
 
  private:
+  template <class Done, class Outcome>
+  static void complete(Done& done, Outcome&& result);
+  std::unique_ptr<pqxx::connection> open_connection() const;
+
   void worker_main(size_t index);
   bool take(unit& out);
 

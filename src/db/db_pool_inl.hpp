@@ -2,17 +2,37 @@
 // read. Included by db_pool.hpp.
 #pragma once
 
+#include <exception>
+
+#include <pqxx/except>
 #include <pqxx/transaction>
+
+#include "log/log.hpp"
 
 namespace mercato::db {
 
 template <class T, class Work>
 T pool::run_in_transaction(pqxx::connection& c, Work& work) {
   static_assert(!std::is_void_v<T>, "a unit of work returns a value (use bool for none)");
-  pqxx::work tx{c};
+  std::optional<pqxx::work> opened;
+  try {
+    opened.emplace(c);  // sends BEGIN: the first contact with the server
+  } catch (const pqxx::broken_connection& e) {
+    throw never_sent(e.what());
+  }
+  pqxx::work& tx = *opened;
   T result = work(tx);
   tx.commit();
   return result;
+}
+
+template <class Done, class Outcome>
+void pool::complete(Done& done, Outcome&& result) {
+  try {
+    done(std::forward<Outcome>(result));
+  } catch (const std::exception& e) {
+    log::error("db", "unit_callback_failed", {{"reason", e.what()}});
+  }
 }
 
 }  // namespace mercato::db

@@ -99,15 +99,11 @@ std::vector<migration> load_migrations(const std::string& directory) {
 
 migration_report apply_migrations(pqxx::connection& c, const std::vector<migration>& all) {
   migration_report report;
+  // The lock comes first: concurrent CREATE TABLE IF NOT EXISTS on a fresh database can still
+  // collide in the catalog.
   {
-    pqxx::nontransaction setup{c};
-    setup.exec(
-        "CREATE TABLE IF NOT EXISTS public.schema_migrations ("
-        " version integer PRIMARY KEY,"
-        " name text NOT NULL,"
-        " checksum text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())");
-    setup.exec("SELECT pg_advisory_lock(" + std::to_string(migration_lock_key) + ")");
+    pqxx::nontransaction lock{c};
+    lock.exec("SELECT pg_advisory_lock(" + std::to_string(migration_lock_key) + ")");
   }
   struct unlock_on_exit {
     pqxx::connection& c;
@@ -119,6 +115,15 @@ migration_report apply_migrations(pqxx::connection& c, const std::vector<migrati
       }
     }
   } unlock{c};
+  {
+    pqxx::nontransaction setup{c};
+    setup.exec(
+        "CREATE TABLE IF NOT EXISTS public.schema_migrations ("
+        " version integer PRIMARY KEY,"
+        " name text NOT NULL,"
+        " checksum text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+  }
 
   const auto applied = read_applied(c);
   for (const auto& m : all) {

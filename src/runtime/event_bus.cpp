@@ -1,6 +1,7 @@
 // In-process publish/subscribe by event name (see mercato/event.hpp).
 #include "mercato/event.hpp"
 
+#include "log/log.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/uuid.hpp"
 
@@ -52,7 +53,15 @@ void event_bus::publish(const event& e) const {
     for (const auto& s : subscribers_)
       if (matches(s.pattern, e)) targets.push_back(s.fn);
   }
-  for (const auto& fn : targets) fn(e);
+  for (const auto& fn : targets) {
+    try {
+      fn(e);
+    } catch (const std::exception& ex) {
+      // One broken subscriber must not stop delivery to the others, nor the outbox relay.
+      log::error("event_bus", "subscriber_failed", {{"event", e.name}, {"event_id", e.event_id},
+                                                    {"reason", ex.what()}});
+    }
+  }
 }
 
 }  // namespace mercato

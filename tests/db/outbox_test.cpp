@@ -1,0 +1,173 @@
+// Transactional outbox and relay on a migrated database: one publication per committed change,
+// nothing for a rolled-back one, recovery of leftovers at start, order per aggregate, consumer dedup.
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "db/outbox.hpp"
+#include "db_fixture.hpp"
+#include "mercato/event.hpp"
+
+using namespace mercato;
+using test::migrated_database;
+using namespace std::chrono_literals;
+
+namespace {
+
+const db::outbox orders_outbox{"orders"};
+
+// What the bus delivered for "orders.*".
+class collector {
+ public:
+  explicit collector(event_bus& bus) {
+    bus.subscribe("orders.*", [this](const event& e) {
+      std::lock_guard<std::mutex> guard{mutex_};
+      seen_.push_back(e);
+    });
+  }
+  std::vector<event> events() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return seen_;
+  }
+  size_t count(const std::string& event_id) const {
+    size_t n = 0;
+    for (const auto& e : events()) n += e.event_id == event_id;
+    return n;
+  }
+  // Waits until `event_id` was delivered (at least once).
+  bool wait_for(const std::string& event_id) const {
+    return test::eventually([&] { return count(event_id) > 0; }, 5s);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<event> seen_;
+};
+
+// A relay of the test database's "orders" outbox.
+db::relay_settings relay_for(const test::fresh_database& database) {
+  db::relay_settings s;
+  s.url = database.url();
+  s.schemas = {"orders"};
+  s.poll_interval = 50ms;
+  return s;
+}
+
+event enqueue_committed(pqxx::connection& c, const std::string& aggregate, std::string payload = "{}") {
+  auto e = make_event("orders", "order_created", std::move(payload), "corr-1");
+  pqxx::work tx{c};
+  orders_outbox.enqueue(tx, e, aggregate);
+  tx.commit();
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(migrated_database, "a committed event is published once, as written", "[db][outbox]") {
+  event_bus bus;
+  collector seen{bus};
+  db::outbox_relay relay{relay_for(*this), bus};
+  relay.start();
+  auto c = connect();
+
+  const auto e = enqueue_committed(*c, "order-1", R"({"order_id":"order-1","total":{"amount":1250,"currency":"EUR"}})");
+  relay.wake();
+  REQUIRE(seen.wait_for(e.event_id));
+  // A later event is published by a later pass: the first one was not published again.
+  const auto marker = enqueue_committed(*c, "order-2");
+  relay.wake();
+  REQUIRE(seen.wait_for(marker.event_id));
+  CHECK(seen.count(e.event_id) == 1);
+  CHECK(test::eventually([&] { return relay.published() == 2; }));  // counted after its commit
+
+  const auto got = seen.events().front();
+  CHECK(got.event_id == e.event_id);
+  CHECK(got.name == "orders.order_created");
+  CHECK(got.publisher == e.publisher);
+  CHECK(got.correlation_id == "corr-1");
+  CHECK(got.occurred_at == e.occurred_at);
+  CHECK(nlohmann::json::parse(got.payload) == nlohmann::json::parse(e.payload));  // jsonb re-renders
+  CHECK(value<int>("SELECT count(*) FROM orders.outbox WHERE published_at IS NOT NULL AND attempts = 1") == 2);
+  CHECK(seen.events().size() == 2);
+}
+
+TEST_CASE_METHOD(migrated_database, "a rolled-back change publishes nothing", "[db][outbox]") {
+  event_bus bus;
+  collector seen{bus};
+  db::outbox_relay relay{relay_for(*this), bus};
+  relay.start();
+  auto c = connect();
+
+  const auto rolled_back = make_event("orders", "order_created", "{}");
+  {
+    pqxx::work tx{*c};
+    orders_outbox.enqueue(tx, rolled_back, "order-1");
+    tx.abort();
+  }
+  relay.wake();
+  const auto marker = enqueue_committed(*c, "order-2");
+  relay.wake();
+  REQUIRE(seen.wait_for(marker.event_id));
+  CHECK(seen.count(rolled_back.event_id) == 0);
+  CHECK(seen.events().size() == 1);
+  CHECK(value<int>("SELECT count(*) FROM orders.outbox") == 1);
+}
+
+TEST_CASE_METHOD(migrated_database, "events committed while no relay ran are published at its start",
+                 "[db][outbox]") {
+  auto c = connect();
+  const auto left_over = enqueue_committed(*c, "order-1");  // then the process "crashed"
+  CHECK(value<int>("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL") == 1);
+
+  event_bus bus;
+  collector seen{bus};
+  db::relay_settings settings = relay_for(*this);
+  settings.poll_interval = 10s;  // only the first pass can publish it within the wait below
+  db::outbox_relay relay{settings, bus};
+  relay.start();
+  REQUIRE(seen.wait_for(left_over.event_id));
+  CHECK(seen.count(left_over.event_id) == 1);
+  CHECK(test::eventually(
+      [&] { return value<int>("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL") == 0; }));
+}
+
+TEST_CASE_METHOD(migrated_database, "events of one aggregate are published in order", "[db][outbox]") {
+  event_bus bus;
+  collector seen{bus};
+  auto settings = relay_for(*this);
+  settings.batch = 7;  // several batches and passes while events are still being written
+  db::outbox_relay relay{settings, bus};
+  relay.start();
+  auto c = connect();
+
+  constexpr int count = 50;
+  std::vector<std::string> written;
+  for (int i = 0; i < count; ++i) {
+    written.push_back(enqueue_committed(*c, "order-42", "{\"seq\": " + std::to_string(i) + "}").event_id);
+    if (i % 5 == 0) relay.wake();
+  }
+  relay.wake();
+  REQUIRE(seen.wait_for(written.back()));
+  std::vector<std::string> published;
+  for (const auto& e : seen.events()) published.push_back(e.event_id);
+  CHECK(published == written);
+}
+
+TEST_CASE_METHOD(migrated_database, "mark_processed de-duplicates deliveries per consumer", "[db][outbox]") {
+  const auto id = make_event("orders", "order_created", "{}").event_id;
+  auto c = connect();
+  auto mark = [&](const std::string& consumer, bool commit) {
+    pqxx::work tx{*c};
+    const bool first = db::mark_processed(tx, "payments", id, consumer);
+    if (commit) tx.commit();
+    return first;
+  };
+  CHECK(mark("payments.capture", false));  // rolled back: not recorded
+  CHECK(mark("payments.capture", true));
+  CHECK_FALSE(mark("payments.capture", true));
+  CHECK(mark("payments.refund", true));  // another consumer of the same event
+}
