@@ -41,6 +41,7 @@ struct server_app::impl {
         directory(directory_rows(cfg, registry)),
         metrics(directory.size()) {
     caf_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.runtime.worker_threads));
+    caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.runtime.scheduler));
   }
 
   config cfg;

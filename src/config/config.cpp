@@ -362,6 +362,8 @@ const std::vector<key_spec>& key_table() {
     runtime.integer("worker_threads", &runtime_config::worker_threads, 1, 64,
                     "MERCATO_WORKER_THREADS");
     runtime.integer("io_threads", &runtime_config::io_threads, 1, 16, "MERCATO_IO_THREADS");
+    runtime.choice("scheduler", &runtime_config::scheduler, {"stealing", "sharing"},
+                   "MERCATO_SCHEDULER");
 
     return keys;
   }();

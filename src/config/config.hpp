@@ -84,6 +84,7 @@ struct log_config {
 
 struct runtime_config {
   uint32_t worker_threads = 2;              // CAF scheduler workers
+  std::string scheduler = "sharing";        // CAF scheduler policy: sharing|stealing
   uint32_t io_threads = 1;                  // Asio threads for HTTP and the admin socket
 };
 

@@ -10,7 +10,10 @@
 
 namespace mercato {
 
-agent_shell::agent_shell(const agent_context& ctx) : ctx_(ctx) { add_platform_routes(); }
+agent_shell::agent_shell(const agent_context& ctx)
+    : ctx_(ctx), entry_(ctx.directory ? ctx.directory->find(ctx.spec->name) : nullptr) {
+  add_platform_routes();
+}
 
 void agent_shell::add_platform_routes() {
   router_.add("GET", "/health", "Liveness and state of this agent",
@@ -52,7 +55,7 @@ std::string_view agent_shell::database_state() const {
 }
 
 std::string agent_shell::health_body() const {
-  const agent_entry* entry = ctx_.directory ? ctx_.directory->find(ctx_.spec->name) : nullptr;
+  const agent_entry* entry = entry_;
   const bool degraded = entry && entry->degraded();
   const auto uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -11,6 +11,8 @@
 
 namespace mercato {
 
+class agent_entry;
+
 class agent_shell {
  public:
   explicit agent_shell(const agent_context& ctx);
@@ -34,6 +36,7 @@ class agent_shell {
   void add_platform_routes();
 
   agent_context ctx_;
+  const agent_entry* entry_ = nullptr;  // this agent's directory row (restarts, mode), if any
   http::router router_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::function<std::string()> health_extras_;
