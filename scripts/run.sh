@@ -22,7 +22,8 @@ bash scripts/build.sh
 
 (umask 022 && mkdir -p var)   # the admin socket lives at var/mercato.sock
 
-started_pg=0
+# shellcheck source=scripts/private_pg.sh
+source scripts/private_pg.sh
 child=""
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
@@ -32,10 +33,7 @@ cleanup() {
     kill -TERM "$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
   fi
-  if ((started_pg)); then
-    echo "[mercato] stopping the private PostgreSQL cluster started for this run"
-    bash scripts/pg.sh stop || true
-  fi
+  stop_private_pg "this run"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -43,17 +41,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-if [[ -z "${DATABASE_URL:-}" ]]; then
-  if ! bash scripts/pg.sh status >/dev/null 2>&1; then
-    started_pg=1
-  fi
-  bash scripts/pg.sh start
-  DATABASE_URL="$(bash scripts/pg.sh url)"
-  export DATABASE_URL
-  echo "[mercato] DATABASE_URL=$DATABASE_URL"
-else
-  echo "[mercato] using DATABASE_URL from the environment"
-fi
+use_database
 
 # Schema first, then demo data into a database that was never seeded (a no-op afterwards).
 "$build_dir/mercato" migrate --config "$config"

@@ -10,15 +10,13 @@ build_dir="${MERCATO_BUILD_DIR:-build}"
 bash scripts/deps.sh
 bash scripts/build.sh
 
-started_pg=0
+# shellcheck source=scripts/private_pg.sh
+source scripts/private_pg.sh
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
-  if ((started_pg)); then
-    echo "[mercato] stopping the private PostgreSQL cluster started for the tests"
-    bash scripts/pg.sh stop || true
-  fi
+  stop_private_pg "the tests"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -28,17 +26,7 @@ trap 'exit 129' HUP
 
 (umask 022 && mkdir -p var)
 
-if [[ -z "${DATABASE_URL:-}" ]]; then
-  if ! bash scripts/pg.sh status >/dev/null 2>&1; then
-    started_pg=1
-  fi
-  bash scripts/pg.sh start
-  DATABASE_URL="$(bash scripts/pg.sh url)"
-  export DATABASE_URL
-  echo "[mercato] DATABASE_URL=$DATABASE_URL"
-else
-  echo "[mercato] using DATABASE_URL from the environment"
-fi
+use_database
 
 echo "[mercato] running: ctest --test-dir $build_dir --output-on-failure -j1 $*"
 rc=0
