@@ -15,6 +15,7 @@
 //
 //   actor_bench [--seconds=3] [--workers=2] [--window=64] [--restarts=200] [--agent=product]
 //               [--log-level=warn]
+#include "bench_stats.hpp"
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -296,17 +297,6 @@ caf::behavior restart_driver(restart_self self, supervisor_actor supervisor,
   };
 }
 
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  if (q == 0.5) {
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  return v[rank - 1];
-}
 
 void print(const std::string& name, double value, const char* unit, int precision = 0) {
   std::printf("actor_bench %s %.*f %s\n", name.c_str(), precision, value, unit);

@@ -12,6 +12,7 @@
 // Prints `crash_to_serving_median_ms`, `_p99_ms`, `_min_ms`, `_max_ms`, `crashes`, `non_200_polls`
 // (answers other than 200 seen while the agent was being replaced, e.g. 503) one per line as
 // `<name> <value>`. Exit 1 if any round failed.
+#include "bench_stats.hpp"
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -165,17 +166,6 @@ int connect_admin(const std::string& path) {
   return fd;
 }
 
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  if (q == 0.5) {
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  return v[rank - 1];
-}
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
