@@ -297,7 +297,6 @@ caf::behavior restart_driver(restart_self self, supervisor_actor supervisor,
   };
 }
 
-
 void print(const std::string& name, double value, const char* unit, int precision = 0) {
   std::printf("actor_bench %s %.*f %s\n", name.c_str(), precision, value, unit);
   std::fflush(stdout);

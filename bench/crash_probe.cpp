@@ -166,7 +166,6 @@ int connect_admin(const std::string& path) {
   return fd;
 }
 
-
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "crash_probe: %s\nusage: crash_probe --socket PATH --port P [--agent NAME] "
