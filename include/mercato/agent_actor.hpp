@@ -13,6 +13,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "mercato/event.hpp"
 #include "mercato/http_message.hpp"
 
 namespace mercato {
@@ -72,3 +73,6 @@ using agent_actor = caf::typed_actor<
 // http_call carries a shared reply channel (a callback): in-process only, never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::http_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::continuation)
+
+// Domain events delivered to an agent that subscribed (runtime/event_subscription.hpp).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mercato::event)

@@ -3,6 +3,8 @@
 // reverse order, stop Asio, wait for every actor, and only then destroy the io_context.
 #include "app/server_app.hpp"
 
+#include "app/agent_factories.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -70,7 +72,7 @@ struct server_app::impl {
 };
 
 server_app::server_app(config cfg, const std::vector<agent_spec>* registry)
-    : impl_(std::make_unique<impl>(std::move(cfg), registry ? *registry : agent_registry())) {}
+    : impl_(std::make_unique<impl>(std::move(cfg), registry ? *registry : server_registry())) {}
 
 server_app::~server_app() {
   if (impl_->system) impl_->stop_everything();

@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
-#include "db_fixture.hpp"
+#include "support/db_fixture.hpp"
 #include "runtime/agent_behavior.hpp"
 #include "runtime/db_call.hpp"
 

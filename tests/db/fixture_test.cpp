@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
-#include "db_fixture.hpp"
+#include "support/db_fixture.hpp"
 
 using mercato::test::url_with_dbname;
 

@@ -11,7 +11,7 @@
 #include <pqxx/pqxx>
 
 #include "db/idempotency_store.hpp"
-#include "db_fixture.hpp"
+#include "support/db_fixture.hpp"
 
 using namespace mercato;
 using db::claim_state;

@@ -19,7 +19,7 @@
 
 #include "db/database.hpp"
 #include "db/migrations.hpp"
-#include "db_fixture.hpp"
+#include "support/db_fixture.hpp"
 #include "mercato/agent_spec.hpp"
 #include "mercato/event.hpp"
 

@@ -9,7 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "db/outbox.hpp"
-#include "db_fixture.hpp"
+#include "support/db_fixture.hpp"
 #include "mercato/event.hpp"
 
 using namespace mercato;

@@ -14,7 +14,7 @@
 #include <pqxx/pqxx>
 
 #include "db/db_pool.hpp"
-#include "db_fixture.hpp"
+#include "support/db_fixture.hpp"
 
 using namespace mercato;
 using test::fresh_database;

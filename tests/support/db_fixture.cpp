@@ -1,6 +1,6 @@
 // The db suite's fixture (see db_fixture.hpp): per-test databases on the server named by
 // DATABASE_URL, URL rewriting for libpq key=value strings and URIs, polling helpers.
-#include "db_fixture.hpp"
+#include "support/db_fixture.hpp"
 
 #include <unistd.h>
 
