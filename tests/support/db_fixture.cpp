@@ -95,14 +95,17 @@ bool arrive_and_wait(std::atomic<int>& arrived, int n, std::chrono::milliseconds
   return true;
 }
 
-fresh_database::fresh_database() : admin_url_(database_url()) {
+fresh_database::fresh_database() : fresh_database(std::string{}) {}
+
+fresh_database::fresh_database(const std::string& template_name) : admin_url_(database_url()) {
   static std::atomic<unsigned> counter{0};
   name_ = fmt::format("mercato_test_{}_{}", ::getpid(), counter++);
   url_ = url_with_dbname(admin_url_, name_);
   drop_database(admin_url_, name_);  // a leftover of a killed run with a reused pid
   pqxx::connection admin{admin_url_};
   pqxx::nontransaction tx{admin};
-  tx.exec("CREATE DATABASE " + tx.quote_name(name_));
+  tx.exec("CREATE DATABASE " + tx.quote_name(name_) +
+          (template_name.empty() ? "" : " TEMPLATE " + tx.quote_name(template_name)));
 }
 
 fresh_database::~fresh_database() {
@@ -146,10 +149,44 @@ bool fresh_database::wait_for_sessions(size_t n, std::chrono::milliseconds timeo
       timeout);
 }
 
-migrated_database::migrated_database() {
-  auto c = connect();
-  db::apply_migrations(*c, db::load_migrations(migrations_dir()));
-}
+namespace {
+
+// Migrating every test's database from scratch costs more than the test itself once the domain
+// agents' migrations exist, so each test process migrates one template database (on first use)
+// and every migrated_database is a copy of it (CREATE DATABASE … TEMPLATE, a file copy).
+class migrated_template {
+ public:
+  static const std::string& name() {
+    static migrated_template instance;
+    return instance.name_;
+  }
+
+ private:
+  migrated_template() : admin_url_(database_url()) {
+    name_ = fmt::format("mercato_tpl_{}", ::getpid());
+    drop_database(admin_url_, name_);
+    {
+      pqxx::connection admin{admin_url_};
+      pqxx::nontransaction tx{admin};
+      tx.exec("CREATE DATABASE " + tx.quote_name(name_));
+    }
+    pqxx::connection c{url_with_dbname(admin_url_, name_)};
+    db::apply_migrations(c, db::load_migrations(migrations_dir()));
+  }  // the connection closes here: a template must have no sessions when it is copied
+  ~migrated_template() {
+    try {
+      drop_database(admin_url_, name_);
+    } catch (const std::exception& e) {
+      std::cerr << "db_fixture: could not drop template " << name_ << ": " << e.what() << '\n';
+    }
+  }
+  std::string admin_url_;
+  std::string name_;
+};
+
+}  // namespace
+
+migrated_database::migrated_database() : fresh_database(migrated_template::name()) {}
 
 void start_pool(db::pool& pool) {
   pool.start();

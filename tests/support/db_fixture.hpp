@@ -37,6 +37,8 @@ bool arrive_and_wait(std::atomic<int>& arrived, int n,
 class fresh_database {
  public:
   fresh_database();
+  // A copy of the database `template_name` (empty: a new, empty database).
+  explicit fresh_database(const std::string& template_name);
   ~fresh_database();
   fresh_database(const fresh_database&) = delete;
   fresh_database& operator=(const fresh_database&) = delete;
@@ -66,7 +68,7 @@ class fresh_database {
   std::string url_;
 };
 
-// A fresh database with the repository's migrations applied.
+// A fresh database with the repository's migrations applied (a copy of a per-process template).
 class migrated_database : public fresh_database {
  public:
   migrated_database();
