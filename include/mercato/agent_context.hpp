@@ -9,6 +9,7 @@
 
 namespace mercato {
 
+struct config;
 class agent_directory;
 class event_bus;
 namespace db {
@@ -25,6 +26,8 @@ struct agent_context {
   bool fault_injection = false;                   // accept fault_injection messages
   db::pool* database = nullptr;                   // null when no database is configured
   db::outbox_relay* relay = nullptr;              // wake() it after committing outbox events
+  const config* settings = nullptr;               // the server's configuration (never null in
+                                                  // a server; agents fall back to defaults)
 };
 
 }  // namespace mercato

@@ -101,6 +101,7 @@ void server_app::start() {
   setup.limits = d.cfg.supervisor;
   setup.fault_injection = d.cfg.admin.fault_injection;
   setup.call_timeout = d.cfg.gateway.request_timeout;
+  setup.settings = &d.cfg;
   if (d.database) {
     setup.database = &d.database->pool();
     setup.relay = &d.database->relay();

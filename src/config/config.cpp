@@ -15,6 +15,8 @@
 
 #include <toml.hpp>
 
+#include "domain/money.hpp"
+
 namespace mercato {
 
 std::string_view to_string(restart_type t) {
@@ -162,6 +164,15 @@ double read_fraction(const toml_value& v, const std::string& where) {
   return x;
 }
 
+// Money as a decimal string ("5.99"); a bare integer means whole units.
+int64_t read_money(const toml_value& v, const std::string& where) {
+  std::optional<money::cents> cents;
+  if (v.is_string()) cents = money::parse_decimal(v.as_string().str);
+  if (v.is_integer()) cents = money::parse_decimal(std::to_string(v.as_integer()));
+  if (!cents || *cents < 0) fail(where, "a non-negative amount such as \"5.99\"", v);
+  return *cents;
+}
+
 std::vector<std::string> read_string_list(const toml_value& v, const std::string& where) {
   const auto is_text = [](const toml_value& e) {
     return e.is_string() && !e.as_string().str.empty();
@@ -265,6 +276,26 @@ class section_keys {
         [=](const Section& s) { return toml_value(s.*member); });
   }
 
+  // A decimal amount written as a string ("5.99"), kept in cents.
+  void money(std::string key, int64_t Section::*member) {
+    add(
+        std::move(key), nullptr, env_text::string,
+        [=](Section& s, const toml_value& v, const std::string& where) {
+          s.*member = read_money(v, where);
+        },
+        [=](const Section& s) { return toml_value(money::format(s.*member)); });
+  }
+
+  // A credential: read as a string, rendered as "****" when set.
+  void secret(std::string key, std::string Section::*member, const char* env_var) {
+    add(
+        std::move(key), env_var, env_text::string,
+        [=](Section& s, const toml_value& v, const std::string& where) {
+          s.*member = read_optional_string(v, where);
+        },
+        [=](const Section& s) { return toml_value((s.*member).empty() ? "" : "****"); });
+  }
+
   void fraction(std::string key, double Section::*member) {
     add(
         std::move(key), nullptr, env_text::string,
@@ -364,6 +395,33 @@ const std::vector<key_spec>& key_table() {
     runtime.integer("io_threads", &runtime_config::io_threads, 1, 16, "MERCATO_IO_THREADS");
     runtime.choice("scheduler", &runtime_config::scheduler, {"stealing", "sharing"},
                    "MERCATO_SCHEDULER");
+
+    section_keys<store_config> store{keys, "store", &config::store};
+    store.choice("currency", &store_config::currency, {"USD", "EUR", "GBP"}, "MERCATO_CURRENCY");
+    store.string("base_url", &store_config::base_url);
+
+    section_keys<order_config> order{keys, "order", &config::order};
+    order.duration("place_wait_ms", &order_config::place_wait);
+    order.duration("payment_window_ms", &order_config::payment_window);
+    order.duration("review_window_ms", &order_config::review_window);
+    order.duration("saga_poll_interval_ms", &order_config::saga_poll_interval);
+    order.duration("saga_lease_ms", &order_config::saga_lease);
+    order.integer("saga_max_attempts", &order_config::saga_max_attempts, 1, 1000);
+
+    section_keys<shipping_config> shipping{keys, "shipping", &config::shipping};
+    shipping.string("carrier_code", &shipping_config::carrier_code);
+    shipping.money("standard", &shipping_config::standard_cents);
+    shipping.money("express", &shipping_config::express_cents);
+    shipping.money("overnight", &shipping_config::overnight_cents);
+    shipping.money("free_standard_threshold", &shipping_config::free_standard_threshold_cents);
+
+    section_keys<inventory_config> inventory{keys, "inventory", &config::inventory};
+    inventory.duration("sweep_interval_ms", &inventory_config::sweep_interval);
+    inventory.duration("reservation_ttl_ms", &inventory_config::reservation_ttl);
+
+    section_keys<payment_config> payment{keys, "payment", &config::payment};
+    payment.integer("authorization_days", &payment_config::authorization_days, 1, 30);
+    payment.secret("stripe_secret_key", &payment_config::stripe_secret_key, "MERCATO_STRIPE_SECRET_KEY");
 
     return keys;
   }();

@@ -88,6 +88,41 @@ struct runtime_config {
   uint32_t io_threads = 1;                  // Asio threads for HTTP and the admin socket
 };
 
+// Domain settings (issue #4 on). Money is kept in cents; the TOML file writes it as a decimal string.
+struct store_config {
+  std::string currency = "USD";             // the store currency: orders, prices, fraud amounts
+  std::string base_url = "http://localhost:8080";  // sitemap and canonical URLs
+};
+
+struct order_config {
+  millis place_wait{10000};                 // POST /orders waits this long for the saga
+  millis payment_window{1800000};           // waiting_payment → cancelled after this
+  millis review_window{86400000};           // waiting_review → cancelled after this
+  millis saga_poll_interval{5000};          // recovery driver: claim due sagas this often
+  millis saga_lease{30000};                 // a claimed saga is owned for this long
+  uint32_t saga_max_attempts = 20;          // failing step retries before the saga is `failed`
+};
+
+// The built-in shipping step: a flat-rate table by service level (the carrier agent's issue
+// replaces it with real quotes).
+struct shipping_config {
+  std::string carrier_code = "FLATRATE";
+  int64_t standard_cents = 599;
+  int64_t express_cents = 1499;
+  int64_t overnight_cents = 2999;
+  int64_t free_standard_threshold_cents = 7500;  // standard is free at or above this (0 = never)
+};
+
+struct inventory_config {
+  millis sweep_interval{15000};             // expired reservations released this often
+  millis reservation_ttl{900000};           // REST reservations without expires_at
+};
+
+struct payment_config {
+  uint32_t authorization_days = 7;          // an authorization expires after this
+  std::string stripe_secret_key;            // empty: the Stripe gateway is "not configured"
+};
+
 struct config {
   gateway_config gateway;
   agents_config agents;
@@ -96,6 +131,11 @@ struct config {
   admin_config admin;
   log_config log;
   runtime_config runtime;
+  store_config store;
+  order_config order;
+  shipping_config shipping;
+  inventory_config inventory;
+  payment_config payment;
   std::string source = "<defaults>";        // file the values came from
 };
 

@@ -102,6 +102,7 @@ void spawn_child(self_ptr self, child& c, phase as) {
   ctx.fault_injection = self->state.setup.fault_injection;
   ctx.database = self->state.setup.database;
   ctx.relay = self->state.setup.relay;
+  ctx.settings = self->state.setup.settings;
   auto factory = spec.factory ? spec.factory : &spawn_platform_agent;
   c.handle = factory(self, ctx);
   c.current = as;

@@ -28,6 +28,7 @@ struct supervisor_setup {
   millis call_timeout{5000};             // given to agents for their cross-agent requests
   db::pool* database = nullptr;          // given to agents; null without a database
   db::outbox_relay* relay = nullptr;
+  const config* settings = nullptr;      // given to agents (their domain sections)
   // Called once when the supervisor-wide restart intensity is exceeded, just before the
   // supervisor exits (the process should then exit non-zero).
   std::function<void(const std::string& reason)> on_escalation;

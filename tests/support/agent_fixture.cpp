@@ -57,7 +57,8 @@ agent_fixture::agent_fixture(std::vector<agent_spec> agents, fixture_options opt
     seen_.push_back(e);
   });
 
-  database_config cfg;
+  if (options.adjust) options.adjust(settings_);
+  database_config& cfg = settings_.database;
   cfg.url = db_->url();
   cfg.pool_size = static_cast<uint32_t>(options.pool_size);
   cfg.migrations_dir = migrations_dir();
@@ -85,6 +86,7 @@ agent_fixture::agent_fixture(std::vector<agent_spec> agents, fixture_options opt
   setup.call_timeout = options.call_timeout;
   setup.database = &database_->pool();
   setup.relay = &database_->relay();
+  setup.settings = &settings_;
   supervisor_ = spawn_supervisor(*system_, std::move(setup));
   bool started = false;
   (*self_)->request(supervisor_, std::chrono::seconds(10), started_atom::value)

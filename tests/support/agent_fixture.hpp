@@ -20,6 +20,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
 #include "db/database.hpp"
 #include "mercato/agent_actor.hpp"
 #include "mercato/agent_directory.hpp"
@@ -36,6 +37,8 @@ agent_spec spec_for(std::string_view name, agent_factory factory);
 
 struct fixture_options {
   bool seed = false;                  // load db/seed/*.sql after migrating
+  // Edits the configuration the agents see (ctx.settings), e.g. a short payment window.
+  std::function<void(config&)> adjust;
   bool fault_injection = true;
   size_t pool_size = 4;
   std::chrono::milliseconds call_timeout{3000};
@@ -103,6 +106,7 @@ class agent_fixture {
   bool wait_running(std::string_view agent, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   const fresh_database& database() const { return *db_; }
+  const config& settings() const { return settings_; }
   db::pool& pool();
   agent_directory& directory() { return *directory_; }
   event_bus& bus() { return bus_; }
@@ -111,6 +115,7 @@ class agent_fixture {
  private:
   std::unique_ptr<migrated_database> db_;
   std::vector<agent_spec> specs_;
+  config settings_;
   std::unique_ptr<agent_directory> directory_;
   event_bus bus_;
   mutable std::mutex mutex_;

@@ -378,3 +378,21 @@ TEST_CASE("restart types convert to and from their names", "[config]") {
   CHECK(parse_restart_type("Permanent") == std::nullopt);
   CHECK(parse_restart_type("") == std::nullopt);
 }
+
+TEST_CASE("domain sections read money as decimal strings and mask the Stripe key") {
+  const auto c = mercato::parse_config(
+      "[shipping]\nstandard = \"4.50\"\nfree_standard_threshold = 0\n"
+      "[payment]\nstripe_secret_key = \"sk_test_abc\"\n[order]\npayment_window_ms = 2000\n",
+      "t.toml");
+  CHECK(c.shipping.standard_cents == 450);
+  CHECK(c.shipping.free_standard_threshold_cents == 0);
+  CHECK(c.order.payment_window == std::chrono::milliseconds(2000));
+  CHECK(c.payment.stripe_secret_key == "sk_test_abc");
+  const auto rendered = mercato::render_config(c);
+  CHECK(rendered.find("sk_test_abc") == std::string::npos);
+  CHECK(rendered.find("4.50") != std::string::npos);
+  CHECK_THROWS_WITH(mercato::parse_config("[shipping]\nexpress = \"-1\"\n", "t.toml"),
+                    Catch::Contains("shipping.express"));
+  CHECK_THROWS_WITH(mercato::parse_config("[store]\ncurrency = \"JPY\"\n", "t.toml"),
+                    Catch::Contains("store.currency"));
+}
