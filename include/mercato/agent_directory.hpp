@@ -18,8 +18,8 @@
 
 namespace mercato {
 
-enum class agent_state : uint8_t { stopped, starting, running, restarting, failed, disabled };
-std::string_view to_string(agent_state s);
+enum class agent_run_state : uint8_t { stopped, starting, running, restarting, failed, disabled };
+std::string_view to_string(agent_run_state s);
 
 enum class restart_reason : uint8_t { crash, hang, manual };
 inline constexpr size_t restart_reason_count = 3;
@@ -34,7 +34,7 @@ class agent_entry {
   std::string_view name() const noexcept { return spec_->name; }
   restart_type restart() const noexcept { return restart_; }
 
-  agent_state state() const noexcept { return state_.load(std::memory_order_acquire); }
+  agent_run_state state() const noexcept { return state_.load(std::memory_order_acquire); }
   // Handle of the serving incarnation, or an invalid handle when not running.
   caf::actor handle() const;
 
@@ -55,7 +55,7 @@ class agent_entry {
 
   // -- supervisor side ------------------------------------------------------------------------
   void set_running(caf::actor handle, uint32_t incarnation);
-  void set_state(agent_state s);  // clears the handle unless s == running
+  void set_state(agent_run_state s);  // clears the handle unless s == running
   void count_restart(restart_reason r) noexcept;
   void set_last_exit_reason(std::string reason);
   void set_degraded(bool d) noexcept { degraded_.store(d, std::memory_order_relaxed); }
@@ -63,7 +63,7 @@ class agent_entry {
  private:
   const agent_spec* spec_;
   restart_type restart_;
-  std::atomic<agent_state> state_;
+  std::atomic<agent_run_state> state_;
   std::atomic<uint32_t> incarnation_{0};
   std::array<std::atomic<uint32_t>, restart_reason_count> restarts_{};
   std::atomic<bool> degraded_{false};

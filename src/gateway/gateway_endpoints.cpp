@@ -66,9 +66,9 @@ http_response gateway_endpoints::health() const {
   for (size_t i = 0; i < directory_.size(); ++i) {
     const auto& e = directory_.at(i);
     const auto state = e.state();
-    if (state != agent_state::disabled) ++enabled;
-    if (state == agent_state::running) ++running;
-    if (state == agent_state::failed) ++failed;
+    if (state != agent_run_state::disabled) ++enabled;
+    if (state == agent_run_state::running) ++running;
+    if (state == agent_run_state::failed) ++failed;
     nlohmann::json port = nullptr;
     if (settings_.gateway.legacy_ports && settings_.gateway.legacy_port_base != 0)
       port = settings_.gateway.legacy_port_base + e.spec().port_offset;
@@ -97,7 +97,7 @@ http_response gateway_endpoints::ready() const {
   const bool started = started_ && started_();
   size_t failed = 0;
   for (size_t i = 0; i < directory_.size(); ++i)
-    if (directory_.at(i).state() == agent_state::failed) ++failed;
+    if (directory_.at(i).state() == agent_run_state::failed) ++failed;
   const char* database = "not_configured";
   bool database_ok = true;
   if (database_ready_) {

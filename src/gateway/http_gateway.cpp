@@ -195,7 +195,7 @@ class session : public std::enable_shared_from_this<session> {
     auto& entry = core_->deps.directory->at(agent);
     const auto retry_after = core_->settings.retry_after_seconds;
     const auto state = entry.state();
-    if (state != agent_state::running)
+    if (state != agent_run_state::running)
       return write(http::unavailable(
           fmt::format("Agent '{}' is {}; retry later", entry.name(), to_string(state)), retry_after));
     auto handle = entry.handle();

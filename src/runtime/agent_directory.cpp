@@ -3,14 +3,14 @@
 
 namespace mercato {
 
-std::string_view to_string(agent_state s) {
+std::string_view to_string(agent_run_state s) {
   switch (s) {
-    case agent_state::stopped: return "stopped";
-    case agent_state::starting: return "starting";
-    case agent_state::running: return "running";
-    case agent_state::restarting: return "restarting";
-    case agent_state::failed: return "failed";
-    case agent_state::disabled: return "disabled";
+    case agent_run_state::stopped: return "stopped";
+    case agent_run_state::starting: return "starting";
+    case agent_run_state::running: return "running";
+    case agent_run_state::restarting: return "restarting";
+    case agent_run_state::failed: return "failed";
+    case agent_run_state::disabled: return "disabled";
   }
   return "unknown";
 }
@@ -27,7 +27,7 @@ std::string_view to_string(restart_reason r) {
 agent_entry::agent_entry(const agent_spec& spec, restart_type restart, bool enabled)
     : spec_(&spec),
       restart_(restart),
-      state_(enabled ? agent_state::stopped : agent_state::disabled) {}
+      state_(enabled ? agent_run_state::stopped : agent_run_state::disabled) {}
 
 caf::actor agent_entry::handle() const {
   std::lock_guard<std::mutex> guard{mutex_};
@@ -57,14 +57,14 @@ void agent_entry::set_running(caf::actor handle, uint32_t incarnation) {
     started_at_ = std::chrono::steady_clock::now();
   }
   incarnation_.store(incarnation, std::memory_order_relaxed);
-  state_.store(agent_state::running, std::memory_order_release);
+  state_.store(agent_run_state::running, std::memory_order_release);
 }
 
-void agent_entry::set_state(agent_state s) {
+void agent_entry::set_state(agent_run_state s) {
   caf::actor old;  // released outside the lock
   {
     std::lock_guard<std::mutex> guard{mutex_};
-    if (s != agent_state::running) old = std::exchange(handle_, caf::actor{});
+    if (s != agent_run_state::running) old = std::exchange(handle_, caf::actor{});
   }
   state_.store(s, std::memory_order_release);
 }
@@ -108,7 +108,7 @@ caf::actor agent_directory::handle(std::string_view name) const {
 bool agent_directory::all_running() const {
   for (const auto& e : entries_) {
     auto s = e->state();
-    if (s != agent_state::running && s != agent_state::disabled) return false;
+    if (s != agent_run_state::running && s != agent_run_state::disabled) return false;
   }
   return true;
 }

@@ -116,7 +116,7 @@ std::string http_metrics::render_prometheus(const agent_directory& directory) co
   for (size_t i = 0; i < directory.size(); ++i)
     fmt::format_to(it, "mercato_agent_up{{agent=\"{}\",state=\"{}\"}} {}\n", directory.at(i).name(),
                    to_string(directory.at(i).state()),
-                   directory.at(i).state() == agent_state::running ? 1 : 0);
+                   directory.at(i).state() == agent_run_state::running ? 1 : 0);
 
   out += "# HELP mercato_agent_mailbox_size Mailbox size at the last heartbeat.\n"
          "# TYPE mercato_agent_mailbox_size gauge\n";

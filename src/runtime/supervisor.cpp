@@ -108,7 +108,7 @@ void spawn_child(self_ptr self, child& c, phase as) {
   c.current = as;
   c.ping_outstanding = false;
   if (as == phase::running) entry.set_running(c.handle, c.incarnation);
-  else entry.set_state(agent_state::starting);
+  else entry.set_state(agent_run_state::starting);
   log::info("supervisor", "agent_spawned",
             {{"agent", spec.name}, {"incarnation", c.incarnation}});
 }
@@ -131,7 +131,7 @@ void start_next(self_ptr self) {
   auto& st = self->state;
   while (st.next_to_start < st.children.size()) {
     auto& c = st.children[st.next_to_start++];
-    if (entry_of(self, c).state() == agent_state::disabled) continue;
+    if (entry_of(self, c).state() == agent_run_state::disabled) continue;
     spawn_child(self, c, phase::starting);
     auto incarnation = c.incarnation;
     auto index = c.index;
@@ -171,7 +171,7 @@ void start_next(self_ptr self) {
 void mark_failed(self_ptr self, child& c, std::string_view why) {
   auto& entry = entry_of(self, c);
   c.current = phase::down;
-  entry.set_state(agent_state::failed);
+  entry.set_state(agent_run_state::failed);
   log::error("supervisor", "agent_failed",
              {{"agent", entry.name()}, {"reason", why}, {"restarts", entry.restarts_total()}});
   publish(self, "agent_failed", entry.name(),
@@ -212,7 +212,7 @@ void restart_child(self_ptr self, child& c, restart_reason reason) {
     return;
   }
   c.current = phase::down;
-  entry.set_state(agent_state::restarting);
+  entry.set_state(agent_run_state::restarting);
   log::info("supervisor", "agent_restart_scheduled",
             {{"agent", entry.name()}, {"delay_ms", delay.count()}});
   self->delayed_send(self, delay, respawn_atom::value, std::string(entry.name()),
@@ -238,7 +238,7 @@ void on_child_exit(self_ptr self, child& c, const caf::error& reason) {
       publish(self, "agent_restarted", entry.name(), ",\"reason\":\"manual\"");
       reply_waiting(c, {true, "", "restarted"});
     } else {
-      entry.set_state(agent_state::stopped);
+      entry.set_state(agent_run_state::stopped);
       log::info("supervisor", "agent_stopped", {{"agent", entry.name()}});
       publish(self, "agent_stopped", entry.name());
       reply_waiting(c, {true, "", "stopped"});
@@ -257,7 +257,7 @@ void on_child_exit(self_ptr self, child& c, const caf::error& reason) {
   if (should_restart(entry.restart(), abnormal)) {
     restart_child(self, c, restart_reason::crash);
   } else {
-    entry.set_state(agent_state::stopped);
+    entry.set_state(agent_run_state::stopped);
     publish(self, "agent_stopped", entry.name());
   }
 }
@@ -265,7 +265,7 @@ void on_child_exit(self_ptr self, child& c, const caf::error& reason) {
 // Asks a running child to exit; its exit arrives through the exit handler.
 void request_stop(self_ptr self, child& c) {
   c.current = phase::stopping;
-  entry_of(self, c).set_state(agent_state::stopped);  // no new calls are routed to it
+  entry_of(self, c).set_state(agent_run_state::stopped);  // no new calls are routed to it
   // Anonymous on purpose: an exit_msg from the supervisor itself would make the child unlink
   // from it before quitting, and its exit would never reach the exit handler.
   caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
@@ -351,7 +351,7 @@ child_status status_of(self_ptr self, const child& c) {
   s.restarts_crash = e.restarts(restart_reason::crash);
   s.restarts_hang = e.restarts(restart_reason::hang);
   s.restarts_manual = e.restarts(restart_reason::manual);
-  if (e.state() == agent_state::running)
+  if (e.state() == agent_run_state::running)
     s.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() -
                                                                         e.started_at())
                       .count();
@@ -382,8 +382,8 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, supervisor_setup 
   });
   self->attach_functor([directory = st.setup.directory](const caf::error&) {
     for (size_t i = 0; i < directory->size(); ++i)
-      if (directory->at(i).state() != agent_state::disabled)
-        directory->at(i).set_state(agent_state::stopped);
+      if (directory->at(i).state() != agent_run_state::disabled)
+        directory->at(i).set_state(agent_run_state::stopped);
   });
   start_next(self);
   self->delayed_send(self, st.setup.limits.heartbeat_interval, tick_atom::value);
@@ -406,7 +406,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, supervisor_setup 
         auto* c = find_child(self, agent);
         if (!c) return unknown_agent(agent);
         auto& entry = entry_of(self, *c);
-        if (entry.state() == agent_state::disabled || self->state.shutting_down)
+        if (entry.state() == agent_run_state::disabled || self->state.shutting_down)
           return control_reply{false, "conflict", fmt::format("agent '{}' is disabled", agent)};
         log::info("supervisor", "agent_restart_requested", {{"agent", agent}, {"reason", reason}});
         if (!c->handle || c->current == phase::down) {
@@ -423,7 +423,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, supervisor_setup 
         if (c->current != phase::stopping) {
           c->restart_after_stop = true;
           request_stop(self, *c);
-          entry.set_state(agent_state::restarting);
+          entry.set_state(agent_run_state::restarting);
         }
         return p;
       },
@@ -432,8 +432,8 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, supervisor_setup 
         if (!c) return unknown_agent(agent);
         if (!c->handle) {
           ++c->respawn_generation;  // cancels a pending backoff restart
-          if (entry_of(self, *c).state() != agent_state::disabled)
-            entry_of(self, *c).set_state(agent_state::stopped);
+          if (entry_of(self, *c).state() != agent_run_state::disabled)
+            entry_of(self, *c).set_state(agent_run_state::stopped);
           return control_reply{true, "", "already stopped"};
         }
         auto p = self->make_response_promise<control_reply>();
@@ -446,7 +446,7 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, supervisor_setup 
         auto* c = find_child(self, agent);
         if (!c) return unknown_agent(agent);
         auto& entry = entry_of(self, *c);
-        if (entry.state() == agent_state::disabled)
+        if (entry.state() == agent_run_state::disabled)
           return {false, "conflict", fmt::format("agent '{}' is disabled in the config", agent)};
         if (c->handle) return {false, "conflict", fmt::format("agent '{}' is running", agent)};
         c->window.clear();

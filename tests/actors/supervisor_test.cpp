@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 TEST_CASE("after the start barrier every agent is routed and answers") {
   supervisor_fixture f;
   for (auto name : {"alpha", "beta", "gamma"}) {
-    CHECK(f.entry(name).state() == agent_state::running);
+    CHECK(f.entry(name).state() == agent_run_state::running);
     CHECK(f.entry(name).incarnation() == 1);
     auto r = f.get(name, "/health");
     CHECK(r.status == 200);
@@ -26,7 +26,7 @@ TEST_CASE("a crashed permanent agent is restarted and the cause is kept") {
   supervisor_fixture f;
   REQUIRE(f.inject("alpha", "throw").ok);
   REQUIRE(eventually([&] { return f.entry("alpha").incarnation() == 2; }));
-  CHECK(f.entry("alpha").state() == agent_state::running);
+  CHECK(f.entry("alpha").state() == agent_run_state::running);
   CHECK(f.entry("alpha").restarts(restart_reason::crash) == 1);
   CHECK(f.entry("alpha").last_exit_reason().find("fault injection: crash requested") !=
         std::string::npos);
@@ -40,27 +40,27 @@ TEST_CASE("permanent agents are restarted even after a normal exit") {
   supervisor_fixture f;
   REQUIRE(f.inject("alpha", "exit_normal").ok);
   REQUIRE(eventually([&] { return f.entry("alpha").incarnation() == 2; }));
-  CHECK(f.entry("alpha").state() == agent_state::running);
+  CHECK(f.entry("alpha").state() == agent_run_state::running);
 }
 
 TEST_CASE("transient agents: restarted after an abnormal exit, not after a normal one") {
   supervisor_fixture f;
   REQUIRE(f.inject("beta", "exit_error").ok);
   REQUIRE(eventually([&] { return f.entry("beta").incarnation() == 2; }));
-  REQUIRE(eventually([&] { return f.entry("beta").state() == agent_state::running; }));
+  REQUIRE(eventually([&] { return f.entry("beta").state() == agent_run_state::running; }));
   REQUIRE(f.inject("beta", "exit_normal").ok);
-  REQUIRE(eventually([&] { return f.entry("beta").state() == agent_state::stopped; }));
+  REQUIRE(eventually([&] { return f.entry("beta").state() == agent_run_state::stopped; }));
   std::this_thread::sleep_for(50ms);  // give a wrong restart the chance to happen
-  CHECK(f.entry("beta").state() == agent_state::stopped);
+  CHECK(f.entry("beta").state() == agent_run_state::stopped);
   CHECK(f.entry("beta").incarnation() == 2);
 }
 
 TEST_CASE("temporary agents are never restarted") {
   supervisor_fixture f;
   REQUIRE(f.inject("gamma", "throw").ok);
-  REQUIRE(eventually([&] { return f.entry("gamma").state() == agent_state::stopped; }));
+  REQUIRE(eventually([&] { return f.entry("gamma").state() == agent_run_state::stopped; }));
   std::this_thread::sleep_for(50ms);
-  CHECK(f.entry("gamma").state() == agent_state::stopped);
+  CHECK(f.entry("gamma").state() == agent_run_state::stopped);
   CHECK(f.entry("gamma").incarnation() == 1);
   CHECK(f.get("gamma", "/health").status == -1);  // nothing routed
 }
@@ -70,21 +70,21 @@ TEST_CASE("exceeding the restart intensity marks the agent failed and raises an 
   limits.restart_intensity = 2;
   supervisor_fixture f{limits};
   for (uint32_t i = 1; i <= 3; ++i) {
-    REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_state::running; }));
+    REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_run_state::running; }));
     REQUIRE(f.inject("alpha", "throw").ok);
     REQUIRE(eventually([&] {
       return f.entry("alpha").restarts(restart_reason::crash) == i ||
-             f.entry("alpha").state() == agent_state::failed;
+             f.entry("alpha").state() == agent_run_state::failed;
     }));
   }
-  REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_state::failed; }));
+  REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_run_state::failed; }));
   CHECK(f.event_agents("supervisor.agent_failed") == std::vector<std::string>{"alpha"});
   // The other agents are untouched.
   CHECK(f.get("beta", "/health").status == 200);
   // An operator restart brings a failed agent back.
   auto reply = f.ask<control_reply>(restart_atom::value, std::string("alpha"), std::string("ops"));
   CHECK(reply.ok);
-  REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_state::running; }));
+  REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_run_state::running; }));
   CHECK(f.get("alpha", "/health").status == 200);
 }
 
@@ -93,7 +93,7 @@ TEST_CASE("exceeding the supervisor-wide intensity escalates") {
   limits.total_restart_intensity = 2;
   supervisor_fixture f{limits};
   for (int i = 0; i < 3 && f.escalation().empty(); ++i) {
-    REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_state::running; }));
+    REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_run_state::running; }));
     f.inject("alpha", "throw");
     eventually([&] { return f.entry("alpha").incarnation() > static_cast<uint32_t>(i + 1) ||
                             !f.escalation().empty(); });
@@ -106,7 +106,7 @@ TEST_CASE("a hung agent is detected, cut loose and replaced") {
   supervisor_fixture f;
   REQUIRE(f.inject("alpha", "hang", 1500).ok);
   REQUIRE(eventually([&] { return f.entry("alpha").restarts(restart_reason::hang) == 1; }, 3s));
-  REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_state::running; }));
+  REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_run_state::running; }));
   CHECK(f.entry("alpha").incarnation() == 2);
   // The new incarnation serves while the old one is still blocked in its handler.
   auto r = f.get("alpha", "/health");
@@ -118,7 +118,7 @@ TEST_CASE("operator stop, start and restart") {
   supervisor_fixture f;
   auto stop = f.ask<control_reply>(stop_atom::value, std::string("beta"));
   CHECK(stop.ok);
-  CHECK(f.entry("beta").state() == agent_state::stopped);
+  CHECK(f.entry("beta").state() == agent_run_state::stopped);
   CHECK(f.get("beta", "/health").status == -1);
   auto again = f.ask<control_reply>(start_atom::value, std::string("beta"));
   CHECK(again.ok);
@@ -153,7 +153,7 @@ TEST_CASE("shutdown stops the agents in reverse start order") {
   CHECK(f.ask<bool>(shutdown_atom::value));
   CHECK(f.event_agents("supervisor.agent_stopped") ==
         std::vector<std::string>{"gamma", "beta", "alpha"});
-  for (auto name : {"alpha", "beta", "gamma"}) CHECK(f.entry(name).state() == agent_state::stopped);
+  for (auto name : {"alpha", "beta", "gamma"}) CHECK(f.entry(name).state() == agent_run_state::stopped);
 }
 
 TEST_CASE("fault injection is refused when the config does not allow it") {
