@@ -23,6 +23,78 @@ struct customer_profile {
   money::cents store_credit_balance = 0;
   std::string default_shipping_address_json;  // address object or empty
   std::string default_billing_address_json;
+  int64_t account_age_days = 0;
+  bool email_verified = false;
+  std::string preferred_language = "en";
+  std::string customer_type = "individual";
+};
+
+// Finds a live profile by e-mail (case-insensitive). Errors: not_found (customer_not_found).
+struct find_customer {
+  std::string email;
+};
+
+// Finds by e-mail or creates an active individual profile with `source` (marketplace, d2c).
+// Blocked or suspended profiles are returned as they are. Errors: invalid (bad e-mail / phone).
+struct ensure_customer {
+  std::string email;
+  std::string first_name;
+  std::string last_name;
+  std::string phone;
+  std::string source;
+};
+struct ensured_customer {
+  std::string customer_id;
+  bool created = false;
+  customer_profile profile;
+};
+
+// Credits store credit (a return's refund as credit); idempotent by reference (e.g. "return:<id>").
+// Errors: not_found, invalid (amount <= 0, currency other than the store's).
+struct add_store_credit {
+  std::string customer_id;
+  money::cents amount = 0;
+  std::string currency = "USD";
+  std::string reference;
+};
+
+// Logs a customer interaction (support tickets, chats…); errors: not_found, invalid (type,
+// priority). The reply is the CustomerInteraction document as JSON text.
+struct record_interaction {
+  std::string customer_id;
+  std::string interaction_type;  // support_ticket | chat | email | phone | review | feedback
+  std::string channel;
+  std::string subject;
+  std::string description;
+  std::string priority = "medium";
+  std::string reference;
+};
+struct interaction_recorded {
+  std::string interaction_id;
+  std::string json;
+};
+
+// Contact preferences as {category: {key: value}} JSON text; errors: not_found.
+struct get_preferences {
+  std::string customer_id;
+};
+struct preferences {
+  std::string customer_id;
+  std::string json = "{}";
+};
+
+// Customers with an order or a login in the last `days` days (backoffice reports).
+struct count_active_customers {
+  int64_t days = 30;
+};
+
+// Background jobs as messages (the hourly timer runs them; tests and infrastructure may too).
+// `as_of` is an ISO 8601 instant ("" = now): the clock the job reads.
+struct expire_points {
+  std::string as_of;
+};
+struct review_tiers {
+  std::string as_of;
 };
 
 // Errors: not_found (customer_not_found); validate_customer also inactive (invalid,
@@ -89,6 +161,17 @@ MERCATO_MESSAGE(mercato::customer::restore_points)
 MERCATO_MESSAGE(mercato::customer::redeem_store_credit)
 MERCATO_MESSAGE(mercato::customer::restore_store_credit)
 MERCATO_MESSAGE(mercato::customer::credit_result)
+MERCATO_MESSAGE(mercato::customer::find_customer)
+MERCATO_MESSAGE(mercato::customer::ensure_customer)
+MERCATO_MESSAGE(mercato::customer::ensured_customer)
+MERCATO_MESSAGE(mercato::customer::add_store_credit)
+MERCATO_MESSAGE(mercato::customer::record_interaction)
+MERCATO_MESSAGE(mercato::customer::interaction_recorded)
+MERCATO_MESSAGE(mercato::customer::get_preferences)
+MERCATO_MESSAGE(mercato::customer::preferences)
+MERCATO_MESSAGE(mercato::customer::count_active_customers)
+MERCATO_MESSAGE(mercato::customer::expire_points)
+MERCATO_MESSAGE(mercato::customer::review_tiers)
 
 namespace mercato {
 using customer_actor = agent_actor::extend<
@@ -99,6 +182,14 @@ using customer_actor = agent_actor::extend<
     caf::replies_to<customer::restore_points>::with<customer::redemption>,
     caf::replies_to<customer::redeem_store_credit>::with<customer::credit_result>,
     caf::replies_to<customer::restore_store_credit>::with<customer::credit_result>,
+    caf::replies_to<customer::find_customer>::with<customer::customer_profile>,
+    caf::replies_to<customer::ensure_customer>::with<customer::ensured_customer>,
+    caf::replies_to<customer::add_store_credit>::with<customer::credit_result>,
+    caf::replies_to<customer::record_interaction>::with<customer::interaction_recorded>,
+    caf::replies_to<customer::get_preferences>::with<customer::preferences>,
+    caf::replies_to<customer::count_active_customers>::with<count_reply>,
+    caf::replies_to<customer::expire_points>::with<count_reply>,
+    caf::replies_to<customer::review_tiers>::with<count_reply>,
     caf::replies_to<outbox_stats>::with<outbox_stats_reply>,
     caf::reacts_to<event>>;
 }  // namespace mercato

@@ -102,6 +102,13 @@ struct count_method_changes {
   std::string customer_id;
   int64_t days = 7;
 };
+// Background work on demand (infrastructure jobs, tests); the agent also runs them on timers.
+// Reconciliation re-sends pending gateway operations older than `older_than_seconds` with their
+// PSP key; expiry moves authorizations past expires_at to expired. Reply: rows handled.
+struct reconcile_payments {
+  int64_t older_than_seconds = 30;
+};
+struct expire_authorizations {};
 
 }  // namespace mercato::payment
 
@@ -117,6 +124,8 @@ MERCATO_MESSAGE(mercato::payment::get_order_payment)
 MERCATO_MESSAGE(mercato::payment::order_payment)
 MERCATO_MESSAGE(mercato::payment::record_external_payment)
 MERCATO_MESSAGE(mercato::payment::count_method_changes)
+MERCATO_MESSAGE(mercato::payment::reconcile_payments)
+MERCATO_MESSAGE(mercato::payment::expire_authorizations)
 
 namespace mercato {
 using payment_actor = agent_actor::extend<
@@ -128,6 +137,8 @@ using payment_actor = agent_actor::extend<
     caf::replies_to<payment::get_order_payment>::with<payment::order_payment>,
     caf::replies_to<payment::record_external_payment>::with<payment::payment_view>,
     caf::replies_to<payment::count_method_changes>::with<count_reply>,
+    caf::replies_to<payment::reconcile_payments>::with<count_reply>,
+    caf::replies_to<payment::expire_authorizations>::with<count_reply>,
     caf::replies_to<prune_idempotency_keys>::with<count_reply>,
     caf::replies_to<outbox_stats>::with<outbox_stats_reply>,
     caf::reacts_to<event>>;

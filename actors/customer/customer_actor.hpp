@@ -1,0 +1,72 @@
+// The customer agent's actor type, state and the bridge from its SQL (customer_store) to replies:
+// shared by customer_agent.cpp (typed messages, events, timers) and routes.cpp (REST).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include "customer/customer_messages.hpp"
+#include "customer/customer_store.hpp"
+#include "db/outbox.hpp"
+#include "domain/json_input.hpp"
+#include "http/router.hpp"
+#include "runtime/agent_behavior.hpp"
+#include "runtime/agent_error.hpp"
+#include "runtime/db_call.hpp"
+
+namespace mercato::customer {
+
+// Hourly timer of the loyalty jobs (points expiry, tier review).
+using loyalty_tick_atom = caf::atom_constant<caf::atom("lytick")>;
+
+using customer_impl = customer_actor::extend<caf::reacts_to<loyalty_tick_atom>>;
+
+struct customer_state : agent_state {
+  // Order events are applied one at a time, in arrival order (a refund must not overtake the
+  // delivery that earned the points it reverses).
+  struct queued_event {
+    event e;
+    int attempts = 0;
+  };
+  std::deque<queued_event> pending_events;
+  bool applying_event = false;
+};
+
+using customer_self = customer_impl::stateful_pointer<customer_state>;
+
+// Runs `work(pqxx::work&) -> store::result<T>` on a pool thread; back in the actor, calls
+// on_ok(T&&) or on_fail(const failure&) (database errors mapped by db_failure). Wakes the outbox
+// relay after a successful commit (the unit may have written events).
+template <class T, class Work, class OnOk, class OnFail>
+void run_store(customer_self self, Work work, OnOk on_ok, OnFail on_fail) {
+  const agent_context& ctx = self->state.shell->context();
+  if (!ctx.database) {
+    on_fail(failure{failure_kind::unavailable, "database_unavailable", "Database not configured", {}});
+    return;
+  }
+  db::outbox_relay* relay = ctx.relay;
+  db_transact<store::result<T>>(
+      self, *ctx.database, std::move(work),
+      [relay, on_ok = std::move(on_ok), on_fail = std::move(on_fail)](db::outcome<store::result<T>> r) mutable {
+        if (!r.ok()) return on_fail(db_failure(*r.failure));
+        if (!r.value->ok()) return on_fail(r.value->error);
+        if (relay) relay->wake();
+        on_ok(std::move(*r.value->value));
+      });
+}
+
+// The same for a REST handler: answers failure_response(f) or render(T&&) -> http_response.
+template <class T, class Work, class Render>
+void respond_with(customer_self self, http::request_context& rc, Work work, Render render) {
+  auto ctx = std::make_shared<http::request_context>(std::move(rc));
+  run_store<T>(
+      self, std::move(work), [ctx, render = std::move(render)](T&& v) mutable { ctx->respond(render(std::move(v))); },
+      [ctx](const failure& f) { ctx->respond(failure_response(f)); });
+}
+
+void add_customer_routes(customer_self self);
+
+}  // namespace mercato::customer

@@ -1,0 +1,205 @@
+// The customer agent (agents/8007-customer.md): typed messages for the order saga and other agents,
+// order events (stats, earning, reversal), the hourly loyalty jobs, and its REST routes.
+#include "customer/customer_agent.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "customer/customer_actor.hpp"
+#include "customer/profile_rules.hpp"
+#include "log/log.hpp"
+#include "runtime/event_subscription.hpp"
+
+namespace mercato {
+namespace customer {
+namespace {
+
+constexpr auto loyalty_job_interval = std::chrono::hours(1);
+constexpr int max_event_attempts = 10;
+
+// Typed request → store unit → promise.
+template <class T, class Work>
+caf::result<T> answer(customer_self self, Work work) {
+  auto rp = self->make_response_promise<T>();
+  run_store<T>(
+      self, std::move(work), [rp](T&& v) mutable { rp.deliver(std::move(v)); },
+      [rp](const failure& f) mutable { rp.deliver(make_failure(f)); });
+  return rp;
+}
+
+void apply_next_event(customer_self self) {
+  auto& st = self->state;
+  if (st.applying_event || st.pending_events.empty()) return;
+  st.applying_event = true;
+  customer_state::queued_event q = std::move(st.pending_events.front());
+  st.pending_events.pop_front();
+  event e = q.e;
+  run_store<bool>(
+      self, [e](pqxx::work& tx) { return store::result<bool>::of(store::apply_order_event(tx, e)); },
+      [self](bool&&) {
+        self->state.applying_event = false;
+        apply_next_event(self);
+      },
+      [self, q](const failure& f) mutable {
+        // Rolled back, so not marked processed. A database outage is retried in place (the bus
+        // does not redeliver); anything else is a bug in the event or in us: logged and skipped.
+        log::warn("customer", "order_event_failed",
+                  {{"event", q.e.name}, {"event_id", q.e.event_id}, {"error", f.message}});
+        if (f.kind == failure_kind::unavailable && ++q.attempts < max_event_attempts) {
+          self->state.pending_events.push_front(std::move(q));
+          self->delayed_send(self, std::chrono::seconds(1), continuation{[self] {
+                               self->state.applying_event = false;
+                               apply_next_event(self);
+                             }});
+          return;
+        }
+        self->state.applying_event = false;
+        apply_next_event(self);
+      });
+}
+
+void run_loyalty_jobs(customer_self self) {
+  run_store<int64_t>(
+      self,
+      [](pqxx::work& tx) {
+        return store::result<int64_t>::of(store::expire_lots(tx, "") + store::review_tier_expiries(tx, ""));
+      },
+      [](int64_t&&) {},
+      [](const failure& f) { log::warn("customer", "loyalty_jobs_failed", {{"error", f.message}}); });
+}
+
+customer_impl::behavior_type customer_agent(customer_self self, agent_context ctx) {
+  start_agent(self, ctx);
+  add_customer_routes(self);
+  subscribe_events(self, ctx, {"order.*"});
+  // The jobs are idempotent: run at start (catching up a missed night) and every hour after.
+  self->send(self, loyalty_tick_atom::value);
+  return {
+      on_http_call(self),
+      on_http_request(self),
+      on_heartbeat(self),
+      on_fault(self),
+      on_continuation(self),
+      [self](validate_customer& m) -> caf::result<customer_profile> {
+        auto rp = self->make_response_promise<customer_profile>();
+        std::string id = m.customer_id;
+        run_store<customer_profile>(
+            self, [id](pqxx::work& tx) { return store::summary(tx, id); },
+            [rp](customer_profile&& p) mutable {
+              if (p.status != "active")
+                rp.deliver(make_failure(failure_kind::invalid, "customer_inactive",
+                                        fmt::format("Customer account is {}", p.status),
+                                        nlohmann::json{{"account_status", p.status}}.dump()));
+              else
+                rp.deliver(std::move(p));
+            },
+            [rp](const failure& f) mutable { rp.deliver(make_failure(f)); });
+        return rp;
+      },
+      [self](get_customer& m) -> caf::result<customer_profile> {
+        std::string id = m.customer_id;
+        return answer<customer_profile>(self, [id](pqxx::work& tx) { return store::summary(tx, id); });
+      },
+      [self](find_customer& m) -> caf::result<customer_profile> {
+        std::string email = normalize_email(m.email).value_or(m.email);
+        return answer<customer_profile>(self, [email](pqxx::work& tx) {
+          auto p = store::find_by_email(tx, email);
+          if (!p.ok()) return store::result<customer_profile>::from(p);
+          return store::result<customer_profile>::of(store::summary_of(tx, *p.value));
+        });
+      },
+      [self](ensure_customer& m) -> caf::result<ensured_customer> {
+        return answer<ensured_customer>(self, [m](pqxx::work& tx) { return store::ensure_profile(tx, m); });
+      },
+      [self](quote_redemption& m) -> caf::result<redemption> {
+        return answer<redemption>(self, [m](pqxx::work& tx) { return store::quote_points(tx, m); });
+      },
+      [self](redeem_points& m) -> caf::result<redemption> {
+        return answer<redemption>(self, [m](pqxx::work& tx) { return store::redeem(tx, m); });
+      },
+      [self](restore_points& m) -> caf::result<redemption> {
+        return answer<redemption>(self, [m](pqxx::work& tx) { return store::restore(tx, m); });
+      },
+      [self](redeem_store_credit& m) -> caf::result<credit_result> {
+        return answer<credit_result>(self, [m](pqxx::work& tx) { return store::redeem_credit(tx, m); });
+      },
+      [self](restore_store_credit& m) -> caf::result<credit_result> {
+        return answer<credit_result>(self, [m](pqxx::work& tx) { return store::restore_credit(tx, m); });
+      },
+      [self](add_store_credit& m) -> caf::result<credit_result> {
+        return answer<credit_result>(self, [m](pqxx::work& tx) { return store::add_credit(tx, m); });
+      },
+      [self](record_interaction& m) -> caf::result<interaction_recorded> {
+        static const std::set<std::string> types{"support_ticket", "chat", "email", "phone", "review", "feedback"};
+        static const std::set<std::string> priorities{"low", "medium", "high", "urgent"};
+        std::string priority = m.priority.empty() ? "medium" : m.priority;
+        if (!types.count(m.interaction_type) || !priorities.count(priority))
+          return make_failure(failure_kind::invalid, "invalid_interaction",
+                              "interaction_type or priority is not one of the allowed values");
+        nlohmann::json f{{"interaction_type", m.interaction_type}, {"priority", priority}};
+        if (!m.channel.empty()) f["interaction_channel"] = m.channel;
+        if (!m.subject.empty()) f["subject"] = m.subject;
+        if (!m.description.empty()) f["description"] = m.description;
+        if (!m.reference.empty()) f["reference"] = m.reference;
+        std::string id = m.customer_id;
+        return answer<interaction_recorded>(self, [id, f](pqxx::work& tx) {
+          auto r = store::add_interaction(tx, id, f);
+          if (!r.ok()) return store::result<interaction_recorded>::from(r);
+          return store::result<interaction_recorded>::of(
+              interaction_recorded{(*r.value)["interaction_id"].get<std::string>(), r.value->dump()});
+        });
+      },
+      [self](get_preferences& m) -> caf::result<preferences> {
+        std::string id = m.customer_id;
+        return answer<preferences>(self, [id](pqxx::work& tx) {
+          auto r = store::get_preferences(tx, id);
+          if (!r.ok()) return store::result<preferences>::from(r);
+          return store::result<preferences>::of(preferences{id, r.value->dump()});
+        });
+      },
+      [self](count_active_customers& m) -> caf::result<count_reply> {
+        int64_t days = std::clamp<int64_t>(m.days, 1, 3650);
+        return answer<count_reply>(self, [days](pqxx::work& tx) {
+          return store::result<count_reply>::of(count_reply{store::count_active(tx, days)});
+        });
+      },
+      [self](expire_points& m) -> caf::result<count_reply> {
+        std::string as_of = m.as_of;
+        return answer<count_reply>(self, [as_of](pqxx::work& tx) {
+          return store::result<count_reply>::of(count_reply{store::expire_lots(tx, as_of)});
+        });
+      },
+      [self](review_tiers& m) -> caf::result<count_reply> {
+        std::string as_of = m.as_of;
+        return answer<count_reply>(self, [as_of](pqxx::work& tx) {
+          return store::result<count_reply>::of(count_reply{store::review_tier_expiries(tx, as_of)});
+        });
+      },
+      [self](outbox_stats&) -> caf::result<outbox_stats_reply> {
+        return answer<outbox_stats_reply>(self, [](pqxx::work& tx) {
+          return store::result<outbox_stats_reply>::of(store::outbox_statistics(tx));
+        });
+      },
+      [self](event& e) {
+        self->state.pending_events.push_back({std::move(e), 0});
+        apply_next_event(self);
+      },
+      [self](loyalty_tick_atom) {
+        run_loyalty_jobs(self);
+        self->delayed_send(self, loyalty_job_interval, loyalty_tick_atom::value);
+      },
+  };
+}
+
+}  // namespace
+}  // namespace customer
+
+caf::actor spawn_customer_agent(caf::local_actor* supervisor, const agent_context& ctx) {
+  return caf::actor_cast<caf::actor>(supervisor->spawn<caf::linked>(customer::customer_agent, ctx));
+}
+
+}  // namespace mercato

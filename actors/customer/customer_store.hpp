@@ -1,0 +1,160 @@
+// SQL of the customer agent (schema `customers`): every function runs inside the caller's
+// transaction on a pool thread and answers a value or a domain failure (not_found, conflict,
+// invalid) without throwing, so the transaction still commits what it should (nothing, for a
+// refusal). Documents are the REST shapes of agents/8007-customer.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/transaction>
+
+#include "customer/customer_messages.hpp"
+#include "domain/money.hpp"
+#include "mercato/event.hpp"
+#include "runtime/agent_error.hpp"
+
+namespace mercato::customer::store {
+
+using json = nlohmann::json;
+
+// A value, or the failure that refused the request.
+template <class T>
+struct result {
+  std::optional<T> value;
+  failure error;
+
+  bool ok() const noexcept { return value.has_value(); }
+  static result of(T v) { return result{std::move(v), {}}; }
+  static result fail(failure_kind kind, std::string code, std::string message, std::string detail = {}) {
+    return result{std::nullopt, failure{kind, std::move(code), std::move(message), std::move(detail)}};
+  }
+  template <class U>
+  static result from(const result<U>& other) {
+    return result{std::nullopt, other.error};
+  }
+};
+
+std::string not_found_text(const std::string& customer_id);  // "Customer with ID {id} not found"
+
+// ---- profiles -------------------------------------------------------------------------------
+
+struct new_profile {
+  std::string customer_id;  // empty → a UUID
+  std::string email;        // normalized
+  std::optional<std::string> phone, first_name, last_name, date_of_birth, gender, company_name;
+  std::string customer_type = "individual";
+  std::optional<std::string> referral_code;
+  std::string source = "api";
+};
+// 409 id_taken / email_taken, 422 unknown referral code. Enrols in loyalty (bronze, referral code),
+// creates the store-credit account, publishes customer_registered.
+result<json> create_profile(pqxx::work& tx, const new_profile& p);
+
+// The live profile (deleted ones are gone), or nullopt.
+std::optional<json> load_profile(pqxx::work& tx, const std::string& customer_id);
+result<json> get_profile(pqxx::work& tx, const std::string& customer_id);
+result<json> find_by_email(pqxx::work& tx, const std::string& email);
+
+struct profile_filter {
+  std::optional<std::string> email, account_status, customer_type, loyalty_tier, search;
+  int64_t skip = 0;
+  int64_t limit = 100;
+};
+json list_profiles(pqxx::work& tx, const profile_filter& f);
+
+// `changes` holds validated, normalized PUT fields (null = clear). 404, 409 email_taken,
+// 409 illegal account status change. Publishes customer_updated with the changed field names.
+result<json> update_profile(pqxx::work& tx, const std::string& customer_id, const json& changes);
+
+// Erasure: 404, 409 "Customer has open orders" (from the order events this agent has seen).
+result<bool> erase_profile(pqxx::work& tx, const std::string& customer_id);
+
+// ensure_customer: by e-mail (case-insensitive) or created with `source`.
+result<ensured_customer> ensure_profile(pqxx::work& tx, const ensure_customer& m);
+
+// The typed summary (validate_customer / get_customer): loyalty, credit and default addresses.
+result<customer_profile> summary(pqxx::work& tx, const std::string& customer_id);
+customer_profile summary_of(pqxx::work& tx, const json& profile);
+
+// ---- addresses ------------------------------------------------------------------------------
+
+// `fields` validated by the routes (country_code upper-cased). 404, 409 "Address limit reached (20)".
+result<json> add_address(pqxx::work& tx, const std::string& customer_id, const json& fields);
+result<json> list_addresses(pqxx::work& tx, const std::string& customer_id,
+                            const std::optional<std::string>& type);
+result<json> update_address(pqxx::work& tx, const std::string& customer_id,
+                            const std::string& address_id, const json& fields);
+result<bool> delete_address(pqxx::work& tx, const std::string& customer_id, const std::string& address_id);
+result<json> make_default_address(pqxx::work& tx, const std::string& customer_id,
+                                  const std::string& address_id);
+
+// ---- preferences ----------------------------------------------------------------------------
+
+result<json> get_preferences(pqxx::work& tx, const std::string& customer_id);
+// `prefs` is {category: {key: value}} with known categories only.
+result<json> put_preferences(pqxx::work& tx, const std::string& customer_id, const json& prefs);
+
+// ---- interactions ---------------------------------------------------------------------------
+
+result<json> add_interaction(pqxx::work& tx, const std::string& customer_id, const json& fields);
+struct interaction_filter {
+  std::optional<std::string> status, interaction_type;
+  int64_t skip = 0;
+  int64_t limit = 100;
+};
+result<json> list_interactions(pqxx::work& tx, const std::string& customer_id, const interaction_filter& f);
+// 404 "Interaction not found"; 409 illegal status change; 422 resolution missing when resolving.
+result<json> patch_interaction(pqxx::work& tx, const std::string& customer_id,
+                               const std::string& interaction_id, const json& changes);
+
+// ---- loyalty (loyalty_store.cpp) ------------------------------------------------------------
+
+result<json> loyalty(pqxx::work& tx, const std::string& customer_id);
+result<json> loyalty_transactions(pqxx::work& tx, const std::string& customer_id,
+                                  const std::optional<std::string>& type, int64_t skip, int64_t limit);
+// {transaction, loyalty}; 409 "Adjustment would make the balance negative".
+result<json> adjust_points(pqxx::work& tx, const std::string& customer_id, int64_t points,
+                           const std::string& reason, const std::string& adjusted_by);
+result<redemption> quote_points(pqxx::work& tx, const quote_redemption& q);
+result<redemption> redeem(pqxx::work& tx, const redeem_points& r);
+result<redemption> restore(pqxx::work& tx, const restore_points& r);
+// Expires lots whose expires_at ≤ as_of ("" = now); returns the number of lots expired.
+int64_t expire_lots(pqxx::work& tx, const std::string& as_of);
+// Reviews tiers whose tier_expiry_date ≤ as_of's date; returns the profiles reviewed.
+int64_t review_tier_expiries(pqxx::work& tx, const std::string& as_of);
+
+// ---- store credit (loyalty_store.cpp) -------------------------------------------------------
+
+inline constexpr const char* store_currency = "USD";
+result<json> store_credit(pqxx::work& tx, const std::string& customer_id);
+result<credit_result> add_credit(pqxx::work& tx, const add_store_credit& m);
+result<credit_result> redeem_credit(pqxx::work& tx, const redeem_store_credit& m);
+result<credit_result> restore_credit(pqxx::work& tx, const restore_store_credit& m);
+// {balance}; 409 "Adjustment would make the balance negative".
+result<json> adjust_credit(pqxx::work& tx, const std::string& customer_id, money::cents amount,
+                           const std::string& reason, const std::string& adjusted_by);
+
+// ---- order events (loyalty_store.cpp) -------------------------------------------------------
+
+// Applies an order.* event once (de-duplicated by event id): stats, open orders, earning on
+// delivery (+ referral bonus), reversal on refunds. Returns false for a duplicate.
+bool apply_order_event(pqxx::work& tx, const event& e);
+
+outbox_stats_reply outbox_statistics(pqxx::work& tx);
+int64_t count_active(pqxx::work& tx, int64_t days);
+
+// ---- shared helpers (customer_store.cpp) ----------------------------------------------------
+
+// SQL text rendering `column` (timestamptz) as ISO 8601 UTC.
+std::string iso_sql(const std::string& column);
+// Writes an event to the customers outbox in `tx`.
+void publish(pqxx::work& tx, const std::string& name, const json& payload, const std::string& aggregate,
+             const std::string& correlation = {});
+// Locks the live profile row; false when there is none.
+bool lock_profile(pqxx::work& tx, const std::string& customer_id);
+
+}  // namespace mercato::customer::store

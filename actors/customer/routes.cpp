@@ -1,0 +1,509 @@
+// REST table of the customer agent (agents/8007-customer.md "REST"): JSON in, validated and
+// normalized here (FastAPI-shaped 422 lists), then one store unit per request.
+#include <set>
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "customer/customer_actor.hpp"
+#include "customer/profile_rules.hpp"
+#include "customer/agent_lookup.hpp"
+#include "runtime/clock.hpp"
+
+namespace mercato::customer {
+namespace {
+
+using json = nlohmann::json;
+using input::optional;
+using input::required;
+
+http_response ok_json(const json& j) { return input::json_response(200, j); }
+http_response created_json(const json& j) { return input::json_response(201, j); }
+http_response no_content() {
+  http_response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+// The path's customer id: a value that could never be an id cannot name a customer (404, no query).
+bool check_customer_id(http::request_context& rc, std::string& id) {
+  id = rc.params.get("customer_id");
+  if (valid_customer_id(id)) return true;
+  rc.respond(http::not_found(store::not_found_text(id)));
+  return false;
+}
+
+// Percent-encodes a query value (unreserved characters kept as they are).
+std::string query_encode(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~')
+      out.push_back(c);
+    else
+      out += fmt::format("%{:02X}", u);
+  }
+  return out;
+}
+
+std::string today() { return clock::iso8601_now().substr(0, 10); }
+
+// date_of_birth: a real date in the past, age ≤ 130.
+void read_birth_date(input::object_reader& in, json& out) {
+  auto d = in.string("date_of_birth", optional, 0, 10);
+  if (!d) return;
+  if (!valid_iso_date(*d)) {
+    in.issue("date_of_birth", "invalid date format", "value_error.date");
+    return;
+  }
+  std::string now = today();
+  std::string oldest = fmt::format("{:04d}{}", std::stoi(now.substr(0, 4)) - 130, now.substr(4));
+  if (*d >= now || *d < oldest) {
+    in.issue("date_of_birth", "date of birth must be in the past (age at most 130)", "value_error.date");
+    return;
+  }
+  out["date_of_birth"] = *d;
+}
+
+void read_email(input::object_reader& in, json& out, input::presence p) {
+  auto raw = in.string("email", p, 1, 320);
+  if (!raw) return;
+  auto email = normalize_email(*raw);
+  if (!email) {
+    in.issue("email", "value is not a valid email address", "value_error.email");
+    return;
+  }
+  out["email"] = *email;
+}
+
+void read_phone(input::object_reader& in, json& out) {
+  auto raw = in.string("phone", optional, 0, 40);
+  if (!raw) return;
+  auto phone = normalize_phone(*raw);
+  if (!phone) {
+    in.issue("phone", "value is not a valid phone number (7 to 15 digits, optional leading +)", "value_error.phone");
+    return;
+  }
+  out["phone"] = *phone;
+}
+
+// A nullable text field of an update: null clears it.
+void read_text(input::object_reader& in, json& out, const char* key, size_t max_len, size_t min_len = 0) {
+  if (in.json().contains(key) && in.json()[key].is_null()) {
+    out[key] = nullptr;
+    return;
+  }
+  if (auto v = in.string(key, optional, min_len, max_len)) out[key] = *v;
+}
+
+void reject_unknown(input::object_reader& in, const std::set<std::string>& allowed) {
+  for (auto it = in.json().begin(); it != in.json().end(); ++it)
+    if (!allowed.count(it.key())) in.issue(std::vector<std::string>{"body", it.key()}, "extra fields not permitted", "value_error.extra");
+}
+
+// ---- profiles -------------------------------------------------------------------------------
+
+void create_customer(customer_self self, http::request_context& rc) {
+  input::body_reader in{rc.request.body};
+  store::new_profile p;
+  if (auto id = in.string("customer_id", optional, 1, 100)) {
+    if (!valid_customer_id(*id))
+      in.issue("customer_id", "customer_id may hold letters, digits and _ . : @ - only", "value_error.str.regex");
+    else
+      p.customer_id = *id;
+  }
+  json f = json::object();
+  read_email(in, f, required);
+  read_phone(in, f);
+  read_birth_date(in, f);
+  p.first_name = in.string("first_name", optional, 0, 100);
+  p.last_name = in.string("last_name", optional, 0, 100);
+  p.gender = in.string("gender", optional, 0, 50);
+  p.company_name = in.string("company_name", optional, 0, 200);
+  if (auto t = in.choice("customer_type", optional, {"individual", "business"}, true)) p.customer_type = *t;
+  if (auto code = in.string("referral_code", optional, 0, 20)) {
+    std::string upper;
+    for (char c : *code) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    if (!valid_referral_code(upper))
+      in.issue("referral_code", "unknown referral code", "value_error.referral_code");
+    else
+      p.referral_code = upper;
+  }
+  if (!in.ok()) return rc.respond(in.error_response());
+  p.email = f["email"];
+  if (f.contains("phone")) p.phone = f["phone"].get<std::string>();
+  if (f.contains("date_of_birth")) p.date_of_birth = f["date_of_birth"].get<std::string>();
+  p.source = "api";
+  respond_with<json>(self, rc, [p](pqxx::work& tx) { return store::create_profile(tx, p); },
+                     [](json&& j) { return created_json(j); });
+}
+
+void list_customers(customer_self self, http::request_context& rc) {
+  input::query_reader q{rc.request};
+  auto w = input::read_window(q);
+  store::profile_filter f;
+  f.skip = w.skip;
+  f.limit = w.limit;
+  if (auto e = q.string("email", optional, 1, 320)) f.email = normalize_email(*e).value_or(*e);
+  f.account_status = q.choice("account_status", optional, {"active", "inactive", "suspended", "blocked"}, true);
+  f.customer_type = q.choice("customer_type", optional, {"individual", "business"}, true);
+  f.loyalty_tier = q.choice("loyalty_tier", optional, {"bronze", "silver", "gold", "platinum", "diamond"}, true);
+  f.search = q.string("search", optional, 1, 200);
+  if (!q.ok()) return rc.respond(q.error_response());
+  respond_with<json>(self, rc, [f](pqxx::work& tx) { return store::result<json>::of(store::list_profiles(tx, f)); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void get_customer_route(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::get_profile(tx, id); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void update_customer(customer_self self, http::request_context& rc) {
+  std::string id = rc.params.get("customer_id");
+  if (!valid_customer_id(id))
+    return rc.respond(http::not_found(fmt::format("Customer with ID {} not found or update failed", id)));
+  input::body_reader in{rc.request.body};
+  if (!in.ok()) return rc.respond(in.error_response());
+  reject_unknown(in, {"email", "phone", "first_name", "last_name", "date_of_birth", "gender", "customer_type",
+                      "company_name", "account_status", "email_verified", "phone_verified", "kyc_status",
+                      "metadata", "preferred_language"});
+  json c = json::object();
+  if (in.json().contains("email")) read_email(in, c, required);
+  if (in.json().contains("phone")) {
+    if (in.json()["phone"].is_null())
+      c["phone"] = nullptr;
+    else
+      read_phone(in, c);
+  }
+  if (in.json().contains("date_of_birth")) {
+    if (in.json()["date_of_birth"].is_null())
+      c["date_of_birth"] = nullptr;
+    else
+      read_birth_date(in, c);
+  }
+  read_text(in, c, "first_name", 100);
+  read_text(in, c, "last_name", 100);
+  read_text(in, c, "gender", 50);
+  read_text(in, c, "company_name", 200);
+  if (auto v = in.choice("customer_type", optional, {"individual", "business"}, true)) c["customer_type"] = *v;
+  if (auto v = in.choice("account_status", optional, {"active", "inactive", "suspended", "blocked"}, true))
+    c["account_status"] = *v;
+  if (auto v = in.choice("kyc_status", optional, {"pending", "verified", "failed"}, true)) c["kyc_status"] = *v;
+  if (auto v = in.boolean("email_verified", optional)) c["email_verified"] = *v;
+  if (auto v = in.boolean("phone_verified", optional)) c["phone_verified"] = *v;
+  if (auto v = in.string("preferred_language", optional, 2, 10)) c["preferred_language"] = *v;
+  if (const auto* m = in.object("metadata", optional)) c["metadata"] = *m;
+  if (!in.ok()) return rc.respond(in.error_response());
+  respond_with<json>(self, rc, [id, c](pqxx::work& tx) { return store::update_profile(tx, id, c); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void delete_customer(customer_self self, http::request_context& rc) {
+  std::string id = rc.params.get("customer_id");
+  if (!valid_customer_id(id))
+    return rc.respond(http::not_found(fmt::format("Customer with ID {} not found or delete failed", id)));
+  // The open-order guard reads this agent's projection of order events (customer_orders): the
+  // order agent has no count_open_orders message yet, and the projection keeps DELETE working
+  // while the order agent is down.
+  respond_with<bool>(self, rc, [id](pqxx::work& tx) { return store::erase_profile(tx, id); },
+                     [](bool&&) { return no_content(); });
+}
+
+// The order agent's list for this customer, asked through the order agent's own REST door
+// (its typed http_request interface): there is no list_orders message yet, and this way the
+// answer is exactly GET /orders?customer_id=… (filters, shape and order included).
+void customer_orders(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::query_reader q{rc.request};
+  auto w = input::read_window(q);
+  auto status = q.string("status", optional, 1, 200);
+  if (!q.ok()) return rc.respond(q.error_response());
+  std::string query = "customer_id=" + query_encode(id) + "&skip=" + std::to_string(w.skip) +
+                      "&limit=" + std::to_string(w.limit);
+  if (status) query += "&status=" + query_encode(*status);
+  auto ctx = std::make_shared<http::request_context>(std::move(rc));
+  run_store<bool>(
+      self, [id](pqxx::work& tx) {
+        if (store::load_profile(tx, id)) return store::result<bool>::of(true);
+        return store::result<bool>::fail(failure_kind::not_found, "customer_not_found", store::not_found_text(id));
+      },
+      [self, ctx, query](bool&&) {
+        http_request req;
+        req.method = "GET";
+        req.path = "/orders";
+        req.query = query;
+        const agent_context& actx = self->state.shell->context();
+        caf::actor order = lookup_agent(actx, "order");
+        if (!order)
+          return ctx->respond(failure_response(
+              failure{failure_kind::unavailable, "dependency_unavailable", "The order agent is not available", {}}));
+        self->request(caf::actor_cast<agent_actor>(order), actx.call_timeout, std::move(req))
+            .then([ctx](http_response& r) { ctx->respond(std::move(r)); },
+                  [ctx](caf::error& e) {
+                    failure down = read_failure(e);
+                    down.kind = failure_kind::unavailable;
+                    ctx->respond(failure_response(down));
+                  });
+      },
+      [ctx](const failure& f) { ctx->respond(failure_response(f)); });
+}
+
+// ---- addresses ------------------------------------------------------------------------------
+
+// Address fields of a POST (all required ones) or a PUT (any subset).
+json read_address(input::object_reader& in, bool creating) {
+  auto p = creating ? required : optional;
+  json f = json::object();
+  if (auto t = in.choice("address_type", p, {"shipping", "billing", "both"}, true)) f["address_type"] = *t;
+  if (auto v = in.string("street_address_1", p, 1, 255)) f["street_address_1"] = *v;
+  if (auto v = in.string("city", p, 1, 100)) f["city"] = *v;
+  if (auto v = in.string("postal_code", p, 1, 20)) f["postal_code"] = *v;
+  if (auto v = in.string("country_code", p, 2, 2)) {
+    std::string cc;
+    for (char c : *v) cc.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    if (!std::isalpha(static_cast<unsigned char>(cc[0])) || !std::isalpha(static_cast<unsigned char>(cc[1])))
+      in.issue("country_code", "country_code must be an ISO 3166-1 alpha-2 code", "value_error.str.regex");
+    else
+      f["country_code"] = cc;
+  }
+  for (const char* k : {"address_label", "first_name", "last_name", "company_name", "street_address_2",
+                        "state_province", "phone"})
+    read_text(in, f, k, 100);
+  read_text(in, f, "delivery_instructions", 1000);
+  if (auto d = in.boolean("is_default", optional)) f["is_default"] = *d;
+  return f;
+}
+
+void add_address(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::body_reader in{rc.request.body};
+  json f = read_address(in, true);
+  if (!in.ok()) return rc.respond(in.error_response());
+  respond_with<json>(self, rc, [id, f](pqxx::work& tx) { return store::add_address(tx, id, f); },
+                     [](json&& j) { return created_json(j); });
+}
+
+void list_addresses(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::query_reader q{rc.request};
+  auto type = q.choice("address_type", optional, {"shipping", "billing", "both"}, true);
+  if (!q.ok()) return rc.respond(q.error_response());
+  respond_with<json>(self, rc, [id, type](pqxx::work& tx) { return store::list_addresses(tx, id, type); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void update_address(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  std::string address_id = rc.params.get("address_id");
+  input::body_reader in{rc.request.body};
+  json f = read_address(in, false);
+  if (!in.ok()) return rc.respond(in.error_response());
+  respond_with<json>(self, rc,
+                     [id, address_id, f](pqxx::work& tx) { return store::update_address(tx, id, address_id, f); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void delete_address(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  std::string address_id = rc.params.get("address_id");
+  respond_with<bool>(self, rc, [id, address_id](pqxx::work& tx) { return store::delete_address(tx, id, address_id); },
+                     [](bool&&) { return no_content(); });
+}
+
+void default_address(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  std::string address_id = rc.params.get("address_id");
+  respond_with<json>(self, rc,
+                     [id, address_id](pqxx::work& tx) { return store::make_default_address(tx, id, address_id); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+// ---- preferences ----------------------------------------------------------------------------
+
+void get_preferences_route(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::get_preferences(tx, id); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void put_preferences(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::body_reader in{rc.request.body};
+  if (!in.ok()) return rc.respond(in.error_response());
+  static const std::set<std::string> categories{"communication", "privacy", "shopping", "notifications"};
+  for (auto it = in.json().begin(); it != in.json().end(); ++it) {
+    if (!categories.count(it.key()))
+      in.issue(std::vector<std::string>{"body", it.key()},
+               "unknown preference category (communication, privacy, shopping, notifications)", "value_error.category");
+    else if (!it->is_object())
+      in.issue(std::vector<std::string>{"body", it.key()}, "value is not a valid dict", "type_error.dict");
+    else
+      for (auto kv = it->begin(); kv != it->end(); ++kv)
+        if (kv.key().empty() || kv.key().size() > 100)
+          in.issue(std::vector<std::string>{"body", it.key(), kv.key()}, "preference keys have 1 to 100 characters",
+                   "value_error.any_str");
+  }
+  if (!in.ok()) return rc.respond(in.error_response());
+  json prefs = in.json();
+  respond_with<json>(self, rc, [id, prefs](pqxx::work& tx) { return store::put_preferences(tx, id, prefs); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+// ---- loyalty and store credit ---------------------------------------------------------------
+
+void get_loyalty(customer_self self, http::request_context& rc) {
+  std::string id = rc.params.get("customer_id");
+  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::loyalty(tx, id); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void list_loyalty_transactions(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::query_reader q{rc.request};
+  auto w = input::read_window(q);
+  auto type = q.choice("transaction_type", optional,
+                       {"earn", "redeem", "restore", "reverse", "expire", "adjustment", "bonus"}, true);
+  if (!q.ok()) return rc.respond(q.error_response());
+  respond_with<json>(
+      self, rc, [id, type, w](pqxx::work& tx) { return store::loyalty_transactions(tx, id, type, w.skip, w.limit); },
+      [](json&& j) { return ok_json(j); });
+}
+
+void adjust_loyalty(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::body_reader in{rc.request.body};
+  auto points = in.integer("points", required, -1'000'000'000, 1'000'000'000);
+  if (points && *points == 0) in.issue("points", "points must not be 0", "value_error.number.not_zero");
+  auto reason = in.string("reason", required, 1, 500);
+  auto by = in.string("adjusted_by", required, 1, 100);
+  if (!in.ok()) return rc.respond(in.error_response());
+  int64_t n = *points;
+  std::string r = *reason, b = *by;
+  respond_with<json>(self, rc, [id, n, r, b](pqxx::work& tx) { return store::adjust_points(tx, id, n, r, b); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void get_store_credit(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::store_credit(tx, id); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void adjust_store_credit(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::body_reader in{rc.request.body};
+  auto amount = in.amount("amount", required, -money::max_amount);
+  if (amount && *amount == 0) in.issue("amount", "amount must not be 0", "value_error.number.not_zero");
+  auto reason = in.string("reason", required, 1, 500);
+  auto by = in.string("adjusted_by", required, 1, 100);
+  if (!in.ok()) return rc.respond(in.error_response());
+  money::cents a = *amount;
+  std::string r = *reason, b = *by;
+  respond_with<json>(self, rc, [id, a, r, b](pqxx::work& tx) { return store::adjust_credit(tx, id, a, r, b); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+// ---- interactions ---------------------------------------------------------------------------
+
+void add_interaction(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::body_reader in{rc.request.body};
+  json f = json::object();
+  if (auto v = in.choice("interaction_type", required,
+                         {"support_ticket", "chat", "email", "phone", "review", "feedback"}, true))
+    f["interaction_type"] = *v;
+  if (auto v = in.string("interaction_channel", optional, 0, 50)) f["interaction_channel"] = *v;
+  if (auto v = in.string("subject", optional, 0, 200)) f["subject"] = *v;
+  if (auto v = in.string("description", optional, 0, 5000)) f["description"] = *v;
+  if (auto v = in.choice("priority", optional, {"low", "medium", "high", "urgent"}, true)) f["priority"] = *v;
+  if (auto v = in.string("reference", optional, 0, 200)) f["reference"] = *v;
+  if (const auto* m = in.object("metadata", optional)) f["metadata"] = *m;
+  if (!in.ok()) return rc.respond(in.error_response());
+  respond_with<json>(self, rc, [id, f](pqxx::work& tx) { return store::add_interaction(tx, id, f); },
+                     [](json&& j) { return created_json(j); });
+}
+
+void list_interactions(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  input::query_reader q{rc.request};
+  auto w = input::read_window(q);
+  store::interaction_filter f;
+  f.skip = w.skip;
+  f.limit = w.limit;
+  f.status = q.choice("status", optional, {"open", "in_progress", "resolved", "closed"}, true);
+  f.interaction_type =
+      q.choice("interaction_type", optional, {"support_ticket", "chat", "email", "phone", "review", "feedback"}, true);
+  if (!q.ok()) return rc.respond(q.error_response());
+  respond_with<json>(self, rc, [id, f](pqxx::work& tx) { return store::list_interactions(tx, id, f); },
+                     [](json&& j) { return ok_json(j); });
+}
+
+void patch_interaction(customer_self self, http::request_context& rc) {
+  std::string id;
+  if (!check_customer_id(rc, id)) return;
+  std::string interaction_id = rc.params.get("interaction_id");
+  input::body_reader in{rc.request.body};
+  json c = json::object();
+  if (auto v = in.choice("status", optional, {"open", "in_progress", "resolved", "closed"}, true)) c["status"] = *v;
+  read_text(in, c, "assigned_to", 100);
+  if (auto v = in.choice("priority", optional, {"low", "medium", "high", "urgent"}, true)) c["priority"] = *v;
+  read_text(in, c, "resolution", 5000, 1);
+  if (!in.ok()) return rc.respond(in.error_response());
+  respond_with<json>(
+      self, rc,
+      [id, interaction_id, c](pqxx::work& tx) { return store::patch_interaction(tx, id, interaction_id, c); },
+      [](json&& j) { return ok_json(j); });
+}
+
+}  // namespace
+
+void add_customer_routes(customer_self self) {
+  auto& r = self->state.shell->routes();
+  auto bind = [self](void (*fn)(customer_self, http::request_context&)) {
+    return [self, fn](http::request_context& rc) { fn(self, rc); };
+  };
+  r.add("GET", "/customers", "List customers", bind(list_customers));
+  r.add("POST", "/customers", "Register a customer", bind(create_customer));
+  r.add("GET", "/customers/{customer_id}", "Get a customer", bind(get_customer_route));
+  r.add("PUT", "/customers/{customer_id}", "Update a customer", bind(update_customer));
+  r.add("DELETE", "/customers/{customer_id}", "Erase a customer's personal data", bind(delete_customer));
+  r.add("GET", "/customers/{customer_id}/orders", "The customer's orders (from the order agent)",
+        bind(customer_orders));
+  r.add("POST", "/customers/{customer_id}/addresses", "Add an address", bind(add_address));
+  r.add("GET", "/customers/{customer_id}/addresses", "List addresses", bind(list_addresses));
+  r.add("PUT", "/customers/{customer_id}/addresses/{address_id}", "Update an address", bind(update_address));
+  r.add("DELETE", "/customers/{customer_id}/addresses/{address_id}", "Delete an address", bind(delete_address));
+  r.add("POST", "/customers/{customer_id}/addresses/{address_id}/default", "Make an address the default",
+        bind(default_address));
+  r.add("GET", "/customers/{customer_id}/preferences", "Get preferences", bind(get_preferences_route));
+  r.add("PUT", "/customers/{customer_id}/preferences", "Set preferences", bind(put_preferences));
+  r.add("GET", "/customers/{customer_id}/loyalty", "Loyalty status", bind(get_loyalty));
+  r.add("GET", "/customers/{customer_id}/loyalty/transactions", "Loyalty ledger", bind(list_loyalty_transactions));
+  r.add("POST", "/customers/{customer_id}/loyalty/adjust", "Adjust loyalty points", bind(adjust_loyalty));
+  r.add("GET", "/customers/{customer_id}/store-credit", "Store credit balance and ledger", bind(get_store_credit));
+  r.add("POST", "/customers/{customer_id}/store-credit/adjust", "Adjust store credit", bind(adjust_store_credit));
+  r.add("POST", "/customers/{customer_id}/interactions", "Record an interaction", bind(add_interaction));
+  r.add("GET", "/customers/{customer_id}/interactions", "List interactions", bind(list_interactions));
+  r.add("PATCH", "/customers/{customer_id}/interactions/{interaction_id}", "Update an interaction",
+        bind(patch_interaction));
+}
+
+}  // namespace mercato::customer

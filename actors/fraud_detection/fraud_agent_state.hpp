@@ -1,0 +1,65 @@
+// Inside the fraud_detection actor (shared by fraud_detection_agent.cpp and routes.cpp): its state,
+// its full typed interface (the public one plus the expiry timer), and the domain operations both
+// doors (typed messages and REST) call. Not for other agents: they use fraud_messages.hpp.
+#pragma once
+
+#include <functional>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include "db/outbox.hpp"
+#include "fraud_detection/fraud_agent_interface.hpp"
+#include "fraud_detection/fraud_input.hpp"
+#include "fraud_detection/fraud_messages.hpp"
+#include "fraud_detection/fraud_rules.hpp"
+#include "fraud_detection/fraud_store.hpp"
+#include "runtime/agent_behavior.hpp"
+#include "runtime/db_call.hpp"
+
+namespace mercato::fraud {
+
+struct fraud_state : agent_state {
+  rule_settings settings;
+};
+
+using fraud_self = fraud_agent_actor::stateful_pointer<fraud_state>;
+
+template <class T>
+using reply_fn = std::function<void(refusable<T>)>;
+
+// Runs `work(pqxx::work&) -> refusable<T>` on a pool thread and continues inside the actor with
+// the result, a refusal, or the database failure. Wakes the outbox relay after a write commits.
+template <class T, class Work>
+void fraud_db(fraud_self self, bool writes, Work work, reply_fn<T> done) {
+  const auto& ctx = self->state.shell->context();
+  if (!ctx.database) {
+    done({std::nullopt, {failure_kind::unavailable, "database_unavailable", "Database unavailable", {}}});
+    return;
+  }
+  db::outbox_relay* relay = ctx.relay;
+  db_transact<refusable<T>>(self, *ctx.database, std::move(work),
+                            [done = std::move(done), relay, writes](db::outcome<refusable<T>> r) {
+                              if (!r.ok()) {
+                                done({std::nullopt, db_failure(*r.failure)});
+                                return;
+                              }
+                              if (writes && relay && r.value->value) relay->wake();
+                              done(std::move(*r.value));
+                            });
+}
+
+// Enrichment (1 s per owning agent, in parallel, only for signals the caller did not supply),
+// then one transaction: idempotent lookup, blocked short-circuit, IP history, insert, events.
+void run_scoring(fraud_self self, score_request req, reply_fn<scored_check> done);
+void run_review(fraud_self self, review_request req, reply_fn<check_record> done);
+void run_block(fraud_self self, block_request req, reply_fn<blocked_outcome> done);
+
+// The typed reply for a check.
+fraud_result to_result(const check_record& c);
+// A failure for a list of validation issues (code invalid, detail = the issues as JSON).
+failure invalid_input(const input::issue_list& issues);
+
+void add_fraud_routes(fraud_self self);
+
+}  // namespace mercato::fraud

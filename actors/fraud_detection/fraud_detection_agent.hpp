@@ -1,0 +1,12 @@
+// The fraud_detection agent's factory: spawns it linked to the supervisor (registry row "fraud_detection").
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include "mercato/agent_context.hpp"
+
+namespace mercato {
+
+caf::actor spawn_fraud_detection_agent(caf::local_actor* supervisor, const agent_context& ctx);
+
+}  // namespace mercato

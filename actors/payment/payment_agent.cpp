@@ -1,0 +1,282 @@
+// The payment agent (port 8004, schema payments): typed messages for the order / returns / fraud
+// agents, REST routes (routes.cpp), and the timers for reconciliation (30 s) and authorization
+// expiry (10 min). Every money operation runs on a pool thread (payment_operations.hpp); the actor
+// only translates messages and replies.
+#include "payment/payment_agent.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <pqxx/pqxx>
+
+#include "db/idempotency_store.hpp"
+#include "log/log.hpp"
+#include "payment/payment_json.hpp"
+#include "payment/payment_runtime.hpp"
+#include "runtime/agent_error.hpp"
+#include "runtime/uuid.hpp"
+
+namespace mercato {
+namespace payment {
+namespace {
+
+constexpr auto reconcile_every = std::chrono::seconds(30);
+constexpr auto expire_every = std::chrono::minutes(10);
+
+// The typed reply of an operation: its payment view, or the failure it met.
+template <class Reply, class Make>
+void deliver(caf::typed_response_promise<Reply>& rp, const db::outcome<operation_result>& o, Make make) {
+  if (!o.ok()) {
+    rp.deliver(make_failure(db_failure(*o.failure)));
+    return;
+  }
+  if (o.value->refusal) {
+    rp.deliver(make_failure(*o.value->refusal));
+    return;
+  }
+  rp.deliver(make(*o.value));
+}
+
+template <class Reply, class Work, class Make>
+caf::typed_response_promise<Reply> run_operation(payment_self self, Work work, Make make) {
+  auto rp = self->template make_response_promise<Reply>();
+  on_pool<operation_result>(self, std::move(work),
+                            [rp, make](db::outcome<operation_result> o) mutable { deliver(rp, o, make); });
+  return rp;
+}
+
+payment_view view_of(const operation_result& r) {
+  return to_view(r.payment, r.has_transaction ? r.transaction.transaction_id : std::string{});
+}
+
+template <class T>
+caf::typed_response_promise<count_reply> run_count(payment_self self, T work) {
+  auto rp = self->make_response_promise<count_reply>();
+  on_pool<int64_t>(self, std::move(work), [rp](db::outcome<int64_t> o) mutable {
+    if (!o.ok()) rp.deliver(make_failure(db_failure(*o.failure)));
+    else rp.deliver(count_reply{*o.value});
+  });
+  return rp;
+}
+
+int64_t reconcile(payment_operations& ops, pqxx::connection& c, int64_t older_than) {
+  std::vector<std::string> stale, expired;
+  {
+    pqxx::read_transaction tx{c};
+    stale = stale_pending_transactions(tx, older_than, 200);
+    expired = stale_pending_transactions(tx, ops.gateways().settings().give_up_after_seconds, 200);
+  }
+  int64_t handled = 0;
+  for (const auto& id : stale) {
+    bool give_up = std::find(expired.begin(), expired.end(), id) != expired.end();
+    auto r = ops.resume(c, id, give_up);
+    if (!r.outcome_unknown) ++handled;
+  }
+  return handled;
+}
+
+payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) {
+  start_agent(self, ctx);
+  self->state.ops = std::make_shared<payment_operations>(std::make_shared<gateway_registry>(
+      payment_settings::from_environment(), stripe_settings::from_environment()));
+  add_payment_routes(self);
+  self->delayed_send(self, reconcile_every, reconcile_atom::value);
+  self->delayed_send(self, expire_every, expire_atom::value);
+
+  return {
+      on_http_call(self),
+      on_http_request(self),
+      on_heartbeat(self),
+      on_fault(self),
+      on_continuation(self),
+      [=](authorize_payment& m) -> caf::result<payment_view> {
+        if (m.order_id.empty() || m.customer_id.empty() || m.amount <= 0 || m.currency.size() != 3)
+          return make_failure(failure_kind::invalid, "invalid",
+                              "order_id, customer_id, a positive amount and a currency are required");
+        authorize_input in;
+        in.order_id = m.order_id;
+        in.customer_id = m.customer_id;
+        in.amount = m.amount;
+        in.currency = m.currency;
+        in.method_id = m.method_id;
+        in.token = m.payment_token;
+        in.gateway_id = m.gateway_id;
+        in.capture = m.capture;
+        in.key = m.idempotency_key.empty() ? "order:" + m.order_id : m.idempotency_key;
+        in.risk_score = m.risk_score;
+        auto ops = self->state.ops;
+        return run_operation<payment_view>(
+            self, [ops, in](pqxx::connection& c) { return ops->authorize(c, in); }, view_of);
+      },
+      [=](capture_payment& m) -> caf::result<payment_view> {
+        capture_input in{m.payment_id, m.order_id, m.amount, m.final,
+                         m.idempotency_key.empty() ? uuid_v4() : m.idempotency_key};
+        if (in.amount < 0) return make_failure(failure_kind::invalid, "invalid", "amount must be positive");
+        auto ops = self->state.ops;
+        return run_operation<payment_view>(
+            self, [ops, in](pqxx::connection& c) { return ops->capture(c, in); }, view_of);
+      },
+      [=](void_payment& m) -> caf::result<payment_view> {
+        void_input in{m.payment_id, m.order_id, m.idempotency_key.empty() ? uuid_v4() : m.idempotency_key};
+        auto ops = self->state.ops;
+        return run_operation<payment_view>(
+            self, [ops, in](pqxx::connection& c) { return ops->cancel_authorization(c, in); }, view_of);
+      },
+      [=](refund_payment& m) -> caf::result<refund_view> {
+        static const char* reasons[] = {"customer_request", "order_cancelled", "item_returned", "return",
+                                        "damaged", "fraud", "other"};
+        bool known = m.reason.empty();
+        for (const char* r : reasons) known = known || m.reason == r;
+        if (!known || m.amount < 0)
+          return make_failure(failure_kind::invalid, "invalid", "Invalid refund reason or amount");
+        refund_input in;
+        in.payment_id = m.payment_id;
+        in.order_id = m.order_id;
+        in.amount = m.amount;
+        in.reason = m.reason.empty() ? "other" : m.reason;
+        in.key = m.idempotency_key.empty() ? uuid_v4() : m.idempotency_key;
+        in.requested_by = m.requested_by;
+        auto ops = self->state.ops;
+        return run_operation<refund_view>(
+            self, [ops, in](pqxx::connection& c) { return ops->refund(c, in); },
+            [](const operation_result& r) {
+              return r.refund ? to_refund_view(*r.refund) : refund_view{};
+            });
+      },
+      [=](cancel_order_payment& m) -> caf::result<cancel_payment_result> {
+        auto rp = self->make_response_promise<cancel_payment_result>();
+        auto ops = self->state.ops;
+        std::string order = m.order_id, key = m.idempotency_key;
+        money::cents amount = m.refund_amount;
+        on_pool<cancel_result>(
+            self, [ops, order, amount, key](pqxx::connection& c) { return ops->cancel_order(c, order, amount, key); },
+            [rp](db::outcome<cancel_result> o) mutable {
+              if (!o.ok()) {
+                rp.deliver(make_failure(db_failure(*o.failure)));
+                return;
+              }
+              if (o.value->result.refusal) {
+                rp.deliver(make_failure(*o.value->result.refusal));
+                return;
+              }
+              cancel_payment_result out;
+              out.action = o.value->action;
+              out.has_payment = o.value->has_payment;
+              if (out.has_payment) out.payment = view_of(o.value->result);
+              rp.deliver(std::move(out));
+            });
+        return rp;
+      },
+      [=](get_order_payment& m) -> caf::result<order_payment> {
+        auto rp = self->make_response_promise<order_payment>();
+        std::string order = m.order_id;
+        on_pool<std::optional<payment_row>>(
+            self,
+            [order](pqxx::connection& c) {
+              pqxx::read_transaction tx{c};
+              return live_payment_for_order(tx, order);
+            },
+            [rp](db::outcome<std::optional<payment_row>> o) mutable {
+              if (!o.ok()) {
+                rp.deliver(make_failure(db_failure(*o.failure)));
+                return;
+              }
+              order_payment out;
+              if (*o.value) {
+                out.found = true;
+                out.payment = to_view(**o.value);
+              }
+              rp.deliver(std::move(out));
+            });
+        return rp;
+      },
+      [=](record_external_payment& m) -> caf::result<payment_view> {
+        bool source_ok = m.source.rfind("marketplace:", 0) == 0 || m.source.rfind("d2c:", 0) == 0;
+        if (m.order_id.empty() || m.customer_id.empty() || m.amount <= 0 || m.currency.size() != 3 ||
+            !source_ok)
+          return make_failure(failure_kind::invalid, "invalid",
+                              "order_id, customer_id, a positive amount, a currency and a source "
+                              "(marketplace:<id> or d2c:<id>) are required");
+        external_input in{m.order_id, m.customer_id, m.amount, m.currency, m.source, m.reference};
+        auto ops = self->state.ops;
+        return run_operation<payment_view>(
+            self, [ops, in](pqxx::connection& c) { return ops->record_external(c, in); }, view_of);
+      },
+      [=](count_method_changes& m) -> caf::result<count_reply> {
+        std::string customer = m.customer_id;
+        int64_t days = m.days > 0 ? std::min<int64_t>(m.days, 3650) : 7;
+        return run_count(self, [customer, days](pqxx::connection& c) {
+          pqxx::read_transaction tx{c};
+          return method_changes_since(tx, customer, days);
+        });
+      },
+      [=](prune_idempotency_keys& m) -> caf::result<count_reply> {
+        // Keys are kept at least 24 h whatever the caller asks.
+        int64_t older = std::max<int64_t>(m.older_than_seconds, 24 * 3600);
+        return run_count(self, [older](pqxx::connection& c) {
+          pqxx::work tx{c};
+          auto n = db::idempotency_store{"payments"}.prune(tx, std::chrono::seconds(older));
+          tx.commit();
+          return static_cast<int64_t>(n);
+        });
+      },
+      [=](outbox_stats) -> caf::result<outbox_stats_reply> {
+        auto rp = self->make_response_promise<outbox_stats_reply>();
+        on_pool<outbox_stats_reply>(
+            self,
+            [](pqxx::connection& c) {
+              pqxx::read_transaction tx{c};
+              auto r = tx.exec1(
+                  "SELECT count(*) FILTER (WHERE published_at IS NULL),"
+                  " coalesce(extract(epoch FROM now() - min(occurred_at) FILTER (WHERE published_at IS NULL)), 0),"
+                  " count(*) FILTER (WHERE published_at IS NULL AND attempts > 0) FROM payments.outbox");
+              return outbox_stats_reply{r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
+            },
+            [rp](db::outcome<outbox_stats_reply> o) mutable {
+              if (!o.ok()) rp.deliver(make_failure(db_failure(*o.failure)));
+              else rp.deliver(*o.value);
+            });
+        return rp;
+      },
+      [=](reconcile_payments& m) -> caf::result<count_reply> {
+        auto ops = self->state.ops;
+        int64_t older = std::max<int64_t>(m.older_than_seconds, 0);
+        return run_count(self, [ops, older](pqxx::connection& c) { return reconcile(*ops, c, older); });
+      },
+      [=](expire_authorizations) -> caf::result<count_reply> {
+        auto ops = self->state.ops;
+        return run_count(self, [ops](pqxx::connection& c) { return ops->expire_authorizations(c); });
+      },
+      [=](const event&) {
+        // No subscriptions: the order agent drives payments by message.
+      },
+      [=](reconcile_atom) {
+        auto ops = self->state.ops;
+        int64_t older = ops->gateways().settings().reconcile_after_seconds;
+        on_pool<int64_t>(self, [ops, older](pqxx::connection& c) { return reconcile(*ops, c, older); },
+                         [self](db::outcome<int64_t> o) {
+                           if (o.ok() && *o.value > 0)
+                             log::info("payment", "payments_reconciled", {{"count", *o.value}});
+                           self->delayed_send(self, reconcile_every, reconcile_atom::value);
+                         });
+      },
+      [=](expire_atom) {
+        auto ops = self->state.ops;
+        on_pool<int64_t>(self, [ops](pqxx::connection& c) { return ops->expire_authorizations(c); },
+                         [self](db::outcome<int64_t> o) {
+                           if (o.ok() && *o.value > 0)
+                             log::info("payment", "authorizations_expired", {{"count", *o.value}});
+                           self->delayed_send(self, expire_every, expire_atom::value);
+                         });
+      },
+  };
+}
+
+}  // namespace
+}  // namespace payment
+
+caf::actor spawn_payment_agent(caf::local_actor* supervisor, const agent_context& ctx) {
+  return caf::actor_cast<caf::actor>(supervisor->spawn<caf::linked>(payment::payment_agent, ctx));
+}
+
+}  // namespace mercato

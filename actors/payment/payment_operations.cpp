@@ -1,0 +1,727 @@
+// Three-phase money operations (see payment_operations.hpp).
+#include "payment/payment_operations.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "mercato/event.hpp"
+#include "payment/payment_fsm.hpp"
+#include "payment/test_gateway.hpp"
+#include "runtime/uuid.hpp"
+
+namespace mercato::payment {
+namespace {
+
+using json = nlohmann::json;
+
+failure refuse(failure_kind kind, std::string code, std::string message, std::string detail = {}) {
+  return failure{kind, std::move(code), std::move(message), std::move(detail)};
+}
+
+operation_result refused(failure f) {
+  operation_result r;
+  r.refusal = std::move(f);
+  return r;
+}
+
+payment_amounts amounts_of(const payment_row& p) {
+  return payment_amounts{p.status, p.authorized, p.captured, p.refunded, p.capture_final, p.expired};
+}
+
+bool pending(const transaction_row& t) {
+  return t.status == "pending" || t.status == "processing";
+}
+
+std::optional<payment_row> resolve_payment(tx_t& tx, const std::string& payment_id,
+                                           const std::string& order_id) {
+  if (!payment_id.empty()) return get_payment(tx, payment_id, true);
+  if (!order_id.empty()) {
+    if (auto p = live_payment_for_order(tx, order_id, true)) return p;
+    if (auto p = latest_payment_for_order(tx, order_id)) return get_payment(tx, p->payment_id, true);
+  }
+  return std::nullopt;
+}
+
+bool valid_uuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+json event_payload(const payment_row& p) {
+  return json{{"payment_id", p.payment_id},
+              {"order_id", p.order_id.empty() ? json(nullptr) : json(p.order_id)},
+              {"customer_id", p.customer_id},
+              {"amount", money::to_json(p.amount)},
+              {"authorized_amount", money::to_json(p.authorized)},
+              {"currency", p.currency},
+              {"status", p.status},
+              {"gateway_id", p.gateway_id}};
+}
+
+}  // namespace
+
+payment_settings payment_settings::from_environment() {
+  payment_settings s;
+  if (const char* v = std::getenv("MERCATO_PAYMENT_DEFAULT_CARD")) s.default_card = v;
+  if (const char* v = std::getenv("MERCATO_PAYMENT_TEST_GATEWAY")) s.test_gateway_enabled = std::string(v) != "0";
+  if (const char* v = std::getenv("MERCATO_PAYMENT_AUTH_TTL_SECONDS")) {
+    long long ttl = std::atoll(v);
+    if (ttl > 0) s.authorization_ttl_seconds = ttl;
+  }
+  if (const char* v = std::getenv("MERCATO_PAYMENT_FINGERPRINT_SECRET"); v && *v) s.fingerprint_secret = v;
+  return s;
+}
+
+failure declined_failure(const transaction_row& t) {
+  json detail{{"error_code", t.error_code}, {"message", t.error_message}};
+  if (t.error_code == "GATEWAY_UNAVAILABLE")
+    return refuse(failure_kind::unavailable, "gateway_unavailable", t.error_message, detail.dump());
+  if (t.error_code == "FRAUD_BLOCKED")
+    return refuse(failure_kind::conflict, "fraud_blocked", t.error_message, detail.dump());
+  return refuse(failure_kind::conflict, "declined",
+                t.error_message.empty() ? "Payment declined" : t.error_message, detail.dump());
+}
+
+// ---------------------------------------------------------------- gateway registry
+
+gateway_registry::gateway_registry(payment_settings settings, stripe_settings stripe)
+    : settings_(std::move(settings)), stripe_(std::move(stripe)) {}
+
+std::vector<gateway_row> gateway_registry::rows(tx_t& tx) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (rows_.empty()) rows_ = load_gateways(tx);
+  return rows_;
+}
+
+std::optional<gateway_row> gateway_registry::row(tx_t& tx, int gateway_id) {
+  for (auto& g : rows(tx))
+    if (g.gateway_id == gateway_id) return g;
+  return std::nullopt;
+}
+
+payment_gateway* gateway_registry::adapter(const gateway_row& g) {
+  if (g.adapter == "test") return &shared_test_gateway();
+  if (g.adapter == "stripe") return &stripe_;
+  return nullptr;
+}
+
+bool gateway_registry::configured(const gateway_row& g) const {
+  if (g.adapter == "test") return settings_.test_gateway_enabled;
+  if (g.adapter == "stripe") return stripe_.configured();
+  return true;
+}
+
+int gateway_registry::default_gateway_id() const {
+  return settings_.test_gateway_enabled || !stripe_.configured() ? 1 : 2;
+}
+
+// ---------------------------------------------------------------- phase 1 of each operation
+
+operation_result payment_operations::authorize(pqxx::connection& c, const authorize_input& in) {
+  std::optional<transaction_row> staged;
+  {
+    pqxx::work tx{c};
+    if (!in.order_id.empty()) {
+      if (auto t = authorization_by_key(tx, in.order_id, in.key)) {
+        if (!pending(*t)) return stored(tx, *t);
+        staged = t;
+      }
+    }
+    if (!staged) {
+      if (in.amount <= 0)
+        return refused(refuse(failure_kind::invalid, "invalid", "Cannot process zero amount payment."));
+      std::string token = in.token, method_id = in.method_id;
+      int gateway_id = in.gateway_id;
+      if (!method_id.empty()) {
+        auto m = valid_uuid(method_id) ? find_method(tx, method_id) : std::nullopt;
+        if (!m || m->customer_id != in.customer_id)
+          return refused(refuse(failure_kind::invalid, "payment_method_not_found", "Payment method not found"));
+        token = m->gateway_token;
+        if (gateway_id == 0) gateway_id = m->gateway_id;
+        if (gateway_id != m->gateway_id)
+          return refused(refuse(failure_kind::invalid, "invalid",
+                                "The payment method belongs to another gateway"));
+      } else if (token.empty()) {
+        if (auto m = default_method(tx, in.customer_id)) {
+          method_id = m->method_id;
+          token = m->gateway_token;
+          if (gateway_id == 0) gateway_id = m->gateway_id;
+        } else if (!gateways_->settings().default_card.empty() &&
+                   gateways_->settings().test_gateway_enabled && (gateway_id == 0 || gateway_id == 1)) {
+          token = make_test_token(behaviour_of_card(gateways_->settings().default_card));
+          gateway_id = 1;
+        } else {
+          return refused(refuse(failure_kind::invalid, "no_payment_method",
+                                "payment_method_id, card details or payment_token required"));
+        }
+      }
+      if (gateway_id == 0) gateway_id = gateways_->default_gateway_id();
+      auto g = gateways_->row(tx, gateway_id);
+      if (!g) return refused(refuse(failure_kind::invalid, "invalid", "Payment gateway not found"));
+      if (g->adapter == "external")
+        return refused(refuse(failure_kind::invalid, "invalid",
+                              "The External gateway only records payments collected elsewhere"));
+      if (!gateways_->configured(*g))
+        return refused(refuse(failure_kind::unavailable, "gateway_not_configured",
+                              fmt::format("Payment gateway '{}' is not configured", g->gateway_name)));
+      if (!g->is_active)
+        return refused(refuse(failure_kind::invalid, "invalid",
+                              fmt::format("Payment gateway '{}' is not active", g->gateway_name)));
+      if (in.amount < g->min_amount)
+        return refused(refuse(failure_kind::invalid, "invalid",
+                              fmt::format("Amount is below the gateway minimum ({})", money::format(g->min_amount))));
+      if (in.amount > g->max_amount)
+        return refused(refuse(failure_kind::invalid, "invalid",
+                              fmt::format("Amount exceeds the gateway maximum ({})", money::format(g->max_amount))));
+      if (std::find(g->currencies.begin(), g->currencies.end(), in.currency) == g->currencies.end())
+        return refused(refuse(failure_kind::invalid, "invalid",
+                              fmt::format("Currency {} is not supported by gateway '{}'", in.currency,
+                                          g->gateway_name)));
+      payment_row p;
+      p.payment_id = uuid_v4();
+      p.order_id = in.order_id;
+      p.customer_id = in.customer_id;
+      p.gateway_id = gateway_id;
+      p.method_id = method_id;
+      p.instrument_token = token;
+      p.currency = in.currency;
+      p.status = "pending";
+      p.amount = in.amount;
+      p.risk_score = in.risk_score;
+      p.risk_level = in.risk_level;
+      transaction_row t;
+      t.transaction_id = uuid_v4();
+      t.payment_id = p.payment_id;
+      t.order_id = p.order_id;
+      t.customer_id = p.customer_id;
+      t.gateway_id = gateway_id;
+      t.payment_method_id = method_id;
+      t.type = in.capture ? "sale" : "authorize";
+      t.status = "pending";
+      t.amount = in.amount;
+      t.currency = in.currency;
+      t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
+      t.risk_score = in.risk_score;
+      t.risk_level = in.risk_level;
+      if (!insert_payment_with_transaction(tx, p, t)) {
+        // A concurrent request with the same key may have won the order's slot.
+        if (!in.order_id.empty()) {
+          if (auto again = authorization_by_key(tx, in.order_id, in.key)) {
+            if (!pending(*again)) return stored(tx, *again);
+            staged = again;
+          }
+        }
+        if (!staged)
+          return refused(refuse(failure_kind::conflict, "payment_exists", "Order already has a live payment"));
+      } else {
+        staged = t;
+      }
+    }
+    tx.commit();
+  }
+  if (in.fraud_blocked && staged->status == "pending") {
+    gateway_result blocked;
+    blocked.result = gateway_result::outcome::declined;
+    blocked.error_code = "FRAUD_BLOCKED";
+    blocked.message = "Payment blocked by fraud screening";
+    return apply(c, *staged, blocked);
+  }
+  return send_and_apply(c, *staged);
+}
+
+operation_result payment_operations::capture(pqxx::connection& c, const capture_input& in) {
+  transaction_row t;
+  {
+    pqxx::work tx{c};
+    if (!in.payment_id.empty() && !valid_uuid(in.payment_id))
+      return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+    auto p = resolve_payment(tx, in.payment_id, in.order_id);
+    if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+    if (!in.key.empty()) {
+      if (auto e = transaction_by_key(tx, p->payment_id, in.key)) {
+        if (e->type != "capture")
+          return refused(refuse(failure_kind::invalid, "invalid",
+                                "Idempotency key already used for another operation"));
+        if (!pending(*e)) return stored(tx, *e);
+        tx.commit();
+        return send_and_apply(c, *e);
+      }
+    }
+    auto a = amounts_of(*p);
+    money::cents amount = in.amount > 0 ? in.amount : capturable_remaining(a);
+    if (auto r = check_capture(a, amount))
+      return refused(refuse(failure_kind::conflict, r->code, r->message));
+    t.transaction_id = uuid_v4();
+    t.payment_id = p->payment_id;
+    t.order_id = p->order_id;
+    t.customer_id = p->customer_id;
+    t.gateway_id = p->gateway_id;
+    t.payment_method_id = p->method_id;
+    t.type = "capture";
+    t.status = "pending";
+    t.amount = amount;
+    t.currency = p->currency;
+    t.capture_final = in.final || amount == capturable_remaining(a);
+    t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
+    if (!insert_transaction(tx, t))
+      return refused(refuse(failure_kind::conflict, "operation_in_progress",
+                            "Another operation is in progress on this payment"));
+    tx.commit();
+  }
+  return send_and_apply(c, t);
+}
+
+operation_result payment_operations::cancel_authorization(pqxx::connection& c, const void_input& in) {
+  transaction_row t;
+  {
+    pqxx::work tx{c};
+    if (!in.payment_id.empty() && !valid_uuid(in.payment_id))
+      return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+    auto p = resolve_payment(tx, in.payment_id, in.order_id);
+    if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+    if (!in.key.empty()) {
+      if (auto e = transaction_by_key(tx, p->payment_id, in.key)) {
+        if (e->type != "void")
+          return refused(refuse(failure_kind::invalid, "invalid",
+                                "Idempotency key already used for another operation"));
+        if (!pending(*e)) return stored(tx, *e);
+        tx.commit();
+        return send_and_apply(c, *e);
+      }
+    }
+    if (auto r = check_void(amounts_of(*p)))
+      return refused(refuse(failure_kind::conflict, r->code, r->message));
+    t.transaction_id = uuid_v4();
+    t.payment_id = p->payment_id;
+    t.order_id = p->order_id;
+    t.customer_id = p->customer_id;
+    t.gateway_id = p->gateway_id;
+    t.payment_method_id = p->method_id;
+    t.type = "void";
+    t.status = "pending";
+    t.amount = p->authorized - p->captured;
+    t.currency = p->currency;
+    t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
+    if (!insert_transaction(tx, t))
+      return refused(refuse(failure_kind::conflict, "operation_in_progress",
+                            "Another operation is in progress on this payment"));
+    tx.commit();
+  }
+  return send_and_apply(c, t);
+}
+
+operation_result payment_operations::refund(pqxx::connection& c, const refund_input& in) {
+  transaction_row t;
+  {
+    pqxx::work tx{c};
+    if (!in.payment_id.empty() && !valid_uuid(in.payment_id))
+      return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+    auto p = resolve_payment(tx, in.payment_id, in.order_id);
+    if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+    if (!in.key.empty()) {
+      if (auto e = transaction_by_key(tx, p->payment_id, in.key)) {
+        if (e->type != "refund")
+          return refused(refuse(failure_kind::invalid, "invalid",
+                                "Idempotency key already used for another operation"));
+        if (!pending(*e)) return stored(tx, *e);
+        tx.commit();
+        return send_and_apply(c, *e);
+      }
+    }
+    auto a = amounts_of(*p);
+    money::cents refundable = refundable_amount(a);
+    money::cents amount = in.amount > 0 ? in.amount : refundable;
+    if (auto r = check_refund(a, amount))
+      return refused(refuse(failure_kind::conflict, r->code, r->message));
+    std::string type = in.refund_type;
+    if (type.empty()) type = amount == refundable ? "full" : "partial";
+    if (type == "full" && amount != refundable)
+      return refused(refuse(failure_kind::invalid, "invalid",
+                            fmt::format("A full refund must be the refundable amount ({})",
+                                        money::format(refundable))));
+    std::string reason = in.reason == "return" ? "item_returned" : in.reason;
+    if (reason.empty()) reason = "other";
+    t.transaction_id = uuid_v4();
+    t.payment_id = p->payment_id;
+    t.order_id = p->order_id;
+    t.customer_id = p->customer_id;
+    t.gateway_id = p->gateway_id;
+    t.payment_method_id = p->method_id;
+    t.type = "refund";
+    t.status = "pending";
+    t.amount = amount;
+    t.currency = p->currency;
+    t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
+    if (!insert_transaction(tx, t))
+      return refused(refuse(failure_kind::conflict, "operation_in_progress",
+                            "Another operation is in progress on this payment"));
+    refund_row f;
+    f.refund_id = uuid_v4();
+    f.transaction_id = t.transaction_id;
+    f.payment_id = p->payment_id;
+    f.order_id = p->order_id;
+    f.customer_id = p->customer_id;
+    f.refund_type = type;
+    f.refund_reason = reason;
+    f.amount = amount;
+    f.currency = p->currency;
+    f.status = "pending";
+    f.notes = in.notes;
+    f.requested_by = in.requested_by;
+    insert_refund(tx, f);
+    // No gateway call: a chargeback was already taken by the bank; an External payment is
+    // refunded by the channel that collected it. Both complete in this transaction.
+    auto g = gateways_->row(tx, p->gateway_id);
+    if (type == "chargeback" || !g || g->adapter == "external") {
+      gateway_result done;
+      done.result = gateway_result::outcome::approved;
+      auto r = apply_in(tx, *p, t, done);
+      tx.commit();
+      return r;
+    }
+    tx.commit();
+  }
+  return send_and_apply(c, t);
+}
+
+cancel_result payment_operations::cancel_order(pqxx::connection& c, const std::string& order_id,
+                                               money::cents refund_amount, const std::string& key) {
+  cancel_result out;
+  std::optional<payment_row> p;
+  {
+    pqxx::work tx{c};
+    p = live_payment_for_order(tx, order_id);
+    if (!p) {
+      if (auto last = latest_payment_for_order(tx, order_id)) {
+        out.has_payment = true;
+        out.result.payment = *last;
+      }
+      return out;
+    }
+  }
+  out.has_payment = true;
+  std::string base = key.empty() ? "cancel-" + order_id : key;
+  if (p->status == "pending") {
+    out.result.refusal = refuse(failure_kind::unavailable, "outcome_unknown",
+                                "The payment's outcome is not known yet; retry later");
+    out.result.payment = *p;
+    return out;
+  }
+  if (p->status == "authorized" || p->status == "partially_captured") {
+    out.action = "void";
+    out.result = cancel_authorization(c, void_input{p->payment_id, {}, base + ":void"});
+    if (out.result.refusal || p->status == "authorized") return out;
+    p = out.result.payment;
+  }
+  money::cents refundable = p->captured - p->refunded;
+  money::cents amount = refund_amount >= 0 ? std::min(refund_amount, refundable) : refundable;
+  if (amount <= 0) {
+    if (out.action != "void") out.result.payment = *p;
+    return out;
+  }
+  out.action = "refund";
+  refund_input r;
+  r.payment_id = p->payment_id;
+  r.amount = amount;
+  r.reason = "order_cancelled";
+  r.key = base + ":refund";
+  r.requested_by = "order";
+  out.result = refund(c, r);
+  return out;
+}
+
+operation_result payment_operations::record_external(pqxx::connection& c, const external_input& in) {
+  pqxx::work tx{c};
+  if (auto last = latest_payment_for_order(tx, in.order_id)) {
+    auto g = gateways_->row(tx, last->gateway_id);
+    if (g && g->adapter == "external") {  // idempotent by order_id
+      operation_result r;
+      r.payment = *last;
+      r.replayed = true;
+      auto ts = transactions_of(tx, last->payment_id);
+      if (!ts.empty()) {
+        r.transaction = ts.front();
+        r.has_transaction = true;
+      }
+      return r;
+    }
+  }
+  payment_row p;
+  p.payment_id = uuid_v4();
+  p.order_id = in.order_id;
+  p.customer_id = in.customer_id;
+  p.gateway_id = 3;
+  p.instrument_token = in.reference;
+  p.currency = in.currency;
+  p.status = "pending";
+  p.amount = in.amount;
+  p.source = in.source;
+  transaction_row t;
+  t.transaction_id = uuid_v4();
+  t.payment_id = p.payment_id;
+  t.order_id = p.order_id;
+  t.customer_id = p.customer_id;
+  t.gateway_id = 3;
+  t.type = "sale";
+  t.status = "pending";
+  t.amount = in.amount;
+  t.currency = in.currency;
+  t.idempotency_key = "external:" + in.order_id;
+  if (!insert_payment_with_transaction(tx, p, t))
+    return refused(refuse(failure_kind::conflict, "payment_exists", "Order already has a live payment"));
+  gateway_result done;
+  done.result = gateway_result::outcome::approved;
+  done.reference = in.reference;
+  auto locked = get_payment(tx, p.payment_id, true);
+  auto r = apply_in(tx, *locked, t, done);
+  tx.commit();
+  return r;
+}
+
+operation_result payment_operations::resume(pqxx::connection& c, const std::string& transaction_id,
+                                            bool give_up) {
+  std::optional<transaction_row> t;
+  {
+    pqxx::read_transaction tx{c};
+    t = get_transaction(tx, transaction_id);
+  }
+  if (!t) return refused(refuse(failure_kind::not_found, "not_found", "Transaction not found"));
+  if (!pending(*t)) {
+    pqxx::read_transaction tx{c};
+    return stored(tx, *t);
+  }
+  if (give_up) {
+    gateway_result r;
+    r.result = gateway_result::outcome::declined;
+    r.error_code = "GATEWAY_TIMEOUT";
+    r.message = "No answer from the payment gateway within 24 hours";
+    return apply(c, *t, r);
+  }
+  return send_and_apply(c, *t);
+}
+
+int64_t payment_operations::expire_authorizations(pqxx::connection& c, int64_t limit) {
+  pqxx::work tx{c};
+  auto ids = expired_authorizations(tx, limit);
+  for (const auto& id : ids) {
+    auto p = get_payment(tx, id, true);
+    if (!p) continue;
+    std::string old = p->status;
+    payment_row next = *p;
+    // A partly captured authorization keeps what was captured; the rest is released.
+    next.status = p->captured > 0 ? "captured" : "expired";
+    next.capture_final = true;
+    next = update_payment(tx, next, 0);
+    audit(tx, id, "expire", old, next.status, p->authorized - p->captured, "sweeper");
+    json payload = event_payload(next);
+    payload["released_amount"] = money::to_json(p->authorized - p->captured);
+    outbox_.enqueue(tx, make_event("payment", "payment_expired", payload.dump(),
+                                   next.order_id.empty() ? id : next.order_id), id);
+  }
+  tx.commit();
+  return static_cast<int64_t>(ids.size());
+}
+
+// ---------------------------------------------------------------- phases 2 and 3
+
+operation_result payment_operations::send_and_apply(pqxx::connection& c, const transaction_row& t) {
+  std::optional<payment_row> p;
+  std::optional<gateway_row> g;
+  {
+    pqxx::read_transaction tx{c};
+    p = get_payment(tx, t.payment_id);
+    g = gateways_->row(tx, t.gateway_id);
+  }
+  gateway_result r;
+  payment_gateway* gw = g ? gateways_->adapter(*g) : nullptr;
+  if (!gw) {
+    r.result = gateway_result::outcome::approved;  // external: nothing to send
+  } else if (t.type == "authorize" || t.type == "sale") {
+    r = gw->authorize(t.amount, t.currency, p->instrument_token, t.type == "sale", t.transaction_id);
+  } else if (t.type == "capture") {
+    r = gw->capture(p->gateway_reference, t.amount, t.capture_final, t.transaction_id);
+  } else if (t.type == "void") {
+    r = gw->cancel(p->gateway_reference, t.transaction_id);
+  } else {
+    r = gw->refund(p->gateway_reference, t.amount, t.transaction_id);
+  }
+  return apply(c, t, r);
+}
+
+operation_result payment_operations::apply(pqxx::connection& c, const transaction_row& t,
+                                           const gateway_result& r) {
+  if (r.result == gateway_result::outcome::outcome_unknown) {
+    pqxx::read_transaction tx{c};
+    operation_result out = stored(tx, t);
+    out.outcome_unknown = true;
+    out.refusal = refuse(failure_kind::unavailable, "outcome_unknown",
+                         "The payment gateway did not answer; the outcome is unknown. Retry with "
+                         "the same idempotency key.");
+    return out;
+  }
+  pqxx::work tx{c};
+  auto p = get_payment(tx, t.payment_id, true);
+  auto out = apply_in(tx, *p, t, r);
+  tx.commit();
+  return out;
+}
+
+operation_result payment_operations::apply_in(pqxx::work& tx, payment_row p, transaction_row t,
+                                              const gateway_result& r) {
+  auto g = gateways_->row(tx, p.gateway_id);
+  bool ok = r.approved();
+  t.status = ok ? "completed" : "failed";
+  if (ok) {
+    t.gateway_transaction_id = r.reference;
+    t.authorization_code = r.auth_code;
+    if ((t.type == "capture" || t.type == "sale") && g)
+      t.fee = transaction_fee(t.amount, g->fee_percent_e2, g->fee_fixed);
+    t.net = t.amount - t.fee;
+  } else {
+    t.error_code = r.result == gateway_result::outcome::unavailable ? "GATEWAY_UNAVAILABLE" : r.error_code;
+    t.error_message = r.message;
+  }
+  auto completed = complete_transaction(tx, t);
+  if (!completed) {  // applied meanwhile by a concurrent retry of the same key
+    auto now = get_transaction(tx, t.transaction_id);
+    return stored(tx, *now);
+  }
+  t = *completed;
+
+  payment_row next = p;
+  auto a = amounts_of(p);
+  std::vector<std::pair<std::string, json>> events;
+  int ttl = 0;
+  if (t.type == "authorize" || t.type == "sale") {
+    if (ok) {
+      next.authorized = t.amount;
+      next.authorization_code = r.auth_code;
+      next.gateway_reference = r.reference;
+      if (t.type == "sale") {
+        next.status = "captured";
+        next.captured = t.amount;
+        next.fee = t.fee;
+        next.capture_final = true;
+      } else {
+        next.status = "authorized";
+        ttl = static_cast<int>(gateways_->settings().authorization_ttl_seconds);
+      }
+    } else {
+      next.status = "failed";
+    }
+  } else if (t.type == "capture" && ok) {
+    next.status = status_after_capture(a, t.amount, t.capture_final);
+    next.captured += t.amount;
+    next.fee += t.fee;
+    next.capture_final = next.status == "captured";
+  } else if (t.type == "void" && ok) {
+    next.status = status_after_void(a);
+    next.capture_final = true;
+  } else if (t.type == "refund" && ok) {
+    next.status = status_after_refund(a, t.amount);
+    next.refunded += t.amount;
+  }
+  bool changed = next.status != p.status || next.captured != p.captured ||
+                 next.refunded != p.refunded || next.capture_final != p.capture_final ||
+                 next.authorized != p.authorized;
+  if (changed) next = update_payment(tx, next, ttl);
+  audit(tx, p.payment_id, t.type + (ok ? "" : "_failed"), p.status, next.status, t.amount);
+
+  operation_result out;
+  out.payment = next;
+  out.transaction = t;
+  out.has_transaction = true;
+  json base = event_payload(next);
+  base["transaction_id"] = t.transaction_id;
+  auto emit = [&](const char* name, json payload) {
+    outbox_.enqueue(tx, make_event("payment", name, payload.dump(),
+                                   next.order_id.empty() ? next.payment_id : next.order_id),
+                    next.payment_id);
+  };
+  if (t.type == "refund") {
+    auto f = refund_by_transaction(tx, t.transaction_id);
+    if (f) {
+      f->status = ok ? "completed" : "failed";
+      f->gateway_refund_id = ok ? r.reference : "";
+      f->error_code = t.error_code;
+      f->error_message = t.error_message;
+      out.refund = update_refund(tx, *f);
+      json rp = base;
+      rp["refund_id"] = f->refund_id;
+      rp["refund_amount"] = money::to_json(t.amount);
+      rp["refunded_amount"] = money::to_json(next.refunded);
+      rp["reason"] = f->refund_reason;
+      rp["refund_type"] = f->refund_type;
+      json done{{"refund_id", f->refund_id},     {"payment_id", next.payment_id},
+                {"order_id", next.order_id},     {"idempotency_key", t.idempotency_key},
+                {"status", f->status},           {"amount", money::to_json(t.amount)},
+                {"error_code", ok ? json(nullptr) : json(t.error_code)}};
+      if (ok) emit("payment_refunded", rp);
+      else {
+        rp["error_code"] = t.error_code;
+        rp["error_message"] = t.error_message;
+        emit("refund_failed", rp);
+      }
+      emit("refund_completed", done);
+    }
+  } else if (ok) {
+    json e = base;
+    if (t.type == "authorize") emit("payment_authorized", e);
+    if (t.type == "sale") {
+      emit("payment_authorized", e);
+      e["captured_amount"] = money::to_json(next.captured);
+      e["final"] = true;
+      emit("payment_captured", e);
+    }
+    if (t.type == "capture") {
+      e["captured_amount"] = money::to_json(next.captured);
+      e["capture_amount"] = money::to_json(t.amount);
+      e["final"] = next.capture_final;
+      emit("payment_captured", e);
+    }
+    if (t.type == "void") {
+      e["released_amount"] = money::to_json(t.amount);
+      emit("payment_voided", e);
+    }
+  } else {
+    json e = base;
+    e["operation"] = t.type;
+    e["error_code"] = t.error_code;
+    e["error_message"] = t.error_message;
+    emit("payment_failed", e);
+  }
+  out.wrote_events = true;
+  if (!ok) out.refusal = declined_failure(t);
+  return out;
+}
+
+operation_result payment_operations::stored(tx_t& tx, const transaction_row& t) {
+  operation_result out;
+  out.replayed = true;
+  out.has_transaction = true;
+  out.transaction = t;
+  if (auto p = get_payment(tx, t.payment_id)) out.payment = *p;
+  if (t.type == "refund") out.refund = refund_by_transaction(tx, t.transaction_id);
+  if (t.status == "failed") out.refusal = declined_failure(t);
+  if (pending(t)) {
+    out.outcome_unknown = true;
+    out.refusal = refuse(failure_kind::unavailable, "outcome_unknown",
+                         "The payment's outcome is not known yet; retry with the same key");
+  }
+  return out;
+}
+
+}  // namespace mercato::payment

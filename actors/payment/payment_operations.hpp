@@ -1,0 +1,140 @@
+// Money-moving operations in three phases (agents/8004-payment.md "How an operation runs"):
+//   1. lock the payment, check the FSM, insert a `pending` transaction with its idempotency key,
+//      commit;
+//   2. call the gateway outside any transaction, with the transaction_id as PSP idempotency key;
+//   3. lock the payment again, apply the answer, audit + outbox, commit.
+// A second operation while (2) runs hits the one-in-flight index (409); a repeated key returns the
+// stored transaction, or re-sends a still-pending one with the same PSP key (never a second
+// charge). Runs on a database pool thread with its connection; no actors here.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+#include <pqxx/transaction>
+
+#include "db/outbox.hpp"
+#include "payment/payment_gateway.hpp"
+#include "payment/payment_store.hpp"
+#include "payment/stripe_gateway.hpp"
+#include "runtime/agent_error.hpp"
+
+namespace mercato::payment {
+
+struct payment_settings {
+  int64_t authorization_ttl_seconds = 7 * 24 * 3600;
+  std::string default_card;         // test mode: used when a request names no instrument
+  bool test_gateway_enabled = true;
+  std::string fingerprint_secret = "mercato-payment-fingerprint";
+  int64_t reconcile_after_seconds = 30;
+  int64_t give_up_after_seconds = 24 * 3600;
+  // MERCATO_PAYMENT_DEFAULT_CARD, MERCATO_PAYMENT_TEST_GATEWAY (0/1),
+  // MERCATO_PAYMENT_AUTH_TTL_SECONDS, MERCATO_PAYMENT_FINGERPRINT_SECRET.
+  static payment_settings from_environment();
+};
+
+// Gateway rows (cached once per incarnation) and their adapters.
+class gateway_registry {
+ public:
+  gateway_registry(payment_settings settings, stripe_settings stripe);
+  std::optional<gateway_row> row(tx_t& tx, int gateway_id);
+  std::vector<gateway_row> rows(tx_t& tx);
+  payment_gateway* adapter(const gateway_row& g);  // nullptr for `external`
+  bool configured(const gateway_row& g) const;
+  int default_gateway_id() const;
+  const payment_settings& settings() const noexcept { return settings_; }
+  const stripe_gateway& stripe() const noexcept { return stripe_; }
+
+ private:
+  payment_settings settings_;
+  stripe_gateway stripe_;
+  std::mutex mutex_;
+  std::vector<gateway_row> rows_;
+};
+
+struct operation_result {
+  std::optional<failure> refusal;  // refused, declined, or outcome unknown
+  bool outcome_unknown = false;
+  bool has_transaction = false;
+  payment_row payment;
+  transaction_row transaction;
+  std::optional<refund_row> refund;
+  bool replayed = false;
+  bool wrote_events = false;
+};
+
+struct authorize_input {
+  std::string order_id, customer_id;
+  money::cents amount = 0;
+  std::string currency = "USD";
+  std::string method_id, token;
+  int gateway_id = 0;
+  bool capture = false;
+  std::string key;
+  int risk_score = -1;
+  std::string risk_level;
+  bool fraud_blocked = false;  // fraud said block: record a failed FRAUD_BLOCKED transaction
+};
+struct capture_input {
+  std::string payment_id, order_id;
+  money::cents amount = 0;  // 0 = remaining
+  bool final = false;
+  std::string key;
+};
+struct void_input {
+  std::string payment_id, order_id, key;
+};
+struct refund_input {
+  std::string payment_id, order_id;
+  money::cents amount = 0;  // 0 = refundable
+  std::string reason = "other", refund_type, key, requested_by, notes;
+};
+struct external_input {
+  std::string order_id, customer_id;
+  money::cents amount = 0;
+  std::string currency = "USD", source, reference;
+};
+struct cancel_result {
+  std::string action = "none";  // void | refund | none
+  operation_result result;
+  bool has_payment = false;
+};
+
+class payment_operations {
+ public:
+  explicit payment_operations(std::shared_ptr<gateway_registry> gateways)
+      : gateways_(std::move(gateways)) {}
+
+  operation_result authorize(pqxx::connection& c, const authorize_input& in);
+  operation_result capture(pqxx::connection& c, const capture_input& in);
+  operation_result cancel_authorization(pqxx::connection& c, const void_input& in);
+  operation_result refund(pqxx::connection& c, const refund_input& in);
+  cancel_result cancel_order(pqxx::connection& c, const std::string& order_id,
+                             money::cents refund_amount, const std::string& key);
+  operation_result record_external(pqxx::connection& c, const external_input& in);
+  // Re-sends a pending transaction with its key and applies the answer (reconciliation); a
+  // transaction pending longer than give_up_after_seconds fails with GATEWAY_TIMEOUT instead.
+  operation_result resume(pqxx::connection& c, const std::string& transaction_id, bool give_up);
+  // Authorizations past expires_at → expired (remainder released), payment_expired.
+  int64_t expire_authorizations(pqxx::connection& c, int64_t limit = 500);
+
+  gateway_registry& gateways() { return *gateways_; }
+
+ private:
+  operation_result send_and_apply(pqxx::connection& c, const transaction_row& t);
+  operation_result apply(pqxx::connection& c, const transaction_row& t, const gateway_result& r);
+  operation_result apply_in(pqxx::work& tx, payment_row p, transaction_row t, const gateway_result& r);
+  operation_result stored(tx_t& tx, const transaction_row& t);
+
+  std::shared_ptr<gateway_registry> gateways_;
+  db::outbox outbox_{"payments"};
+};
+
+// Text of the failure a declined / failed transaction answers with.
+failure declined_failure(const transaction_row& t);
+
+}  // namespace mercato::payment

@@ -1,0 +1,518 @@
+// The customer agent against a fresh seeded database: typed messages of the order saga, REST
+// through the typed door, order events (earning, reversal, stats, open orders) and the jobs.
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "customer/customer_agent.hpp"
+#include "customer/customer_messages.hpp"
+#include "support/agent_fixture.hpp"
+
+using namespace mercato;
+using namespace mercato::test;
+using json = nlohmann::json;
+namespace cu = mercato::customer;
+
+namespace {
+
+fixture_options seeded() {
+  fixture_options o;
+  o.seed = true;
+  return o;
+}
+
+agent_spec customer_spec() { return spec_for("customer", &spawn_customer_agent); }
+
+void publish_order_event(agent_fixture& f, const std::string& name, const json& payload) {
+  f.bus().publish(make_event("order", name, payload.dump(), payload.value("order_id", "")));
+}
+
+int64_t points_of(agent_fixture& f, const std::string& customer_id) {
+  return f.get("customer", "/customers/" + customer_id + "/loyalty").json()["points_balance"].get<int64_t>();
+}
+
+int64_t count_rows(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
+
+}  // namespace
+
+TEST_CASE("customer registration with the legacy body, duplicates and bad input", "[customer][rest]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  auto created = f.post("customer", "/customers",
+                        json{{"customer_id", "LEGACY-1"}, {"email", "New.Person@Example.com"},
+                             {"first_name", "New"}, {"last_name", "Person"}, {"phone", "+1 555 010 9999"}});
+  REQUIRE(created.status == 201);
+  auto body = created.json();
+  CHECK(body["customer_id"] == "LEGACY-1");
+  CHECK(body["email"] == "new.person@example.com");
+  CHECK(body["phone"] == "+15550109999");
+  CHECK(body["account_status"] == "active");
+  CHECK(body["email_verified"] == false);
+  CHECK(body["loyalty_tier"] == "bronze");
+  CHECK(body["total_orders"] == 0);
+
+  auto dup = f.post("customer", "/customers", json{{"email", "NEW.PERSON@example.com"}});
+  CHECK(dup.status == 409);
+  CHECK(dup.json()["detail"] == "Customer with email new.person@example.com already exists");
+  auto dup_id = f.post("customer", "/customers", json{{"customer_id", "LEGACY-1"}, {"email", "other@example.com"}});
+  CHECK(dup_id.status == 409);
+  CHECK(dup_id.json()["detail"] == "Customer with ID LEGACY-1 already exists");
+
+  auto bad = f.post("customer", "/customers", json{{"email", "not-an-email"}, {"phone", "12"}});
+  REQUIRE(bad.status == 422);
+  CHECK(bad.json()["detail"][0]["loc"] == json{"body", "email"});
+  CHECK(bad.json()["detail"][1]["loc"] == json{"body", "phone"});
+  CHECK(f.post("customer", "/customers", json{{"email", "x@example.com"}, {"referral_code", "ZZZZZZZZ"}}).status == 422);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_profiles") == 7);  // 6 seed + 1
+
+  auto list = f.get("customer", "/customers?limit=3");
+  REQUIRE(list.status == 200);
+  REQUIRE(list.json().is_array());
+  CHECK(list.json().size() == 3);
+  CHECK(list.json()[0]["customer_id"] == "LEGACY-1");  // newest registration first
+  CHECK(f.get("customer", "/customers?account_status=suspended").json().size() == 1);
+  CHECK(f.get("customer", "/customers?search=osei").json()[0]["customer_id"] == "CUST-006");
+  CHECK(f.get("customer", "/customers?email=nobody@example.com").json() == json::array());
+  CHECK(f.get("customer", "/customers?limit=0").status == 422);
+  CHECK(f.get("customer", "/customers/NOPE").status == 404);
+  CHECK(f.get("customer", "/customers/NOPE").json()["detail"] == "Customer with ID NOPE not found");
+
+  // customer_registered went out through the outbox
+  CHECK(f.eventually([&] { return f.events("customer.customer_registered").size() == 1; }));
+}
+
+TEST_CASE("customer update, referral and erasure", "[customer][rest]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  auto put = f.http("customer", "PUT", "/customers/CUST-002",
+                    json{{"email", "Bob.New@Example.com"}, {"first_name", "Robert"}}.dump());
+  REQUIRE(put.status == 200);
+  CHECK(put.json()["email"] == "bob.new@example.com");
+  CHECK(put.json()["email_verified"] == false);  // a new address is unverified
+  CHECK(put.json()["first_name"] == "Robert");
+  CHECK(f.http("customer", "PUT", "/customers/CUST-002", json{{"email", "alice.martin@example.com"}}.dump()).status == 409);
+  CHECK(f.http("customer", "PUT", "/customers/CUST-002", json{{"password", "x"}}.dump()).status == 422);
+  CHECK(f.http("customer", "PUT", "/customers/CUST-005", json{{"account_status", "inactive"}}.dump()).status == 409);
+  auto missing = f.http("customer", "PUT", "/customers/NOPE", json{{"first_name", "X"}}.dump());
+  CHECK(missing.status == 404);
+  CHECK(missing.json()["detail"] == "Customer with ID NOPE not found or update failed");
+
+  // referral: the referrer's count goes up
+  auto code = f.get("customer", "/customers/CUST-001/loyalty").json()["referral_code"].get<std::string>();
+  auto referred = f.post("customer", "/customers", json{{"email", "friend@example.com"}, {"referral_code", code}});
+  REQUIRE(referred.status == 201);
+  CHECK(f.get("customer", "/customers/CUST-001/loyalty").json()["referrals_count"] == 1);
+
+  // an open order (seen through order events) blocks erasure
+  publish_order_event(f, "order_created", json{{"order_id", "ord-open-1"}, {"customer_id", "CUST-003"}, {"total_amount", 10}});
+  REQUIRE(f.eventually([&] { return count_rows(f, "SELECT count(*) FROM customers.customer_orders WHERE open") == 1; }));
+  auto blocked = f.http("customer", "DELETE", "/customers/CUST-003");
+  CHECK(blocked.status == 409);
+  CHECK(blocked.json()["detail"] == "Customer has open orders");
+  publish_order_event(f, "order_cancelled", json{{"order_id", "ord-open-1"}, {"customer_id", "CUST-003"}});
+  REQUIRE(f.eventually([&] { return count_rows(f, "SELECT count(*) FROM customers.customer_orders WHERE open") == 0; }));
+  CHECK(f.http("customer", "DELETE", "/customers/CUST-003").status == 204);
+  CHECK(f.get("customer", "/customers/CUST-003").status == 404);
+  CHECK(f.http("customer", "DELETE", "/customers/CUST-003").status == 404);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_addresses WHERE customer_id = 'CUST-003'") == 0);
+  CHECK(f.database().value<std::string>("SELECT email FROM customers.customer_profiles WHERE customer_id = 'CUST-003'") ==
+        "deleted+cust-003@invalid");
+  // the e-mail is free again
+  CHECK(f.post("customer", "/customers", json{{"email", "carol.diaz@example.com"}}).status == 201);
+}
+
+TEST_CASE("customer addresses keep one default per purpose", "[customer][rest]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  json a{{"address_type", "shipping"}, {"street_address_1", "1 Main St"}, {"city", "Austin"},
+         {"postal_code", "78701"}, {"country_code", "us"}, {"is_default", true}, {"customer_id", "IGNORED"}};
+  auto first = f.post("customer", "/customers/CUST-004/addresses", a);
+  REQUIRE(first.status == 201);
+  CHECK(first.json()["country_code"] == "US");
+  CHECK(first.json()["customer_id"] == "CUST-004");
+  a["street_address_1"] = "2 Main St";
+  auto second = f.post("customer", "/customers/CUST-004/addresses", a);
+  REQUIRE(second.status == 201);
+  auto list = f.get("customer", "/customers/CUST-004/addresses").json();
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["street_address_1"] == "2 Main St");  // defaults first
+  CHECK(list[0]["is_default"] == true);
+  CHECK(list[1]["is_default"] == false);
+
+  // a default "both" address serves billing too (and replaces the shipping default)
+  a["address_type"] = "both";
+  a["street_address_1"] = "3 Main St";
+  auto both = f.post("customer", "/customers/CUST-004/addresses", a);
+  REQUIRE(both.status == 201);
+  auto v = f.ask<customer_actor, cu::customer_profile>("customer", cu::validate_customer{"CUST-004"});
+  REQUIRE(v.ok());
+  CHECK(json::parse(v->default_billing_address_json)["street_address_1"] == "3 Main St");
+  CHECK(json::parse(v->default_shipping_address_json)["street_address_1"] == "3 Main St");
+
+  // make the first one default again through the endpoint
+  auto id1 = first.json()["address_id"].get<std::string>();
+  auto d = f.post("customer", "/customers/CUST-004/addresses/" + id1 + "/default", json::object());
+  REQUIRE(d.status == 200);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_addresses WHERE customer_id = 'CUST-004' AND is_default") == 1);
+
+  auto bad = f.post("customer", "/customers/CUST-004/addresses", json{{"address_type", "home"}, {"country_code", "USA"}});
+  REQUIRE(bad.status == 422);
+  CHECK(bad.json()["detail"].size() >= 4);
+  CHECK(f.post("customer", "/customers/NOPE/addresses", a).status == 404);
+  CHECK(f.http("customer", "DELETE", "/customers/CUST-004/addresses/" + id1).status == 204);
+  CHECK(f.http("customer", "DELETE", "/customers/CUST-004/addresses/" + id1).status == 404);
+  CHECK(f.http("customer", "PUT", "/customers/CUST-004/addresses/not-a-uuid", json{{"city", "X"}}.dump()).status == 404);
+  CHECK(f.eventually([&] { return f.events("customer.customer_address_added").size() == 3; }));
+
+  // preferences
+  auto prefs = f.http("customer", "PUT", "/customers/CUST-004/preferences",
+                      json{{"communication", {{"email", true}, {"sms", false}}}}.dump());
+  REQUIRE(prefs.status == 200);
+  CHECK(prefs.json()["communication"]["sms"] == false);
+  CHECK(f.http("customer", "PUT", "/customers/CUST-004/preferences", json{{"colour", {{"a", 1}}}}.dump()).status == 422);
+}
+
+TEST_CASE("validate_customer and get_customer for the order saga", "[customer][typed]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  auto ok = f.ask<customer_actor, cu::customer_profile>("customer", cu::validate_customer{"CUST-006"});
+  REQUIRE(ok.ok());
+  CHECK(ok->email == "frank.osei@example.com");
+  CHECK(ok->loyalty_tier == "silver");
+  CHECK(ok->points_balance == 2000);
+  CHECK(ok->store_credit_balance == 5000);
+  CHECK(ok->account_age_days >= 30);
+  CHECK(json::parse(ok->default_shipping_address_json)["city"] == "Denver");
+
+  auto suspended = f.ask<customer_actor, cu::customer_profile>("customer", cu::validate_customer{"CUST-005"});
+  REQUIRE_FALSE(suspended.ok());
+  CHECK(suspended.error.kind == failure_kind::invalid);
+  CHECK(suspended.error.code == "customer_inactive");
+  CHECK(suspended.error.message == "Customer account is suspended");
+
+  auto missing = f.ask<customer_actor, cu::customer_profile>("customer", cu::validate_customer{"CUST-999"});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error.kind == failure_kind::not_found);
+  CHECK(missing.error.code == "customer_not_found");
+
+  auto got = f.ask<customer_actor, cu::customer_profile>("customer", cu::get_customer{"CUST-005"});
+  REQUIRE(got.ok());
+  CHECK(got->status == "suspended");
+  auto no_address = f.ask<customer_actor, cu::customer_profile>("customer", cu::validate_customer{"CUST-004"});
+  REQUIRE(no_address.ok());
+  CHECK(no_address->default_shipping_address_json.empty());
+
+  auto ensured = f.ask<customer_actor, cu::ensured_customer>(
+      "customer", cu::ensure_customer{"ALICE.MARTIN@example.com", "A", "M", "", "marketplace:amazon"});
+  REQUIRE(ensured.ok());
+  CHECK(ensured->customer_id == "CUST-001");
+  CHECK_FALSE(ensured->created);
+  auto fresh = f.ask<customer_actor, cu::ensured_customer>(
+      "customer", cu::ensure_customer{"buyer@example.com", "Buy", "Er", "+15550001111", "d2c:main"});
+  REQUIRE(fresh.ok());
+  CHECK(fresh->created);
+  CHECK(f.database().value<std::string>(
+            "SELECT source FROM customers.customer_profiles WHERE email = 'buyer@example.com'") == "d2c:main");
+  auto again = f.ask<customer_actor, cu::ensured_customer>("customer", cu::ensure_customer{"Buyer@Example.com", "", "", "", ""});
+  REQUIRE(again.ok());
+  CHECK(again->customer_id == fresh->customer_id);
+  CHECK_FALSE(again->created);
+  auto bad = f.ask<customer_actor, cu::ensured_customer>("customer", cu::ensure_customer{"nope", "", "", "", ""});
+  CHECK(bad.error.kind == failure_kind::invalid);
+  auto found = f.ask<customer_actor, cu::customer_profile>("customer", cu::find_customer{"BOB.CHEN@example.com"});
+  REQUIRE(found.ok());
+  CHECK(found->customer_id == "CUST-002");
+}
+
+TEST_CASE("points redemption rules, idempotency and restore", "[customer][typed][loyalty]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  using R = cu::redemption;
+  auto below = f.ask<customer_actor, R>("customer", cu::quote_redemption{"CUST-006", 400, 100000});
+  CHECK(below.error.code == "below_minimum");
+  CHECK(below.error.kind == failure_kind::invalid);
+  auto cap = f.ask<customer_actor, R>("customer", cu::redeem_points{"CUST-006", "ord-cap", 1000, 1999, ""});
+  CHECK(cap.error.code == "exceeds_cap");
+  auto too_many = f.ask<customer_actor, R>("customer", cu::redeem_points{"CUST-006", "ord-x", 2500, 1000000, ""});
+  CHECK(too_many.error.code == "insufficient_points");
+  CHECK(points_of(f, "CUST-006") == 2000);  // refusals took nothing
+
+  auto quote = f.ask<customer_actor, R>("customer", cu::quote_redemption{"CUST-006", 1000, 5000});
+  REQUIRE(quote.ok());
+  CHECK(quote->value == 1000);
+  CHECK(points_of(f, "CUST-006") == 2000);  // a quote has no side effect
+
+  auto redeemed = f.ask<customer_actor, R>("customer", cu::redeem_points{"CUST-006", "ord-1", 1000, 5000, ""});
+  REQUIRE(redeemed.ok());
+  CHECK(redeemed->points == 1000);
+  CHECK(redeemed->value == 1000);  // 10.00
+  auto retry = f.ask<customer_actor, R>("customer", cu::redeem_points{"CUST-006", "ord-1", 1000, 5000, ""});
+  REQUIRE(retry.ok());
+  CHECK(retry->points == 1000);
+  CHECK(points_of(f, "CUST-006") == 1000);  // taken once
+
+  auto restored = f.ask<customer_actor, R>("customer", cu::restore_points{"CUST-006", "ord-1", ""});
+  REQUIRE(restored.ok());
+  CHECK(restored->points == 1000);
+  auto twice = f.ask<customer_actor, R>("customer", cu::restore_points{"CUST-006", "ord-1", ""});
+  REQUIRE(twice.ok());
+  CHECK(twice->points == 0);
+  CHECK(points_of(f, "CUST-006") == 2000);
+  // restored points keep the consumed lot's expiry date
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.loyalty_transactions r JOIN customers.loyalty_transactions s "
+                      "ON s.transaction_id = r.source_transaction_id WHERE r.transaction_type = 'restore' "
+                      "AND r.expires_at = s.expires_at AND r.points_remaining = 1000") == 1);
+  auto nothing = f.ask<customer_actor, R>("customer", cu::restore_points{"CUST-006", "never-redeemed", ""});
+  REQUIRE(nothing.ok());
+  CHECK(nothing->points == 0);
+  CHECK(count_rows(f, "SELECT sum(points_remaining) FROM customers.loyalty_transactions WHERE customer_id = 'CUST-006'") == 2000);
+  CHECK(f.eventually([&] { return f.events("customer.loyalty_points_changed").size() == 2; }));
+}
+
+TEST_CASE("concurrent redemptions never overdraw the points balance", "[customer][typed][concurrency]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  constexpr int n = 6;  // 6 × 500 points against a balance of 2,000
+  std::atomic<int> arrived{0};
+  std::vector<std::future<bool>> results;
+  for (int i = 0; i < n; ++i)
+    results.push_back(std::async(std::launch::async, [&f, &arrived, i] {
+      caf::scoped_actor s{f.system()};
+      auto handle = caf::actor_cast<customer_actor>(f.directory().handle("customer"));
+      arrive_and_wait(arrived, n);
+      bool ok = false;
+      // every order is sent twice: the retry must not take points again
+      for (int attempt = 0; attempt < 2; ++attempt)
+        s->request(handle, std::chrono::seconds(10), cu::redeem_points{"CUST-006", fmt::format("ord-{}", i), 500, 100000, ""})
+            .receive([&](cu::redemption& r) { ok = r.points == 500; }, [&](caf::error&) { ok = false; });
+      return ok;
+    }));
+  int succeeded = 0;
+  for (auto& r : results) succeeded += r.get() ? 1 : 0;
+  CHECK(succeeded == 4);
+  CHECK(points_of(f, "CUST-006") == 0);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.loyalty_transactions WHERE transaction_type = 'redeem'") == 4);
+  CHECK(count_rows(f, "SELECT sum(points_remaining) FROM customers.loyalty_transactions WHERE customer_id = 'CUST-006'") == 0);
+}
+
+TEST_CASE("store credit: idempotent credit, redeem and restore", "[customer][typed][credit]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  using C = cu::credit_result;
+  auto c1 = f.ask<customer_actor, C>("customer", cu::add_store_credit{"CUST-002", 5000, "USD", "return:r1"});
+  REQUIRE(c1.ok());
+  CHECK(c1->balance == 5000);
+  auto c2 = f.ask<customer_actor, C>("customer", cu::add_store_credit{"CUST-002", 5000, "USD", "return:r1"});
+  REQUIRE(c2.ok());
+  CHECK(c2->balance == 5000);  // one credit
+  CHECK(f.ask<customer_actor, C>("customer", cu::add_store_credit{"CUST-999", 100, "USD", "return:r2"}).error.kind ==
+        failure_kind::not_found);
+  CHECK(f.ask<customer_actor, C>("customer", cu::add_store_credit{"CUST-002", 0, "USD", "return:r3"}).error.kind ==
+        failure_kind::invalid);
+
+  auto used = f.ask<customer_actor, C>("customer", cu::redeem_store_credit{"CUST-002", "ord-9", 3000, ""});
+  REQUIRE(used.ok());
+  CHECK(used->amount == 3000);
+  CHECK(used->balance == 2000);
+  auto used_again = f.ask<customer_actor, C>("customer", cu::redeem_store_credit{"CUST-002", "ord-9", 3000, ""});
+  REQUIRE(used_again.ok());
+  CHECK(used_again->balance == 2000);
+  auto short_credit = f.ask<customer_actor, C>("customer", cu::redeem_store_credit{"CUST-002", "ord-10", 2001, ""});
+  CHECK(short_credit.error.code == "insufficient_credit");
+
+  auto back = f.ask<customer_actor, C>("customer", cu::restore_store_credit{"CUST-002", "ord-9", ""});
+  REQUIRE(back.ok());
+  CHECK(back->amount == 3000);
+  CHECK(back->balance == 5000);
+  auto back_again = f.ask<customer_actor, C>("customer", cu::restore_store_credit{"CUST-002", "ord-9", ""});
+  REQUIRE(back_again.ok());
+  CHECK(back_again->amount == 0);
+  auto rest = f.get("customer", "/customers/CUST-002/store-credit").json();
+  CHECK(rest["balance"] == 50.0);
+  CHECK(rest["transactions"].size() == 3);
+
+  // admin adjustment never makes the balance negative
+  auto neg = f.post("customer", "/customers/CUST-002/store-credit/adjust",
+                    json{{"amount", -60}, {"reason", "typo"}, {"adjusted_by", "admin"}});
+  CHECK(neg.status == 409);
+  CHECK(neg.json()["detail"] == "Adjustment would make the balance negative");
+  auto adj = f.post("customer", "/customers/CUST-002/store-credit/adjust",
+                    json{{"amount", "-10.50"}, {"reason", "fix"}, {"adjusted_by", "admin"}});
+  REQUIRE(adj.status == 200);
+  CHECK(adj.json()["balance"] == 39.5);
+  CHECK(f.post("customer", "/customers/CUST-002/store-credit/adjust", json{{"amount", 0}}).status == 422);
+}
+
+TEST_CASE("order events earn, reverse and count", "[customer][events][loyalty]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  // CUST-006 is silver: 200.00 eligible → 220 points; a 50.00 refund reverses 55
+  publish_order_event(f, "order_confirmed", json{{"order_id", "ord-d1"}, {"customer_id", "CUST-006"}, {"total_amount", 216.5}});
+  auto delivered = make_event("order", "order_delivered",
+                              json{{"order_id", "ord-d1"}, {"customer_id", "CUST-006"}, {"eligible_amount", "200.00"}}.dump());
+  f.bus().publish(delivered);
+  f.bus().publish(delivered);  // a duplicate delivery earns nothing more
+  REQUIRE(f.eventually([&] { return points_of(f, "CUST-006") == 2220; }));
+  publish_order_event(f, "order_refunded", json{{"order_id", "ord-d1"}, {"customer_id", "CUST-006"},
+                                                {"refunded_amount", 50}, {"eligible_refunded_amount", 50}});
+  REQUIRE(f.eventually([&] { return points_of(f, "CUST-006") == 2165; }));
+  auto profile = f.get("customer", "/customers/CUST-006").json();
+  CHECK(profile["total_orders"] == 1);
+  CHECK(profile["total_spent"] == 166.5);
+  auto ledger = f.get("customer", "/customers/CUST-006/loyalty/transactions").json();
+  REQUIRE(ledger.size() == 3);
+  CHECK(ledger[0]["transaction_type"] == "reverse");
+  CHECK(ledger[0]["points_amount"] == -55);
+  CHECK(ledger[1]["transaction_type"] == "earn");
+  CHECK(ledger[1]["points_amount"] == 220);
+  CHECK(f.get("customer", "/customers/CUST-006/loyalty/transactions?transaction_type=earn").json().size() == 2);
+
+  // 1,000 qualifying points → silver at once, one tier event
+  publish_order_event(f, "order_delivered", json{{"order_id", "ord-a1"}, {"customer_id", "CUST-001"}, {"eligible_amount", 1000}});
+  REQUIRE(f.eventually([&] { return points_of(f, "CUST-001") == 1000; }));
+  auto loyalty = f.get("customer", "/customers/CUST-001/loyalty").json();
+  CHECK(loyalty["loyalty_tier"] == "silver");
+  CHECK(loyalty["next_tier"] == "gold");
+  CHECK(loyalty["points_to_next_tier"] == 4000);
+  CHECK(loyalty["points_value"] == 10.0);
+  REQUIRE(f.eventually([&] { return f.events("customer.loyalty_tier_changed").size() == 1; }));
+  auto tier_event = json::parse(f.events("customer.loyalty_tier_changed")[0].payload);
+  CHECK(tier_event["old_tier"] == "bronze");
+  CHECK(tier_event["new_tier"] == "silver");
+
+  // points expire 365 days after earning (the job's clock is injected through as_of)
+  auto none = f.ask<customer_actor, count_reply>("customer", cu::expire_points{""});
+  REQUIRE(none.ok());
+  CHECK(none->count == 0);
+  std::string later = f.database().value<std::string>("SELECT (now() + interval '366 days')::text");
+  auto expired = f.ask<customer_actor, count_reply>("customer", cu::expire_points{later});
+  REQUIRE(expired.ok());
+  CHECK(expired->count >= 2);
+  CHECK(points_of(f, "CUST-001") == 0);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.loyalty_transactions WHERE customer_id = 'CUST-001' "
+                      "AND transaction_type = 'expire' AND points_amount = -1000") == 1);
+  auto rerun = f.ask<customer_actor, count_reply>("customer", cu::expire_points{later});
+  CHECK(rerun->count == 0);
+  // the yearly review drops at most one level
+  auto reviewed = f.ask<customer_actor, count_reply>("customer", cu::review_tiers{later});
+  REQUIRE(reviewed.ok());
+  CHECK(reviewed->count == 6);
+  CHECK(f.get("customer", "/customers/CUST-001/loyalty").json()["loyalty_tier"] == "bronze");
+}
+
+TEST_CASE("loyalty adjustments and interactions", "[customer][rest]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  auto neg = f.post("customer", "/customers/CUST-006/loyalty/adjust",
+                    json{{"points", -2001}, {"reason", "fix"}, {"adjusted_by", "admin"}});
+  CHECK(neg.status == 409);
+  auto adj = f.post("customer", "/customers/CUST-006/loyalty/adjust",
+                    json{{"points", -500}, {"reason", "fix"}, {"adjusted_by", "admin"}});
+  REQUIRE(adj.status == 200);
+  CHECK(adj.json()["loyalty"]["points_balance"] == 1500);
+  CHECK(adj.json()["transaction"]["points_amount"] == -500);
+  CHECK(f.post("customer", "/customers/CUST-006/loyalty/adjust", json{{"points", 0}}).status == 422);
+  CHECK(f.get("customer", "/customers/NOPE/loyalty").json()["detail"] == "Loyalty information for customer ID NOPE not found");
+
+  auto created = f.post("customer", "/customers/CUST-002/interactions",
+                        json{{"interaction_type", "email"}, {"subject", "Where is my order?"}, {"customer_id", "X"}});
+  REQUIRE(created.status == 201);
+  auto it = created.json();
+  CHECK(it["status"] == "open");
+  CHECK(it["priority"] == "medium");
+  CHECK(it["assigned_to"].is_null());
+  std::string path = "/customers/CUST-002/interactions/" + it["interaction_id"].get<std::string>();
+  CHECK(f.http("customer", "PATCH", path, json{{"status", "in_progress"}, {"assigned_to", "agent-7"}}.dump()).status == 200);
+  CHECK(f.http("customer", "PATCH", path, json{{"status", "resolved"}}.dump()).status == 422);  // resolution missing
+  CHECK(f.http("customer", "PATCH", path, json{{"status", "resolved"}, {"resolution", "Shipped"}}.dump()).status == 200);
+  CHECK(f.http("customer", "PATCH", path, json{{"status", "closed"}}.dump()).status == 200);
+  auto reopen = f.http("customer", "PATCH", path, json{{"status", "in_progress"}}.dump());
+  CHECK(reopen.status == 409);
+  CHECK(f.http("customer", "PATCH", "/customers/CUST-002/interactions/00000000-0000-4000-8000-000000000000",
+               json{{"status", "closed"}}.dump())
+            .json()["detail"] == "Interaction not found");
+  CHECK(f.post("customer", "/customers/CUST-002/interactions", json{{"interaction_type", "pigeon"}}).status == 422);
+  auto list = f.get("customer", "/customers/CUST-002/interactions?status=closed").json();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["resolution"] == "Shipped");
+  CHECK(f.eventually([&] { return f.events("customer.customer_interaction_created").size() == 1; }));
+}
+
+TEST_CASE("concurrent registrations of one e-mail create one customer", "[customer][rest][concurrency]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  constexpr int n = 6;
+  std::atomic<int> arrived{0};
+  std::vector<std::future<int>> statuses;
+  for (int i = 0; i < n; ++i)
+    statuses.push_back(std::async(std::launch::async, [&f, &arrived, i] {
+      caf::scoped_actor s{f.system()};
+      auto handle = caf::actor_cast<customer_actor>(f.directory().handle("customer"));
+      http_request req;
+      req.method = "POST";
+      req.path = "/customers";
+      req.body = json{{"email", i % 2 ? "Same@Example.com" : "same@example.com"}}.dump();
+      arrive_and_wait(arrived, n);
+      int status = 0;
+      s->request(handle, std::chrono::seconds(10), req)
+          .receive([&](http_response& r) { status = r.status; }, [&](caf::error&) { status = -1; });
+      return status;
+    }));
+  int created = 0, conflicts = 0;
+  for (auto& s : statuses) {
+    int st = s.get();
+    created += st == 201;
+    conflicts += st == 409;
+  }
+  CHECK(created == 1);
+  CHECK(conflicts == n - 1);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_profiles WHERE email = 'same@example.com'") == 1);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_loyalty l JOIN customers.customer_profiles p "
+                      "USING (customer_id) WHERE p.email = 'same@example.com'") == 1);
+}
+
+TEST_CASE("outbox_stats and a restart keep the agent serving", "[customer][typed]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  auto stats = f.ask<customer_actor, outbox_stats_reply>("customer", outbox_stats{});
+  REQUIRE(stats.ok());
+  CHECK(stats->failed == 0);
+  f.inject("customer", "throw");
+  REQUIRE(f.wait_running("customer"));
+  CHECK(f.eventually([&] { return f.get("customer", "/customers/CUST-001").status == 200; }));
+}
+
+TEST_CASE("record_interaction, get_preferences and count_active_customers", "[customer][typed]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  cu::record_interaction m;
+  m.customer_id = "CUST-001";
+  m.interaction_type = "support_ticket";
+  m.subject = "Broken lamp";
+  m.reference = "ticket:42";
+  auto rec = f.ask<customer_actor, cu::interaction_recorded>("customer", m);
+  REQUIRE(rec.ok());
+  CHECK(json::parse(rec->json)["reference"] == "ticket:42");
+  CHECK(f.get("customer", "/customers/CUST-001/interactions").json().size() == 1);
+  m.interaction_type = "telegram";
+  CHECK(f.ask<customer_actor, cu::interaction_recorded>("customer", m).error.kind == failure_kind::invalid);
+  m.interaction_type = "chat";
+  m.customer_id = "CUST-999";
+  CHECK(f.ask<customer_actor, cu::interaction_recorded>("customer", m).error.kind == failure_kind::not_found);
+
+  REQUIRE(f.http("customer", "PUT", "/customers/CUST-001/preferences",
+                 json{{"communication", {{"email", false}}}}.dump()).status == 200);
+  auto prefs = f.ask<customer_actor, cu::preferences>("customer", cu::get_preferences{"CUST-001"});
+  REQUIRE(prefs.ok());
+  CHECK(json::parse(prefs->json)["communication"]["email"] == false);
+  CHECK(f.ask<customer_actor, cu::preferences>("customer", cu::get_preferences{"CUST-999"}).error.kind ==
+        failure_kind::not_found);
+
+  auto none = f.ask<customer_actor, count_reply>("customer", cu::count_active_customers{30});
+  REQUIRE(none.ok());
+  CHECK(none->count == 0);
+  publish_order_event(f, "order_confirmed", json{{"order_id", "ord-c1"}, {"customer_id", "CUST-002"}, {"total_amount", 12}});
+  REQUIRE(f.eventually([&] { return f.get("customer", "/customers/CUST-002").json()["total_orders"] == 1; }));
+  CHECK(f.ask<customer_actor, count_reply>("customer", cu::count_active_customers{30})->count == 1);
+}
+
+TEST_CASE("customer orders need the order agent", "[customer][rest]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  CHECK(f.get("customer", "/customers/NOPE/orders").status == 404);
+  // only the customer agent runs here: the order agent is down → 503 with Retry-After
+  auto down = f.get("customer", "/customers/CUST-001/orders?status=pending");
+  CHECK(down.status == 503);
+  CHECK_FALSE(down.header("Retry-After").empty());
+  CHECK(f.get("customer", "/customers/CUST-001/orders?limit=5000").status == 422);
+}

@@ -1,0 +1,589 @@
+// fraud_detection against a fresh database: typed messages and REST through the typed door.
+// order, customer and payment are not running here (unavailable enrichment), except where a test
+// stands a minimal fake order agent up to answer count_recent_orders.
+#include <atomic>
+#include <future>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "fraud_detection/fraud_detection_agent.hpp"
+#include "fraud_detection/fraud_messages.hpp"
+#include "order/order_messages.hpp"
+#include "payment/payment_messages.hpp"
+#include "support/agent_fixture.hpp"
+
+using namespace mercato;
+using namespace mercato::test;
+using nlohmann::json;
+
+namespace {
+
+agent_spec fraud_spec() { return spec_for("fraud_detection", &spawn_fraud_detection_agent); }
+
+// A stand-in for the order agent: answers heartbeats and count_recent_orders (7 for CUST-FAST
+// when the scored order is excluded, else 0).
+caf::actor spawn_fake_order(caf::local_actor* supervisor, const agent_context&) {
+  return supervisor->spawn<caf::linked>([](caf::event_based_actor*) -> caf::behavior {
+    return {
+        [](heartbeat_atom, uint64_t seq) { return heartbeat_reply{seq, 0}; },
+        [](order::count_recent_orders& m) {
+          const bool expected = m.customer_id == "CUST-FAST" && m.hours == 24 && m.exclude_order_id == "ord-fast";
+          return count_reply{expected ? 7 : 0};
+        },
+    };
+  });
+}
+
+// A payment agent that hangs: takes count_method_changes and never answers.
+caf::actor spawn_silent_payment(caf::local_actor* supervisor, const agent_context&) {
+  return supervisor->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
+    auto held = std::make_shared<std::vector<caf::response_promise>>();
+    return {
+        [](heartbeat_atom, uint64_t seq) { return heartbeat_reply{seq, 0}; },
+        [self, held](payment::count_method_changes&) { held->push_back(self->make_response_promise()); },
+    };
+  });
+}
+
+int64_t count_rows(agent_fixture& f, const std::string& table) {
+  return f.database().value<int64_t>("SELECT count(*) FROM fraud." + table);
+}
+
+json block(agent_fixture& f, const std::string& type, const std::string& value,
+           std::optional<int> hours = std::nullopt) {
+  json body{{"entity_type", type}, {"entity_value", value}, {"reason", "test"}, {"blocked_by", "analyst"}};
+  if (hours) body["duration_hours"] = *hours;
+  auto r = f.post("fraud_detection", "/block_entity", body);
+  REQUIRE(r.status == 200);
+  return r.json();
+}
+
+}  // namespace
+
+TEST_CASE("legacy flat check_fraud body scores low and approved, stored with unavailable signals", "[fraud][agent]") {
+  agent_fixture f{{fraud_spec()}};
+  auto r = f.post("fraud_detection", "/check_fraud",
+                  {{"transaction_id", "txn-100"}, {"customer_id", "CUST-001"}, {"amount", 1000},
+                   {"payment_method", "credit_card"}});
+  REQUIRE(r.status == 200);
+  auto j = r.json();
+  CHECK(j["entity_type"] == "payment");
+  CHECK(j["entity_id"] == "txn-100");
+  CHECK(j["customer_id"] == "CUST-001");
+  CHECK(j["risk_score"] == 0);
+  CHECK(j["risk_level"] == "low");
+  CHECK(j["decision"] == "approved");
+  CHECK(j["signals"].empty());
+  CHECK(j["unavailable_signals"] ==
+        json::array({"high_velocity", "new_account", "frequent_payment_changes"}));
+  CHECK(j["check_id"].get<std::string>().size() == 36);
+
+  auto stored = f.get("fraud_detection", "/checks/" + j["check_id"].get<std::string>());
+  REQUIRE(stored.status == 200);
+  CHECK(stored.json()["decision"] == "approved");
+  CHECK(stored.json()["review_outcome"].is_null());
+  CHECK(f.eventually([&] { return f.events("fraud.fraud_check_completed").size() == 1; }));
+  CHECK(f.events("fraud.fraud_alert").empty());
+  CHECK(f.get("fraud_detection", "/checks/" + std::string("00000000-0000-4000-8000-000000000000")).status == 404);
+  CHECK(f.get("fraud_detection", "/checks/not-a-uuid").status == 404);
+}
+
+TEST_CASE("invalid scoring input is 422 and writes nothing", "[fraud][agent]") {
+  agent_fixture f{{fraud_spec()}};
+  const std::vector<json> bad{
+      {{"entity_type", "order"}, {"entity_id", "o1"}, {"data", {{"amount", "abc"}}}},
+      {{"entity_type", "order"}, {"entity_id", "o1"}, {"data", {{"amount", -1}}}},
+      {{"entity_type", "order"}, {"entity_id", "o1"}, {"data", {{"amount", 5}, {"order_count_24h", 2.5}}}},
+      {{"entity_type", "spaceship"}, {"entity_id", "o1"}, {"data", {{"amount", 5}}}},
+      {{"entity_type", "order"}, {"entity_id", "o1"}, {"data", "not an object"}},
+      {{"transaction_id", "t1"}, {"amount", 5}, {"currency", "EUR"}},
+  };
+  for (const auto& body : bad) {
+    auto r = f.post("fraud_detection", "/check_fraud", body);
+    INFO(body.dump() << " -> " << r.body);
+    CHECK(r.status == 422);
+    CHECK(r.json()["detail"].is_array());
+  }
+  CHECK(f.http("fraud_detection", "POST", "/check_fraud", "{not json").status == 422);
+  auto typed = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection",
+                                                       fraud::score_order{"o-typed", "CUST-001", json::object()});
+  REQUIRE_FALSE(typed.ok());
+  CHECK(typed.error.kind == failure_kind::invalid);
+  CHECK(typed.error.message.find("amount") != std::string::npos);
+  CHECK(count_rows(f, "fraud_checks") == 0);
+  CHECK(count_rows(f, "outbox") == 0);
+}
+
+TEST_CASE("the same request twice returns the same check and one event, changed data a new check", "[fraud][agent]") {
+  agent_fixture f{{fraud_spec()}};
+  const json data{{"amount", 2500}, {"email", "Shopper@Example.com"}, {"address_mismatch", true}};
+  auto first = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", fraud::score_order{"ord-1", "CUST-002", data});
+  REQUIRE(first.ok());
+  CHECK(first->risk_score == 35);  // high_amount 15 + address_mismatch 20
+  CHECK(first->risk_level == "medium");
+  CHECK(first->decision == "flagged");
+  auto again = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", fraud::score_order{"ord-1", "CUST-002", data});
+  REQUIRE(again.ok());
+  CHECK(again->check_id == first->check_id);
+  // The same input through REST (e-mail case and amount spelling differ, meaning does not).
+  auto rest = f.post("fraud_detection", "/check_fraud",
+                     {{"entity_type", "order"}, {"entity_id", "ord-1"}, {"customer_id", "CUST-002"},
+                      {"data", {{"amount", "2500.00"}, {"email", "shopper@example.com"}, {"address_mismatch", true}}}});
+  REQUIRE(rest.status == 200);
+  CHECK(rest.json()["check_id"] == first->check_id);
+  CHECK(count_rows(f, "fraud_checks") == 1);
+
+  json changed = data;
+  changed["amount"] = 2600;
+  auto modified = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", fraud::score_order{"ord-1", "CUST-002", changed});
+  REQUIRE(modified.ok());
+  CHECK(modified->check_id != first->check_id);
+  CHECK(modified->risk_score == 36);
+  CHECK(count_rows(f, "fraud_checks") == 2);
+  CHECK(f.eventually([&] { return f.events("fraud.fraud_check_completed").size() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.events("fraud.fraud_check_completed").size() == 2);
+  auto payload = json::parse(f.events("fraud.fraud_check_completed")[0].payload);
+  CHECK(payload["check_id"] == first->check_id);
+  CHECK(payload["decision"] == "flagged");
+}
+
+TEST_CASE("concurrent identical scorings store one check and publish one event", "[fraud][agent][concurrency]") {
+  agent_fixture f{{fraud_spec()}};
+  const json data{{"amount", 120}, {"ip_address", "10.9.8.7"}};
+  constexpr int n = 8;
+  std::atomic<int> arrived{0};
+  std::vector<std::future<std::string>> results;
+  for (int i = 0; i < n; ++i) {
+    results.push_back(std::async(std::launch::async, [&] {
+      caf::scoped_actor self{f.system()};
+      auto handle = caf::actor_cast<fraud_actor>(f.directory().handle("fraud_detection"));
+      arrive_and_wait(arrived, n);
+      std::string id;
+      self->request(handle, std::chrono::seconds(10), fraud::score_order{"ord-race", "CUST-003", data})
+          .receive([&](fraud::fraud_result& r) { id = r.check_id; }, [&](caf::error&) {});
+      return id;
+    }));
+  }
+  std::set<std::string> ids;
+  for (auto& r : results) ids.insert(r.get());
+  CHECK(ids.size() == 1);
+  CHECK_FALSE(ids.begin()->empty());
+  CHECK(count_rows(f, "fraud_checks") == 1);
+  CHECK(f.eventually([&] { return f.events("fraud.fraud_check_completed").size() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.events("fraud.fraud_check_completed").size() == 1);
+}
+
+TEST_CASE("a blocked e-mail in any case short-circuits to blocked, and the check is stored", "[fraud][agent][blocks]") {
+  agent_fixture f{{fraud_spec()}};
+  auto b = block(f, "email", "Bad@X.com");
+  CHECK(b["entity_value"] == "bad@x.com");
+  CHECK(b["status"] == "success");
+  CHECK(b["expires_at"].is_null());
+  CHECK(f.eventually([&] { return f.events("fraud.entity_blocked").size() == 1; }));
+
+  auto r = f.post("fraud_detection", "/check_fraud",
+                  {{"entity_type", "order"}, {"entity_id", "ord-b1"}, {"customer_id", "CUST-004"},
+                   {"data", {{"amount", 10}, {"email", "bad@x.com"}}}});
+  REQUIRE(r.status == 200);
+  auto j = r.json();
+  CHECK(j["risk_score"] == 100);
+  CHECK(j["risk_level"] == "critical");
+  CHECK(j["decision"] == "blocked");
+  CHECK(j["triggered_rules"] == json::array({{{"rule", "blocked_entity"}, {"type", "email"}}}));
+  CHECK(j["signals"].empty());
+  CHECK(j["unavailable_signals"].empty());
+  CHECK(j["recommendations"] == json::array({"Entity is blocked"}));
+  CHECK(count_rows(f, "fraud_checks") == 1);
+  CHECK(f.eventually([&] { return f.events("fraud.fraud_alert").size() == 1; }));
+
+  // The typed lookup agrees, in any spelling.
+  auto status = f.ask<fraud_actor, fraud::block_status>("fraud_detection", fraud::is_blocked{"email", " BAD@x.COM"});
+  REQUIRE(status.ok());
+  CHECK(status->blocked);
+  CHECK(status->block["block_id"] == b["block_id"]);
+  auto unknown_type = f.ask<fraud_actor, fraud::block_status>("fraud_detection", fraud::is_blocked{"planet", "x"});
+  REQUIRE_FALSE(unknown_type.ok());
+  CHECK(unknown_type.error.code == "invalid_type");
+}
+
+TEST_CASE("blocked IP, customer, phone and fingerprint short-circuit with their type", "[fraud][agent][blocks]") {
+  agent_fixture f{{fraud_spec()}};
+  block(f, "ip", "2001:DB8:0::5");
+  block(f, "customer", "CUST-BAD");
+  block(f, "phone", "+44 20 7946 0000");
+  block(f, "card_fingerprint", "fp_123");
+  auto score = [&](const std::string& id, const std::string& customer, json data) {
+    data["amount"] = 10;
+    auto r = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", fraud::score_order{id, customer, data});
+    REQUIRE(r.ok());
+    return r->check;
+  };
+  CHECK(score("o1", "CUST-1", {{"ip_address", "2001:db8::5"}})["triggered_rules"][0]["type"] == "ip");
+  CHECK(score("o2", "CUST-BAD", json::object())["triggered_rules"][0]["type"] == "customer");
+  CHECK(score("o3", "CUST-1", {{"phone", "+442079460000"}})["triggered_rules"][0]["type"] == "phone");
+  CHECK(score("o4", "CUST-1", {{"card_fingerprint", "fp_123"}})["triggered_rules"][0]["type"] == "card_fingerprint");
+  // e-mail is checked first when several identifiers are blocked.
+  block(f, "email", "multi@x.com");
+  CHECK(score("o5", "CUST-BAD", {{"email", "multi@x.com"}})["triggered_rules"][0]["type"] == "email");
+  auto clean = score("o6", "CUST-1", {{"ip_address", "2001:db8::6"}});
+  CHECK(clean["decision"] == "approved");
+}
+
+TEST_CASE("an expired block no longer applies and the expiry job deactivates it", "[fraud][agent][blocks]") {
+  agent_fixture f{{fraud_spec()}};
+  auto b = block(f, "ip", "203.0.113.9", 1);
+  CHECK_FALSE(b["expires_at"].is_null());
+  // Advance the clock by moving the block two hours into the past.
+  f.database().exec("UPDATE fraud.blocked_entities SET blocked_at = blocked_at - interval '2 hours',"
+                    " expires_at = expires_at - interval '2 hours'");
+  auto r = f.post("fraud_detection", "/check_fraud",
+                  {{"entity_type", "order"}, {"entity_id", "o-exp"}, {"data", {{"amount", 10}, {"ip_address", "203.0.113.9"}}}});
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["decision"] == "approved");
+  auto listed = f.get("fraud_detection", "/blocked_entities");
+  REQUIRE(listed.status == 200);
+  CHECK(listed.json().empty());  // active_only defaults to true
+  CHECK(f.get("fraud_detection", "/blocked_entities?active_only=false").json().size() == 1);
+
+  auto expired = f.ask<fraud_actor, count_reply>("fraud_detection", fraud::expire_blocks{});
+  REQUIRE(expired.ok());
+  CHECK(expired->count == 1);
+  auto again = f.ask<fraud_actor, count_reply>("fraud_detection", fraud::expire_blocks{});
+  CHECK(again->count == 0);  // idempotent
+  CHECK(f.eventually([&] { return f.events("fraud.entity_unblocked").size() == 1; }));
+  CHECK(json::parse(f.events("fraud.entity_unblocked")[0].payload)["reason"] == "expired");
+  auto row = f.get("fraud_detection", "/blocked_entities/" + b["block_id"].get<std::string>()).json();
+  CHECK(row["is_active"] == false);
+  CHECK(row["unblocked_by"] == "system");
+  // The identifier can be blocked again.
+  auto renewed = block(f, "ip", "203.0.113.9");
+  CHECK(renewed["block_id"] != b["block_id"]);
+}
+
+TEST_CASE("block_entity: identical block returns the existing one, invalid values are 422", "[fraud][agent][blocks]") {
+  agent_fixture f{{fraud_spec()}};
+  auto first = f.post("fraud_detection", "/block_entity",
+                      {{"request", {{"entity_type", "email"}, {"entity_value", "Fraud@Example.com"},
+                                    {"reason", "chargeback ring"}, {"duration_hours", 48}}},
+                       {"blocked_by", "analyst-1"}});
+  REQUIRE(first.status == 200);
+  auto second = f.post("fraud_detection", "/block_entity",
+                       {{"entity_type", "email"}, {"entity_value", "fraud@example.com "},
+                        {"reason", "again"}, {"blocked_by", "analyst-2"}});
+  REQUIRE(second.status == 200);
+  CHECK(second.json()["block_id"] == first.json()["block_id"]);
+  CHECK(second.json()["created"] == false);
+  CHECK(count_rows(f, "blocked_entities") == 1);
+
+  for (const json& bad : {json{{"entity_type", "email"}, {"entity_value", "nope"}, {"reason", "r"}, {"blocked_by", "a"}},
+                          json{{"entity_type", "ip"}, {"entity_value", "1.2.3"}, {"reason", "r"}, {"blocked_by", "a"}},
+                          json{{"entity_type", "planet"}, {"entity_value", "x"}, {"reason", "r"}, {"blocked_by", "a"}},
+                          json{{"entity_type", "customer"}, {"entity_value", "c"}, {"reason", "r"}},
+                          json{{"entity_type", "customer"}, {"entity_value", "c"}, {"reason", "r"},
+                               {"duration_hours", 0}, {"blocked_by", "a"}}}) {
+    auto r = f.post("fraud_detection", "/block_entity", bad);
+    INFO(bad.dump());
+    CHECK(r.status == 422);
+  }
+  CHECK(count_rows(f, "blocked_entities") == 1);
+
+  // The typed door.
+  auto typed = f.ask<fraud_actor, fraud::block_result>(
+      "fraud_detection", fraud::block_entity{"customer", "CUST-9", "manual", 0, "backoffice"});
+  REQUIRE(typed.ok());
+  CHECK(typed->created);
+  CHECK(typed->block["expires_at"].is_null());
+  auto typed_bad = f.ask<fraud_actor, fraud::block_result>(
+      "fraud_detection", fraud::block_entity{"ip", "x", "manual", 0, "backoffice"});
+  CHECK(typed_bad.error.kind == failure_kind::invalid);
+}
+
+TEST_CASE("concurrent blocks of one identifier leave one active block", "[fraud][agent][blocks][concurrency]") {
+  agent_fixture f{{fraud_spec()}};
+  constexpr int n = 6;
+  std::atomic<int> arrived{0};
+  std::vector<std::future<std::string>> results;
+  for (int i = 0; i < n; ++i) {
+    results.push_back(std::async(std::launch::async, [&, i] {
+      caf::scoped_actor self{f.system()};
+      auto handle = caf::actor_cast<fraud_actor>(f.directory().handle("fraud_detection"));
+      arrive_and_wait(arrived, n);
+      std::string id;
+      self->request(handle, std::chrono::seconds(10),
+                    fraud::block_entity{"phone", "+1 555 000 1111", "r" + std::to_string(i), 0, "a"})
+          .receive([&](fraud::block_result& r) { id = r.block["block_id"].get<std::string>(); },
+                   [&](caf::error&) {});
+      return id;
+    }));
+  }
+  std::set<std::string> ids;
+  for (auto& r : results) ids.insert(r.get());
+  CHECK(ids.size() == 1);
+  CHECK_FALSE(ids.begin()->empty());
+  CHECK(count_rows(f, "blocked_entities") == 1);
+}
+
+TEST_CASE("blocked_entities list, get and unblock", "[fraud][agent][blocks]") {
+  agent_fixture f{{fraud_spec()}};
+  auto a = block(f, "email", "one@x.com");
+  auto b = block(f, "ip", "198.51.100.1");
+  auto list = f.get("fraud_detection", "/blocked_entities").json();
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["block_id"] == b["block_id"]);  // newest first
+  CHECK(f.get("fraud_detection", "/blocked_entities?entity_type=email").json().size() == 1);
+  CHECK(f.get("fraud_detection", "/blocked_entities?entity_type=planet").status == 422);
+  CHECK(f.get("fraud_detection", "/blocked_entities?limit=1&skip=1").json()[0]["block_id"] == a["block_id"]);
+  const std::string id = a["block_id"];
+  CHECK(f.get("fraud_detection", "/blocked_entities/" + id).json()["entity_value"] == "one@x.com");
+  CHECK(f.get("fraud_detection", "/blocked_entities/00000000-0000-4000-8000-000000000000").status == 404);
+  CHECK(f.http("fraud_detection", "DELETE", "/blocked_entities/" + id).status == 422);  // unblocked_by required
+  auto del = f.http("fraud_detection", "DELETE", "/blocked_entities/" + id + "?unblocked_by=lead");
+  REQUIRE(del.status == 200);
+  CHECK(del.json()["status"] == "unblocked");
+  auto del2 = f.http("fraud_detection", "DELETE", "/blocked_entities/" + id + "?unblocked_by=lead");
+  CHECK(del2.status == 200);
+  CHECK(del2.json()["status"] == "unblocked");
+  CHECK(f.http("fraud_detection", "DELETE", "/blocked_entities/nope?unblocked_by=lead").status == 404);
+  CHECK(f.eventually([&] { return f.events("fraud.entity_unblocked").size() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.events("fraud.entity_unblocked").size() == 1);
+  // Unblocked: scoring that e-mail is no longer short-circuited.
+  auto r = f.post("fraud_detection", "/check_fraud", {{"order_id", "o-u"}, {"amount", 1}, {"email", "one@x.com"}});
+  CHECK(r.json()["decision"] == "approved");
+}
+
+TEST_CASE("reviews: manual_review approved once, second review and approved checks are 409", "[fraud][agent][review]") {
+  agent_fixture f{{fraud_spec()}};
+  // bad IP 40 + address mismatch 20 = 60 → high → manual_review.
+  auto scored = f.ask<fraud_actor, fraud::fraud_result>(
+      "fraud_detection", fraud::score_order{"ord-r", "CUST-005",
+                                            {{"amount", 50}, {"ip_address", "192.0.2.1"}, {"ip_reputation", "bad"},
+                                             {"address_mismatch", true}}});
+  REQUIRE(scored.ok());
+  CHECK(scored->risk_score == 60);
+  CHECK(scored->decision == "manual_review");
+  CHECK(scored->check["recommendations"][0] == "Contact customer to verify order details");
+  CHECK(f.eventually([&] { return f.events("fraud.fraud_alert").size() == 1; }));
+  auto alert = json::parse(f.events("fraud.fraud_alert")[0].payload);
+  CHECK(alert["check_id"] == scored->check_id);
+  CHECK(alert["risk_level"] == "high");
+  CHECK(alert["signals"].size() == 2);
+  CHECK(f.events("fraud.fraud_alert")[0].correlation_id == "ord-r");
+
+  const std::string path = "/checks/" + scored->check_id + "/review";
+  CHECK(f.post("fraud_detection", path, {{"outcome", "maybe"}, {"reviewed_by", "x"}}).status == 422);
+  CHECK(f.post("fraud_detection", path, {{"outcome", "approved"}}).status == 422);
+  auto ok = f.post("fraud_detection", path, {{"outcome", "approved"}, {"reviewed_by", "lead"}, {"notes", "called"}});
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json()["review_outcome"] == "approved");
+  CHECK(ok.json()["reviewed_by"] == "lead");
+  CHECK(ok.json()["review_notes"] == "called");
+  auto stored = f.get("fraud_detection", "/checks/" + scored->check_id).json();
+  CHECK(stored["review_outcome"] == "approved");
+  CHECK_FALSE(stored["reviewed_at"].is_null());
+
+  auto twice = f.post("fraud_detection", path, {{"outcome", "rejected"}, {"reviewed_by", "lead"}});
+  CHECK(twice.status == 409);
+  CHECK(twice.json()["detail"] == "Check already reviewed");
+
+  auto approved = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection",
+                                                          fraud::score_order{"ord-ok", "CUST-005", {{"amount", 5}}});
+  REQUIRE(approved.ok());
+  auto refused = f.post("fraud_detection", "/checks/" + approved->check_id + "/review",
+                        {{"outcome", "approved"}, {"reviewed_by", "lead"}});
+  CHECK(refused.status == 409);
+  CHECK(refused.json()["detail"] == "Only manual_review or flagged checks can be reviewed");
+  CHECK(f.post("fraud_detection", "/checks/00000000-0000-4000-8000-000000000000/review",
+               {{"outcome", "approved"}, {"reviewed_by", "lead"}}).status == 404);
+  CHECK(f.eventually([&] { return f.events("fraud.fraud_review_recorded").size() == 1; }));
+
+  // The typed door by entity: latest check of the order (a flagged one).
+  auto flagged = f.ask<fraud_actor, fraud::fraud_result>(
+      "fraud_detection", fraud::score_order{"ord-f", "CUST-006", {{"amount", 5}, {"address_mismatch", true}, {"account_age_days", 0}}});
+  REQUIRE(flagged.ok());
+  CHECK(flagged->decision == "flagged");
+  fraud::record_review by_entity;
+  by_entity.entity_type = "order";
+  by_entity.entity_id = "ord-f";
+  by_entity.outcome = "rejected";
+  by_entity.reviewed_by = "saga";
+  auto reviewed = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", by_entity);
+  REQUIRE(reviewed.ok());
+  CHECK(reviewed->check_id == flagged->check_id);
+  CHECK(reviewed->check["review_outcome"] == "rejected");
+  auto again = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", by_entity);
+  CHECK(again.error.kind == failure_kind::conflict);
+  by_entity.entity_id = "ord-none";
+  CHECK(f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", by_entity).error.kind == failure_kind::not_found);
+}
+
+TEST_CASE("IP reputation from history: two blocked or rejected checks make the IP bad", "[fraud][agent]") {
+  agent_fixture f{{fraud_spec()}};
+  block(f, "email", "ring@x.com");
+  const std::string ip = "198.51.100.77";
+  // One blocked check from this IP.
+  auto b1 = f.post("fraud_detection", "/check_fraud", {{"order_id", "h1"}, {"amount", 1}, {"email", "ring@x.com"}, {"ip_address", ip}});
+  CHECK(b1.json()["decision"] == "blocked");
+  auto after_one = f.post("fraud_detection", "/check_fraud", {{"order_id", "h2"}, {"amount", 1}, {"ip_address", ip}});
+  CHECK(after_one.json()["signals"].empty());
+  // A flagged check from this IP, rejected on review: the second strike.
+  auto flagged = f.post("fraud_detection", "/check_fraud",
+                        {{"order_id", "h3"}, {"amount", 1}, {"ip_address", ip}, {"address_mismatch", true}, {"account_age_days", 0.2}});
+  REQUIRE(flagged.json()["decision"] == "flagged");
+  auto rej = f.post("fraud_detection", "/checks/" + flagged.json()["check_id"].get<std::string>() + "/review",
+                    {{"outcome", "rejected"}, {"reviewed_by", "lead"}});
+  REQUIRE(rej.status == 200);
+  auto after_two = f.post("fraud_detection", "/check_fraud", {{"order_id", "h4"}, {"amount", 1}, {"ip_address", ip}});
+  auto j = after_two.json();
+  REQUIRE(j["signals"].size() == 1);
+  CHECK(j["signals"][0]["signal_type"] == "bad_ip_reputation");
+  CHECK(j["signals"][0]["signal_value"] == ip);
+  CHECK(j["risk_score"] == 40);
+  // A caller-supplied reputation wins over history.
+  auto supplied = f.post("fraud_detection", "/check_fraud",
+                         {{"order_id", "h5"}, {"amount", 1}, {"ip_address", ip}, {"ip_reputation", "good"}});
+  CHECK(supplied.json()["signals"].empty());
+}
+
+TEST_CASE("enrichment: the order agent's count becomes high_velocity, a missing payment agent is unavailable", "[fraud][agent][enrichment]") {
+  agent_fixture f{{fraud_spec(), spec_for("order", &spawn_fake_order)}};
+  REQUIRE(f.wait_running("order"));
+  auto r = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection",
+                                                   fraud::score_order{"ord-fast", "CUST-FAST", {{"amount", 20}}});
+  REQUIRE(r.ok());
+  REQUIRE(r->check["signals"].size() == 1);
+  CHECK(r->check["signals"][0]["signal_type"] == "high_velocity");
+  CHECK(r->check["signals"][0]["risk_contribution"] == 21);
+  CHECK(r->check["signals"][0]["signal_value"] == "7 orders in 24h");
+  CHECK(r->check["unavailable_signals"] == json::array({"new_account", "frequent_payment_changes"}));
+  CHECK(r->risk_score == 21);
+  // Caller-supplied values are not asked for, and count in the input.
+  auto supplied = f.ask<fraud_actor, fraud::fraud_result>(
+      "fraud_detection", fraud::score_order{"ord-fast", "CUST-FAST",
+                                            {{"amount", 20}, {"order_count_24h", 1}, {"account_age_days", 30},
+                                             {"payment_method_changes_7d", 0}}});
+  REQUIRE(supplied.ok());
+  CHECK(supplied->check_id != r->check_id);
+  CHECK(supplied->check["signals"].empty());
+  CHECK(supplied->check["unavailable_signals"].empty());
+  // A retry of the first request returns the first check even though enrichment ran again.
+  auto retry = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection",
+                                                       fraud::score_order{"ord-fast", "CUST-FAST", {{"amount", 20}}});
+  CHECK(retry->check_id == r->check_id);
+}
+
+TEST_CASE("customer_fraud_history: latest N newest first, limit bounds", "[fraud][agent]") {
+  agent_fixture f{{fraud_spec()}};
+  for (int i = 0; i < 4; ++i) {
+    auto r = f.ask<fraud_actor, fraud::fraud_result>(
+        "fraud_detection", fraud::score_order{"hist-" + std::to_string(i), "CUST-H", {{"amount", 10 + i}}});
+    REQUIRE(r.ok());
+  }
+  f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", fraud::score_order{"other", "CUST-X", {{"amount", 1}}});
+  auto r = f.get("fraud_detection", "/customer_fraud_history/CUST-H?limit=3");
+  REQUIRE(r.status == 200);
+  auto list = r.json();
+  REQUIRE(list.size() == 3);
+  CHECK(list[0]["entity_id"] == "hist-3");
+  CHECK(list[2]["entity_id"] == "hist-1");
+  CHECK(f.get("fraud_detection", "/customer_fraud_history/CUST-H").json().size() == 4);
+  CHECK(f.get("fraud_detection", "/customer_fraud_history/NOBODY").json() == json::array());
+  CHECK(f.get("fraud_detection", "/customer_fraud_history/CUST-H?limit=0").status == 422);
+  CHECK(f.get("fraud_detection", "/customer_fraud_history/CUST-H?limit=101").status == 422);
+  auto typed = f.ask<fraud_actor, fraud::check_history>("fraud_detection", fraud::customer_history{"CUST-H", 2});
+  REQUIRE(typed.ok());
+  REQUIRE(typed->checks.size() == 2);
+  CHECK(typed->checks[0].entity_id == "hist-3");
+}
+
+TEST_CASE("checks listing filters, rules and analytics summary", "[fraud][agent]") {
+  agent_fixture f{{fraud_spec()}};
+  f.post("fraud_detection", "/check_fraud", {{"order_id", "a1"}, {"amount", 5}});
+  f.post("fraud_detection", "/check_fraud", {{"order_id", "a2"}, {"amount", 5}, {"address_mismatch", true}, {"account_age_days", 0}});
+  f.post("fraud_detection", "/check_fraud",
+         {{"transaction_id", "p1"}, {"amount", 5}, {"ip_reputation", "bad"}, {"address_mismatch", true}});
+  block(f, "customer", "CUST-Z");
+
+  CHECK(f.get("fraud_detection", "/checks").json().size() == 3);
+  CHECK(f.get("fraud_detection", "/checks?decision=flagged").json().size() == 1);
+  CHECK(f.get("fraud_detection", "/checks?entity_type=payment").json()[0]["entity_id"] == "p1");
+  CHECK(f.get("fraud_detection", "/checks?risk_level=high").json().size() == 1);
+  CHECK(f.get("fraud_detection", "/checks?entity_id=a1").json().size() == 1);
+  CHECK(f.get("fraud_detection", "/checks?from=2000-01-01T00:00:00Z&to=2999-01-01").json().size() == 3);
+  CHECK(f.get("fraud_detection", "/checks?from=2999-01-01").json().empty());
+  CHECK(f.get("fraud_detection", "/checks?from=yesterday").status == 422);
+  CHECK(f.get("fraud_detection", "/checks?decision=maybe").status == 422);
+  CHECK(f.get("fraud_detection", "/checks?limit=1001").status == 422);
+
+  auto rules = f.get("fraud_detection", "/rules");
+  REQUIRE(rules.status == 200);
+  CHECK(rules.json()["signals"].size() == 6);
+
+  auto s = f.get("fraud_detection", "/analytics/summary");
+  REQUIRE(s.status == 200);
+  auto j = s.json();
+  CHECK(j["total_checks"] == 3);
+  CHECK(j["by_decision"]["approved"] == 1);
+  CHECK(j["by_decision"]["flagged"] == 1);
+  CHECK(j["by_decision"]["manual_review"] == 1);
+  CHECK(j["by_level"]["high"] == 1);
+  CHECK(j["top_signals"][0]["signal_type"] == "address_mismatch");
+  CHECK(j["top_signals"][0]["count"] == 2);
+  CHECK(j["average_score"].get<double>() == Approx((0 + 35 + 60) / 3.0).epsilon(0.01));
+  CHECK(j["blocked_entities_active"] == 1);
+  CHECK(j["review_outcomes"]["pending"] == 2);
+  CHECK(f.get("fraud_detection", "/analytics/summary?days=0").status == 422);
+  CHECK(f.get("fraud_detection", "/analytics/summary?days=366").status == 422);
+
+  auto stats = f.ask<fraud_actor, outbox_stats_reply>("fraud_detection", outbox_stats{});
+  REQUIRE(stats.ok());
+  CHECK(stats->failed == 0);
+  CHECK(f.eventually([&] {
+    auto now = f.ask<fraud_actor, outbox_stats_reply>("fraud_detection", outbox_stats{});
+    return now.ok() && now->pending == 0;
+  }));
+}
+
+TEST_CASE("the generic score message and a restart keep checks and idempotency", "[fraud][agent]") {
+  agent_fixture f{{fraud_spec()}};
+  // A payment scored without an amount (score, not score_order): no amount signal, still stored.
+  auto first = f.ask<fraud_actor, fraud::fraud_result>(
+      "fraud_detection", fraud::score_entity{"payment", "pay-1", "", {{"payment_method_changes_7d", 3}}});
+  REQUIRE(first.ok());
+  CHECK(first->entity_type == "payment");
+  CHECK(first->risk_score == 15);
+  CHECK(first->check["customer_id"].is_null());
+  CHECK(first->check["unavailable_signals"] == json::array({"high_velocity", "new_account"}));
+  auto bad = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection",
+                                                     fraud::score_entity{"shipment", "s-1", "", json::object()});
+  CHECK(bad.error.kind == failure_kind::invalid);
+
+  REQUIRE(f.inject("fraud_detection", "throw").ok);
+  CHECK(f.eventually([&] { return f.directory().find("fraud_detection")->incarnation() >= 2; }));
+  REQUIRE(f.eventually([&] {
+    auto r = f.ask<fraud_actor, fraud::fraud_result>(
+        "fraud_detection", fraud::score_entity{"payment", "pay-1", "", {{"payment_method_changes_7d", 3}}},
+        std::chrono::seconds(2));
+    return r.ok() && r->check_id == first->check_id;
+  }));
+  CHECK(count_rows(f, "fraud_checks") == 1);
+  CHECK(f.get("fraud_detection", "/checks/" + first->check_id).status == 200);
+}
+
+TEST_CASE("enrichment: an agent that does not answer within 1 s is unavailable, the check completes", "[fraud][agent][enrichment]") {
+  agent_fixture f{{fraud_spec(), spec_for("payment", &spawn_silent_payment)}};
+  REQUIRE(f.wait_running("payment"));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = f.ask<fraud_actor, fraud::fraud_result>(
+      "fraud_detection", fraud::score_order{"ord-slow", "CUST-SLOW", {{"amount", 20}, {"address_mismatch", true}}});
+  const auto waited = std::chrono::steady_clock::now() - start;
+  REQUIRE(r.ok());
+  CHECK(r->risk_score == 20);
+  CHECK(r->check["unavailable_signals"] ==
+        json::array({"high_velocity", "new_account", "frequent_payment_changes"}));
+  CHECK(waited >= std::chrono::milliseconds(900));  // it did wait for the payment agent
+}
