@@ -16,9 +16,25 @@ struct stock_line {
   std::string warehouse_id;  // optional
 };
 
+// Per-warehouse numbers of one level (check_availability form 2, stock_snapshot).
+struct stock_level_row {
+  std::string product_id;
+  std::string warehouse_id;
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t available = 0;
+};
+
 // Form 1 (order lines). Errors: unknown_item (invalid, detail {"product_id"}).
 struct check_availability {
   std::vector<stock_line> lines;
+};
+// Form 2 of check_availability (warehouse agent), a message of its own so that form 1 callers'
+// aggregate initialisation stays as it was: every level of `product_ids` (in `warehouse_ids`, ids
+// or codes, when given), ordered by (product_id, warehouse_id). Unknown ids are simply absent.
+struct check_availability_levels {
+  std::vector<std::string> product_ids;
+  std::vector<std::string> warehouse_ids;
 };
 struct warehouse_available {
   std::string warehouse_id;
@@ -43,7 +59,8 @@ struct availability_report {
 struct reserve_stock {
   std::string order_id;
   std::vector<stock_line> lines;
-  int64_t ttl_seconds = 900;  // 60..604800
+  // 60..604800 by contract; typed callers may go down to 1 s (tests exercise expiry with it).
+  int64_t ttl_seconds = 900;
   bool prefer_single_warehouse = true;
 };
 struct reservation {
@@ -57,6 +74,7 @@ struct reservation {
 struct reservation_set {
   std::string order_id;
   std::vector<reservation> reservations;
+  bool replayed = false;  // reserve_stock: the order already held this set (nothing new reserved)
 };
 
 struct extend_reservations {  // errors: not_found
@@ -124,6 +142,63 @@ struct sweep_result {
   int64_t units = 0;
 };
 
+// Restock of returned units (returns agent; reference `return:<return_id>:<item>`): a ledger row
+// of type return. Idempotent by reference. Errors: unknown_item, unknown_warehouse (invalid).
+struct receive_returned_stock {
+  std::string product_id;
+  std::string warehouse_id;  // id or code; empty = the default warehouse
+  int64_t quantity = 0;
+  std::string reference;
+};
+
+// Counts (outbound/adjustment) and corrections. Only unreserved units may leave; idempotent by
+// reference. Errors: insufficient_unreserved (conflict), unknown_item, unknown_warehouse.
+struct adjust_stock {
+  std::string product_id;
+  std::string warehouse_id;
+  int64_t quantity_change = 0;          // signed, ≠ 0
+  std::string movement_type = "adjustment";  // adjustment | inbound | outbound
+  std::string reference;
+  std::string notes;
+};
+struct transfer_stock {
+  std::string product_id;
+  std::string from_warehouse_id;
+  std::string to_warehouse_id;
+  int64_t quantity = 0;  // > 0
+  std::string reference;
+};
+struct transfer_result {
+  std::vector<movement_record> movements;  // transfer_out, transfer_in
+};
+
+// d2c's cart check: available units over all warehouses (items inventory does not know: omitted).
+struct get_availability {
+  std::vector<std::string> product_ids;
+};
+struct item_available {
+  std::string product_id;
+  int64_t available = 0;
+};
+struct availability_list {
+  std::vector<item_available> items;
+};
+
+// backoffice: levels ordered by (product_id, warehouse_id), and the open alert counts.
+struct stock_snapshot {
+  std::string warehouse_id;  // optional, id or code
+  int64_t skip = 0;
+  int64_t limit = 100;
+};
+struct stock_levels {
+  std::vector<stock_level_row> levels;
+};
+struct count_low_stock {};
+struct low_stock_count {
+  int64_t warning = 0;
+  int64_t critical = 0;
+};
+
 }  // namespace mercato::inventory
 
 MERCATO_MESSAGE(mercato::inventory::check_availability)
@@ -142,6 +217,17 @@ MERCATO_MESSAGE(mercato::inventory::receive_stock)
 MERCATO_MESSAGE(mercato::inventory::movement_record)
 MERCATO_MESSAGE(mercato::inventory::release_expired_reservations)
 MERCATO_MESSAGE(mercato::inventory::sweep_result)
+MERCATO_MESSAGE(mercato::inventory::check_availability_levels)
+MERCATO_MESSAGE(mercato::inventory::receive_returned_stock)
+MERCATO_MESSAGE(mercato::inventory::adjust_stock)
+MERCATO_MESSAGE(mercato::inventory::transfer_stock)
+MERCATO_MESSAGE(mercato::inventory::transfer_result)
+MERCATO_MESSAGE(mercato::inventory::get_availability)
+MERCATO_MESSAGE(mercato::inventory::availability_list)
+MERCATO_MESSAGE(mercato::inventory::stock_snapshot)
+MERCATO_MESSAGE(mercato::inventory::stock_levels)
+MERCATO_MESSAGE(mercato::inventory::count_low_stock)
+MERCATO_MESSAGE(mercato::inventory::low_stock_count)
 
 namespace mercato {
 using inventory_actor = agent_actor::extend<
@@ -155,5 +241,12 @@ using inventory_actor = agent_actor::extend<
     caf::replies_to<inventory::receive_stock>::with<inventory::movement_record>,
     caf::replies_to<inventory::release_expired_reservations>::with<inventory::sweep_result>,
     caf::replies_to<outbox_stats>::with<outbox_stats_reply>,
-    caf::reacts_to<event>>;
+    caf::reacts_to<event>,
+    caf::replies_to<inventory::receive_returned_stock>::with<inventory::movement_record>,
+    caf::replies_to<inventory::adjust_stock>::with<inventory::movement_record>,
+    caf::replies_to<inventory::transfer_stock>::with<inventory::transfer_result>,
+    caf::replies_to<inventory::get_availability>::with<inventory::availability_list>,
+    caf::replies_to<inventory::stock_snapshot>::with<inventory::stock_levels>,
+    caf::replies_to<inventory::count_low_stock>::with<inventory::low_stock_count>,
+    caf::replies_to<inventory::check_availability_levels>::with<inventory::stock_levels>>;
 }  // namespace mercato

@@ -9,6 +9,7 @@
 
 #include <pqxx/pqxx>
 
+#include "config/config.hpp"
 #include "db/idempotency_store.hpp"
 #include "log/log.hpp"
 #include "payment/payment_json.hpp"
@@ -77,8 +78,15 @@ int64_t reconcile(payment_operations& ops, pqxx::connection& c, int64_t older_th
 
 payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) {
   start_agent(self, ctx);
-  self->state.ops = std::make_shared<payment_operations>(std::make_shared<gateway_registry>(
-      payment_settings::from_environment(), stripe_settings::from_environment()));
+  auto settings = payment_settings::from_environment();
+  auto stripe = stripe_settings::from_environment();
+  if (ctx.settings) {  // [payment] in the config file wins over the environment defaults
+    settings.authorization_ttl_seconds = int64_t{ctx.settings->payment.authorization_days} * 86400;
+    if (!ctx.settings->payment.stripe_secret_key.empty())
+      stripe.api_key = ctx.settings->payment.stripe_secret_key;
+  }
+  self->state.ops = std::make_shared<payment_operations>(
+      std::make_shared<gateway_registry>(std::move(settings), std::move(stripe)));
   add_payment_routes(self);
   self->delayed_send(self, reconcile_every, reconcile_atom::value);
   self->delayed_send(self, expire_every, expire_atom::value);

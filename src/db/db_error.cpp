@@ -24,7 +24,8 @@ namespace {
 errc code_for_sqlstate(std::string_view state) {
   if (state == "23505" || state == "23P01") return errc::conflict;
   if (state == "40001" || state == "40P01") return errc::retriable;
-  if (state == "57014") return errc::timeout;
+  // 57014 statement_timeout; 55P03 lock_not_available (SET LOCAL lock_timeout): both "too slow now".
+  if (state == "57014" || state == "55P03") return errc::timeout;
   if (state.substr(0, 2) == "23" || state.substr(0, 2) == "22") return errc::invalid;
   // 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now.
   if (state.substr(0, 2) == "08" || state.substr(0, 3) == "57P") return errc::unavailable;

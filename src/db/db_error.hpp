@@ -13,7 +13,7 @@ enum class errc : uint8_t {
   invalid,      // check / not-null / foreign-key violation, bad data (22xxx)
   retriable,    // serialization failure (40001), deadlock (40P01): safe to run again
   unavailable,  // no connection, connection lost (outcome unknown for writes), pool saturated
-  timeout,      // statement_timeout (57014)
+  timeout,      // statement_timeout (57014), lock_timeout (55P03)
   internal,     // anything else: a bug in SQL or code
 };
 

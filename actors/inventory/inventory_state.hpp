@@ -1,0 +1,127 @@
+// What the inventory actor's two doors (typed messages in inventory_agent.cpp, REST in routes.cpp)
+// share: the actor type with its private timers, its state (caches it can rebuild) and the helper
+// that runs a store operation on a pool thread and continues inside the actor.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "db/db_error.hpp"
+#include "db/outbox.hpp"
+#include "inventory/agent_lookup.hpp"
+#include "inventory/inventory_messages.hpp"
+#include "inventory/inventory_store.hpp"
+#include "runtime/agent_behavior.hpp"
+#include "runtime/db_call.hpp"
+
+namespace mercato::inventory {
+
+using sweep_atom = caf::atom_constant<caf::atom("inv_sweep")>;  // every 15 s
+using audit_atom = caf::atom_constant<caf::atom("inv_audit")>;  // hourly consistency check
+using refresh_atom = caf::atom_constant<caf::atom("inv_reg")>;  // register + caches, every 60 s
+
+using inventory_impl = inventory_actor::extend<caf::reacts_to<sweep_atom>, caf::reacts_to<audit_atom>,
+                                               caf::reacts_to<refresh_atom>>;
+
+// What the product agent told us about an item (names and prices for lists, alerts and value).
+struct product_info {
+  std::string product_id, sku, name, category, image_url;
+  int64_t price_cents = 0;
+};
+
+struct inventory_state : agent_state {
+  store::register_ptr warehouses;  // null until loaded (stores then load it in their transaction)
+  std::shared_ptr<store::label_book> labels = std::make_shared<store::label_book>();
+  using steady = std::chrono::steady_clock;
+  std::unordered_map<std::string, std::pair<std::string, steady::time_point>> item_by_ref;  // SKU/id → item
+  std::unordered_map<std::string, std::pair<product_info, steady::time_point>> products;    // item → info
+  int64_t oversell_detected_total = 0;
+  int64_t repaired_levels = 0;
+  int64_t swept = 0;
+};
+
+using inventory_self = inventory_impl::stateful_pointer<inventory_state>;
+
+inline constexpr std::chrono::seconds cache_ttl{60};
+
+// A database error as the failure the contract wants: lock timeout → unavailable (retryable), a
+// CHECK violation → conflict (it would have been an oversell: a bug, logged), else db_failure.
+failure store_failure(const db::error& e);
+
+// Runs `work(pqxx::work&, const warehouse_register&) -> store::result<T>` on a pool thread and calls
+// `done(std::optional<failure>, T)` inside the actor. `writes`: wake the outbox relay afterwards.
+template <class T, class Work, class Done>
+void with_store(inventory_self self, bool writes, Work work, Done done) {
+  const auto& ctx = self->state.shell->context();
+  if (!ctx.database) {
+    done(std::optional<failure>{failure{failure_kind::unavailable, "database_unavailable",
+                                        "Database not configured", {}}},
+         T{});
+    return;
+  }
+  store::register_ptr reg = self->state.warehouses;
+  std::shared_ptr<const store::label_book> labels = self->state.labels;
+  db_transact<store::result<T>>(
+      self, *ctx.database,
+      [reg, labels, work](pqxx::work& tx) {
+        store::label_scope scope{labels.get()};
+        auto r = reg ? reg : std::make_shared<const warehouse_register>(store::load_warehouses(tx));
+        return work(tx, *r);
+      },
+      [self, writes, done](db::outcome<store::result<T>> o) mutable {
+        if (!o.ok()) {
+          done(std::optional<failure>{store_failure(*o.failure)}, T{});
+          return;
+        }
+        const auto& ctx = self->state.shell->context();
+        if (writes && ctx.relay) ctx.relay->wake();
+        done(std::move(o.value->error), std::move(o.value->value));
+      });
+}
+
+// A typed request answered from a store operation.
+template <class T, class Work>
+caf::result<T> reply_from_store(inventory_self self, bool writes, Work work) {
+  auto rp = self->make_response_promise<T>();
+  with_store<T>(self, writes, std::move(work), [rp](std::optional<failure> f, T value) mutable {
+    if (f)
+      rp.deliver(make_failure(*f));
+    else
+      rp.deliver(std::move(value));
+  });
+  return rp;
+}
+
+// ask_agent (runtime/agent_call.hpp) for the product agent, see agent_lookup.hpp for why it is
+// repeated here: a typed request with a timeout; a receiver that is not running fails at once.
+template <class Handle, class Message, class OnReply, class OnFailure>
+void ask_other(inventory_self self, std::string_view agent, Message message, OnReply on_reply,
+               OnFailure on_failure, std::chrono::milliseconds timeout) {
+  caf::actor raw = lookup_agent(self->state.shell->context(), agent);
+  if (!raw) {
+    on_failure(failure{failure_kind::unavailable, "dependency_unavailable", "agent not running", {}});
+    return;
+  }
+  self->request(caf::actor_cast<Handle>(raw), timeout, std::move(message))
+      .then(std::move(on_reply),
+            [on_failure = std::move(on_failure)](caf::error& e) mutable { on_failure(read_failure(e)); });
+}
+
+// SKU or item id → item id (product agent, cached 60 s); falls back to `ref` itself when the
+// product agent does not know it or is not running (item ids are opaque to inventory).
+// `k(item, known)`: known = the product agent vouched for the item.
+void resolve_item(inventory_self self, const std::string& ref, std::function<void(std::string, bool)> k);
+// Fills the product cache for `ids` (1 s budget); `k(ok)` — ok false when the product agent is down.
+void load_products(inventory_self self, std::vector<std::string> ids, std::function<void(bool)> k);
+const product_info* cached_product(inventory_self self, const std::string& id);
+
+void add_inventory_routes(inventory_self self);
+
+}  // namespace mercato::inventory
