@@ -14,6 +14,7 @@
 
 #include "app/server_app.hpp"
 #include "config/config.hpp"
+#include "support/db_fixture.hpp"  // eventually()
 #include "support/http_client.hpp"
 
 namespace mercato::test {
@@ -50,7 +51,5 @@ class test_server {
 // Parses a response body as JSON; throws std::runtime_error quoting the body when it is not.
 nlohmann::json json_body(const http_result& r);
 
-// Polls `condition` every 10 ms until it holds or `within` elapses; returns whether it held.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 5s);
 
 }  // namespace mercato::test
