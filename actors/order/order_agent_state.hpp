@@ -1,0 +1,128 @@
+// The order actor's private types, shared by its translation units (order_agent.cpp, the sagas,
+// the shipments and the REST table): the extended interface (timer), the state (caches and the
+// in-memory part of running sagas) and the entry points each file implements.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "db/db_pool.hpp"
+#include "db/outbox.hpp"
+#include "domain/json_input.hpp"
+#include "inventory/inventory_messages.hpp"
+#include "mercato/agent_context.hpp"
+#include "order/order_messages.hpp"
+#include "order/order_model.hpp"
+#include "order/order_store.hpp"
+#include "runtime/agent_error.hpp"
+#include "runtime/agent_shell.hpp"
+
+namespace mercato::order {
+
+using saga_tick_atom = caf::atom_constant<caf::atom("sagatick")>;
+using order_impl = order_actor::extend<caf::reacts_to<saga_tick_atom>>;
+
+// What a placement call answers: the order (201), or a failure / validation issues.
+struct place_outcome {
+  std::optional<failure> error;
+  input::issue_list issues;  // non-empty → 422 list
+  order_record order;
+  bool existing = false;     // duplicate channel order / idempotent replay
+};
+using place_done = std::function<void(place_outcome)>;
+using json_done = std::function<void(const failure* error, const nlohmann::json& result)>;
+
+// The in-memory part of a place saga between two persisted points.
+struct place_run {
+  std::string saga_id;
+  order_record order;
+  place_context c;
+  std::vector<step_log> steps;
+  std::vector<std::function<void()>> waiters;  // run when the saga settles (confirmed, parked, …)
+  bool aborted = false;                          // the order was cancelled meanwhile
+  std::function<void()> on_abort;               // the cancel saga's compensation, deferred
+  int64_t attempts = 0;
+  std::string cancel_reason;                     // set when compensating
+};
+
+// Shaped like runtime/agent_behavior.hpp's agent_state (shell + name, all start_agent touches)
+// without deriving from it: that struct's name collides with mercato/agent_directory.hpp's enum
+// agent_state, which agent_call.hpp pulls in, so no TU may include both headers.
+struct order_state {
+  std::unique_ptr<agent_shell> shell;
+  const char* name = "order";
+  agent_context ctx;
+  std::string lease_owner;   // "<process token>:<incarnation>"
+  std::string owner_prefix;  // "<process token>:"
+  std::vector<tax_rate> tax_rates;
+  bool tax_loaded = false;
+  std::unordered_map<std::string, std::shared_ptr<place_run>> runs;  // by order id
+  std::unordered_set<std::string> keys_in_flight;                    // Idempotency-Keys
+  std::unordered_set<std::string> busy_sagas;                        // cancel / recovery in progress
+  std::unordered_set<std::string> captures_in_flight;                // shipment ids
+  // Orders this incarnation parked in waiting_payment: only their payment events need a look (the
+  // hot path's own payment_authorized events are ignored without touching the database; waits
+  // parked before a restart are caught by the deadline check, which asks get_order_payment).
+  std::unordered_set<std::string> awaiting_payment;
+  std::chrono::milliseconds place_wait{10000};
+  int64_t payment_window_s = 1800;
+  int64_t review_window_s = 86400;
+};
+
+using order_self = order_impl::stateful_pointer<order_state>;
+
+// place_saga.cpp
+void place_new_order(order_self self, place_order msg, place_done done);
+void resume_place_saga(order_self self, const saga_row& saga);
+void review_order(order_self self, const std::string& order_ref, bool approve, const std::string& reviewer,
+                  const std::string& notes, json_done done);
+void pay_order(order_self self, const std::string& order_ref, payment_request payment, json_done done);
+// A payment made at the payment agent for a waiting order (payment_authorized event) resumes it.
+void resume_if_paid(order_self self, const std::string& order_id);
+void price_quote(order_self self, const nlohmann::json& body, json_done done);
+
+// cancel_saga.cpp
+void cancel_order_saga(order_self self, const std::string& order_ref, const std::string& reason,
+                       const std::string& requested_by, money::cents refund_amount, json_done done);
+void resume_cancel_saga(order_self self, const saga_row& saga);
+
+// shipments.cpp
+void create_shipment(order_self self, const std::string& order_ref, const nlohmann::json& body, json_done done);
+void ship_shipment(order_self self, const std::string& shipment_id, const std::string& tracking_number,
+                   const std::string& carrier, json_done done);
+void deliver_shipment(order_self self, const std::string& shipment_id, const std::string& delivered_at,
+                      json_done done);
+void fail_shipment(order_self self, const std::string& shipment_id, const std::string& reason, json_done done);
+void change_status(order_self self, const std::string& order_ref, const std::string& status,
+                   const std::string& actor, const std::string& reason, json_done done);
+
+// routes.cpp
+void add_order_routes(order_self self);
+
+// order_agent.cpp helpers
+void reload_tax_rates(order_self self, std::function<void()> then = {});
+// Runs `fn` inside the actor after `delay`.
+void run_later(order_self self, std::chrono::milliseconds delay, std::function<void()> fn);
+// Retry delay for attempt n (1, 2, 4 … s, cap 60 s).
+int64_t backoff_ms(int64_t attempt);
+inline constexpr int64_t max_attempts = 20;
+nlohmann::json saga_failed_payload(const std::string& saga_id, const std::string& type,
+                                   const std::string& step, const std::string& error,
+                                   const order_record& o);
+// Standard event payload fields (order_id, order_number, customer_id, status, occurred_at).
+nlohmann::json event_base(const order_record& o);
+// Enqueues `<order>.<name>` in the outbox inside `tx`.
+void enqueue_event(pqxx::work& tx, const std::string& name, const nlohmann::json& payload,
+                   const std::string& order_id);
+order_view to_order_view(const order_record& o);
+failure not_found_order();
+
+}  // namespace mercato::order

@@ -1,0 +1,163 @@
+// SQL of the order agent's schema (orders.*): every function runs inside the caller's transaction
+// on a database thread (db_transact), never on the actor thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "order/order_model.hpp"
+
+namespace mercato::order {
+
+// ---- orders ----
+
+struct step_log {
+  std::string step;
+  std::string direction = "do";
+  int attempt = 1;
+  std::string status = "succeeded";
+  std::string key;
+  nlohmann::json result;
+  std::string error;
+};
+
+
+// Inserts the order (pending), its lines, its place saga (running, leased to `lease_owner` for 30 s)
+// and the order_created timeline entry, in one statement; fills order_number / created_at.
+// `events`: outbox rows (outbox_row) written by the same statement; their payloads get the
+// generated order_number.
+void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& saga_id,
+                         const nlohmann::json& context, const std::string& lease_owner,
+                         const nlohmann::json& events = nlohmann::json::array());
+
+// The end of a successful placement in ONE statement (the hot path): order confirmed (only if
+// still pending), saga completed, its steps, a timeline entry and `events` (outbox rows as
+// outbox_row() builds them). False when the order was no longer pending (cancelled meanwhile).
+bool commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& saga_id,
+                      const nlohmann::json& context, const std::vector<step_log>& steps,
+                      const nlohmann::json& events);
+// An outbox row for the batched statements above: the columns db::outbox::enqueue writes.
+nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload, const std::string& order_id);
+
+// By UUID or order_number; `lock` takes FOR UPDATE on the order row.
+std::optional<order_record> load_order(pqxx::work& tx, const std::string& ref, bool lock = false);
+// The order ids of an existing channel order (import de-duplication), or "".
+std::string find_channel_order(pqxx::work& tx, const std::string& channel, const std::string& channel_name,
+                               const std::string& channel_order_id);
+
+struct order_filter {
+  std::vector<std::string> statuses;
+  std::string customer_id, channel, payment_status, fulfillment_status, tag, search;
+  std::string date_from, date_to;  // ISO dates/times
+  std::string sort_by = "created_at";
+  bool ascending = false;
+  int64_t skip = 0, limit = 100;
+};
+std::vector<order_record> list_orders(pqxx::work& tx, const order_filter& f, bool with_lines = true);
+int64_t count_orders(pqxx::work& tx, const order_filter& f);
+int64_t count_recent(pqxx::work& tx, const std::string& customer_id, int64_t hours,
+                     const std::string& exclude_order_id);
+
+// Field updates (bump version and updated_at). Strings that are empty leave the column alone.
+struct order_update {
+  std::optional<std::string> status;
+  std::optional<std::string> payment_status;
+  std::optional<std::string> fulfillment_status;
+  std::optional<money::cents> amount_authorized;
+  std::optional<money::cents> amount_captured;
+  std::optional<money::cents> amount_refunded;
+  std::optional<std::string> fraud_decision;
+  std::optional<int64_t> fraud_score;
+  std::optional<std::string> fraud_check_id;
+  std::optional<int64_t> payment_due_in_seconds;  // -1 clears
+  std::optional<int64_t> review_due_in_seconds;   // -1 clears
+  bool set_confirmed_at = false, set_shipped_at = false, set_delivered_at = false;
+  std::optional<std::string> cancellation_reason;  // sets cancelled_at/by too
+  std::string cancelled_by;
+  std::optional<nlohmann::json> shipping_address, billing_address, gift_options;
+  std::optional<std::string> notes, priority_level, scheduled_delivery_date, delivery_instructions;
+};
+void update_order(pqxx::work& tx, const std::string& order_id, const order_update& u);
+
+// ---- sagas ----
+
+struct saga_row {
+  std::string saga_id, order_id, saga_type, state, current_step;
+  int64_t step_attempts = 0;
+  std::string next_attempt_at, deadline_at, lease_owner, lease_until, last_error, created_at, updated_at;
+  nlohmann::json context;
+  bool deadline_passed = false;
+};
+
+std::string insert_saga(pqxx::work& tx, const std::string& order_id, const std::string& type,
+                        const std::string& state, const nlohmann::json& context,
+                        const std::string& lease_owner);
+// Changes the saga's state; `delay_ms` ≥ 0 sets next_attempt_at = now + delay; `deadline_s` ≥ 0
+// sets deadline_at; the lease is released unless `keep_lease`.
+struct saga_update {
+  std::string state;
+  std::string current_step;
+  std::optional<int64_t> attempts;
+  int64_t delay_ms = -1;
+  int64_t deadline_s = -1;
+  std::optional<nlohmann::json> context;
+  std::optional<std::string> last_error;
+  bool keep_lease = false;
+};
+void update_saga(pqxx::work& tx, const std::string& saga_id, const saga_update& u);
+void append_steps(pqxx::work& tx, const std::string& saga_id, const std::vector<step_log>& steps);
+std::optional<saga_row> load_saga(pqxx::work& tx, const std::string& saga_id);
+std::vector<saga_row> sagas_of_order(pqxx::work& tx, const std::string& order_id);
+std::optional<saga_row> live_saga(pqxx::work& tx, const std::string& order_id, const std::string& type,
+                                  bool lock = false);
+nlohmann::json saga_steps_json(pqxx::work& tx, const std::string& saga_id);
+std::vector<saga_row> list_sagas(pqxx::work& tx, const std::string& state, const std::string& type,
+                                 int64_t skip, int64_t limit);
+// Claims due sagas (running/compensating with next_attempt_at ≤ now, waiting ones past their
+// deadline; leases free, expired or held by `stale_owner_prefix` but not `owner`), FOR UPDATE
+// SKIP LOCKED, leasing them to `owner` for `lease_s`.
+std::vector<saga_row> claim_due_sagas(pqxx::work& tx, const std::string& owner,
+                                      const std::string& stale_owner_prefix, int64_t lease_s,
+                                      int64_t limit);
+nlohmann::json render_saga(const saga_row& s);
+
+// ---- tax rates ----
+
+struct tax_rate {
+  std::string tax_rate_id, country, region, name, effective_from, effective_to;
+  int64_t rate_e5 = 0;
+};
+std::vector<tax_rate> load_tax_rates(pqxx::work& tx);
+nlohmann::json render_tax_rate(const tax_rate& r);
+// The rate in force now for (country, region), else (country, NULL), else 0.
+int64_t pick_tax_rate(const std::vector<tax_rate>& rates, const std::string& country,
+                      const std::string& region, const std::string& now_iso);
+
+// ---- shipments ----
+
+struct shipment_item {
+  std::string item_id;
+  int64_t quantity = 0;
+};
+struct shipment_row {
+  std::string shipment_id, order_id, warehouse_id, status, carrier, tracking_number, shipped_at,
+      estimated_delivery, actual_delivery, capture_transaction_id, created_at, updated_at;
+  int64_t shipment_number = 0;
+  money::cents captured_amount = 0;
+  bool on_hold = false;
+  nlohmann::json metadata = nlohmann::json::object();
+  std::vector<shipment_item> items;
+};
+std::vector<shipment_row> load_shipments(pqxx::work& tx, const std::string& order_id);
+std::optional<shipment_row> load_shipment(pqxx::work& tx, const std::string& shipment_id, bool lock = false);
+nlohmann::json render_shipment(const shipment_row& s);
+
+// ISO 8601 text of a timestamptz column expression, for SELECT lists.
+std::string iso_sql(const std::string& column);
+
+}  // namespace mercato::order

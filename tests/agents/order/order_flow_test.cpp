@@ -1,0 +1,662 @@
+// The order-to-cash flow end to end: order, product, inventory, customer, fraud and payment agents
+// running on a seeded database; REST through the order agent's typed door.
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "customer/customer_agent.hpp"
+#include "customer/customer_messages.hpp"
+#include "fraud_detection/fraud_detection_agent.hpp"
+#include "inventory/inventory_agent.hpp"
+#include "order/order_agent.hpp"
+#include "order/order_messages.hpp"
+#include "payment/payment_agent.hpp"
+#include "payment/payment_messages.hpp"
+#include "product/product_agent.hpp"
+#include "support/agent_fixture.hpp"
+
+using namespace mercato;
+using namespace mercato::test;
+using nlohmann::json;
+
+namespace {
+
+const std::string prod1 = "10000000-0000-4000-8000-000000000001";  // PROD-001, 199.99
+const std::string prod3 = "10000000-0000-4000-8000-000000000003";
+
+std::unique_ptr<agent_fixture> make_fixture() {
+  fixture_options o;
+  o.seed = true;
+  o.pool_size = 6;
+  return std::make_unique<agent_fixture>(
+      std::vector<agent_spec>{spec_for("product", &spawn_product_agent), spec_for("inventory", &spawn_inventory_agent),
+                              spec_for("customer", &spawn_customer_agent),
+                              spec_for("fraud_detection", &spawn_fraud_detection_agent),
+                              spec_for("payment", &spawn_payment_agent), spec_for("order", &spawn_order_agent)},
+      o);
+}
+
+json order_body(const std::string& token = "tok_visa", int qty = 1, const std::string& product = "PROD-001") {
+  json b = {{"customer_id", "CUST-001"}, {"items", {{{"product_id", product}, {"quantity", qty}}}}};
+  if (!token.empty()) b["payment_token"] = token;
+  return b;
+}
+
+int64_t count(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
+
+}  // namespace
+
+TEST_CASE("order flow: happy path confirms, authorizes, confirms reservations, taxes 8.25 pct", "[order][flow]") {
+  auto f = make_fixture();
+  auto r = f->post("order", "/orders", order_body());
+  REQUIRE(r.status == 201);
+  auto o = r.json();
+  CHECK(o["status"] == "confirmed");
+  CHECK(o["payment_status"] == "authorized");
+  CHECK(o["subtotal"].get<double>() == Approx(199.99));
+  CHECK(o["tax_amount"].get<double>() == Approx(16.50));  // 199.99 × 8.25 % = 16.499 → 16.50
+  CHECK(o["shipping_cost"].get<double>() == Approx(0.0));  // free standard above 75.00
+  CHECK(o["total_amount"].get<double>() == Approx(216.49));
+  CHECK(o["amount_authorized"].get<double>() == Approx(216.49));
+  CHECK(o["order_number"].get<std::string>().rfind("ORD-", 0) == 0);
+  const std::string id = o["order_id"];
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id::text = '" + id +
+                      "' AND status = 'confirmed'") >= 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + id + "' AND state = 'completed'") == 1);
+  CHECK(f->eventually([&] { return f->events("order.order_confirmed").size() == 1; }));
+  CHECK(f->eventually([&] { return f->events("order.order_created").size() == 1; }));
+  auto created = json::parse(f->events("order.order_created").at(0).payload);
+  CHECK(created["order_number"] == o["order_number"]);
+  CHECK(created["order_id"] == o["order_id"]);
+  // by id, by number, and under /api
+  CHECK(f->get("order", "/orders/" + id).json()["status"] == "confirmed");
+  CHECK(f->get("order", "/orders/" + o["order_number"].get<std::string>()).status == 200);
+  CHECK(f->get("order", "/api/orders/" + id).status == 200);
+  CHECK(f->get("order", "/orders/recent").status == 200);
+  CHECK(f->get("order", "/orders/nope").status == 404);
+  auto page = f->get("order", "/orders?page=1&limit=10").json();
+  CHECK(page["totalItems"] == 1);
+  CHECK(f->get("order", "/orders").json().size() == 1);
+  CHECK(f->get("order", "/openapi.json").status == 200);
+  CHECK(f->get("order", "/health").json()["database_connected"] == true);
+  auto stats = f->ask<order_actor, outbox_stats_reply>("order", outbox_stats{});
+  REQUIRE(stats.ok());
+  CHECK(stats->failed == 0);
+}
+
+TEST_CASE("order flow: bad input is 422 and writes nothing", "[order][flow]") {
+  auto f = make_fixture();
+  CHECK(f->post("order", "/orders", json{{"customer_id", "CUST-001"}, {"items", json::array()}}).status == 422);
+  CHECK(f->post("order", "/orders", order_body("tok_visa", 0)).status == 422);
+  auto unknown = f->post("order", "/orders", order_body("tok_visa", 1, "PROD-999"));
+  CHECK(unknown.status == 422);
+  auto cust = order_body();
+  cust["customer_id"] = "CUST-404";
+  CHECK(f->post("order", "/orders", cust).status == 422);
+  auto suspended = order_body();
+  suspended["customer_id"] = "CUST-005";
+  auto s = f->post("order", "/orders", suspended);
+  CHECK(s.status == 422);
+  auto promo = order_body();
+  promo["promotion_codes"] = {"SAVE10"};
+  auto p = f->post("order", "/orders", promo);
+  CHECK(p.status == 422);
+  CHECK(p.body.find("Promotion code 'SAVE10' is not valid") != std::string::npos);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 0);
+}
+
+TEST_CASE("order flow: insufficient stock is 409 with no order", "[order][flow]") {
+  auto f = make_fixture();
+  auto r = f->post("order", "/orders", order_body("tok_visa", 10000));
+  CHECK(r.status == 409);
+  CHECK(r.body.find("Insufficient stock for product PROD-001") != std::string::npos);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 0);
+}
+
+TEST_CASE("order flow: expected price lower is 409, higher charges the server price", "[order][flow]") {
+  auto f = make_fixture();
+  auto low = order_body();
+  low["items"][0]["unit_price"] = 150.00;
+  auto r = f->post("order", "/orders", low);
+  CHECK(r.status == 409);
+  CHECK(r.body.find("Price changed for product PROD-001: expected 150.00, current 199.99") != std::string::npos);
+  auto high = order_body();
+  high["items"][0]["price"] = "250.00";
+  auto h = f->post("order", "/orders", high);
+  REQUIRE(h.status == 201);
+  CHECK(h.json()["items"][0]["unit_price"].get<double>() == Approx(199.99));
+}
+
+TEST_CASE("order flow: blocked e-mail cancels with fraud_detected and reserves nothing", "[order][flow]") {
+  auto f = make_fixture();
+  auto b = f->post("fraud_detection", "/block_entity",
+                   json{{"entity_type", "email"}, {"entity_value", "alice.martin@example.com"}, {"value", "alice.martin@example.com"},
+                        {"reason", "test"}, {"blocked_by", "test"}});
+  REQUIRE(b.status < 300);
+  auto r = f->post("order", "/orders", order_body());
+  REQUIRE(r.status == 201);
+  auto o = r.json();
+  CHECK(o["status"] == "cancelled");
+  CHECK(o["cancellation_reason"] == "fraud_detected");
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id::text = '" +
+                      o["order_id"].get<std::string>() + "'") == 0);
+}
+
+TEST_CASE("order flow: declined card waits for payment, pay with a good card confirms", "[order][flow]") {
+  auto f = make_fixture();
+  auto r = f->post("order", "/orders", order_body("tok_chargeDeclined"));
+  REQUIRE(r.status == 201);
+  auto o = r.json();
+  CHECK(o["status"] == "pending");
+  CHECK(o["payment_status"] == "failed");
+  CHECK_FALSE(o["payment_due_at"].is_null());
+  const std::string id = o["order_id"];
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id::text = '" + id +
+                      "' AND status = 'active'") >= 1);
+  CHECK(f->post("order", "/orders/" + id + "/review", json{{"approve", true}, {"reviewed_by", "x"}}).status == 409);
+  auto paid = f->post("order", "/orders/" + id + "/pay", json{{"payment_token", "tok_visa"}});
+  REQUIRE(paid.status == 200);
+  CHECK(paid.json()["status"] == "confirmed");
+  CHECK(paid.json()["payment_status"] == "authorized");
+  CHECK(f->post("order", "/orders/" + id + "/pay", json{{"payment_token", "tok_visa"}}).status == 409);
+}
+
+TEST_CASE("order flow: cancel a confirmed order voids and releases, twice gives one void", "[order][flow]") {
+  auto f = make_fixture();
+  auto o = f->post("order", "/orders", order_body()).json();
+  const std::string id = o["order_id"];
+  auto c1 = f->http("order", "DELETE", "/orders/" + id + "?reason=customer_request");
+  REQUIRE(c1.status == 200);
+  CHECK(c1.json()["status"] == "cancelled");
+  CHECK(c1.json()["payment_action"] == "void");
+  auto c2 = f->post("order", "/orders/" + id + "/cancel", json{{"reason", "customer_request"}});
+  CHECK(c2.status == 200);
+  CHECK(count(*f, "SELECT count(*) FROM payments.payment_transactions t JOIN payments.payments p USING (payment_id) "
+                  "WHERE p.order_id::text = '" + id + "' AND t.transaction_type = 'void'") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id::text = '" + id +
+                      "' AND status IN ('active', 'confirmed')") == 0);
+  auto view = f->get("order", "/orders/" + id).json();
+  CHECK(view["status"] == "cancelled");
+  CHECK(view["payment_status"] == "voided");
+  CHECK(f->http("order", "DELETE", "/orders/" + id).status == 422);  // reason required
+  CHECK(f->http("order", "DELETE", "/orders/00000000-0000-4000-8000-000000000000?reason=x").status == 404);
+}
+
+TEST_CASE("order flow: two partial shipments capture the total, over-ship 409, delivered", "[order][flow]") {
+  auto f = make_fixture();
+  auto o = f->post("order", "/orders", order_body("tok_visa", 3)).json();
+  REQUIRE(o["status"] == "confirmed");
+  const std::string id = o["order_id"];
+  const std::string item = o["items"][0]["item_id"];
+  auto over = f->post("order", "/orders/" + id + "/shipments", json{{"items", {{{"order_item_id", item}, {"quantity", 4}}}}});
+  CHECK(over.status == 409);
+  auto s1 = f->post("order", "/orders/" + id + "/shipments", json{{"items", {{{"order_item_id", item}, {"quantity", 1}}}}});
+  REQUIRE(s1.status == 201);
+  auto s2 = f->post("order", "/orders/" + id + "/shipments", json{{"items", {{{"order_item_id", 1}, {"quantity", 2}}}}});
+  REQUIRE(s2.status == 201);
+  CHECK(f->post("order", "/orders/" + id + "/shipments", json{{"items", {{{"order_item_id", item}, {"quantity", 1}}}}}).status == 409);
+  auto t1 = f->http("order", "PATCH", "/orders/shipments/" + s1.json()["shipment_id"].get<std::string>() + "/tracking",
+                    json{{"tracking_number", "TRK1"}}.dump());
+  REQUIRE(t1.status == 200);
+  CHECK(f->get("order", "/orders/" + id).json()["status"] == "processing");
+  auto t2 = f->http("order", "PATCH", "/orders/shipments/" + s2.json()["shipment_id"].get<std::string>() + "/tracking",
+                    json{{"tracking_number", "TRK2"}}.dump());
+  REQUIRE(t2.status == 200);
+  auto shipped = f->get("order", "/orders/" + id).json();
+  CHECK(shipped["status"] == "shipped");
+  CHECK(shipped["payment_status"] == "captured");
+  CHECK(shipped["amount_captured"].get<double>() == Approx(shipped["total_amount"].get<double>()));
+  CHECK(t1.json()["captured_amount"].get<double>() + t2.json()["captured_amount"].get<double>() ==
+        Approx(shipped["total_amount"].get<double>()));
+  CHECK(f->http("order", "DELETE", "/orders/" + id + "?reason=other").status == 409);
+  auto moved = f->http("order", "PUT", "/orders/" + id,
+                       json{{"shipping_address", {{"country", "US"}, {"city", "X"}, {"postal_code", "1"}, {"street", "y"}}}}.dump());
+  CHECK(moved.status == 409);
+  auto noted = f->http("order", "PUT", "/orders/" + id, json{{"notes", "leave at door"}}.dump());
+  REQUIRE(noted.status == 200);
+  CHECK(noted.json()["notes"] == "leave at door");
+  auto stats = f->get("order", "/orders/stats?range=7d").json();
+  CHECK(stats["total_orders"] == 1);
+  CHECK(stats["by_status"]["shipped"] == 1);
+  CHECK(f->get("order", "/orders/stats?range=2w").status == 422);
+  auto tracking = f->get("order", "/orders/" + id + "/tracking").json();
+  CHECK(tracking["progress_percentage"] == 75);
+  CHECK(tracking["shipments"].size() == 2);
+  CHECK(f->post("order", "/orders/shipments/" + s1.json()["shipment_id"].get<std::string>() + "/delivered", json::object()).status == 200);
+  CHECK(f->get("order", "/orders/" + id).json()["status"] == "shipped");
+  CHECK(f->post("order", "/orders/shipments/" + s2.json()["shipment_id"].get<std::string>() + "/delivered", json::object()).status == 200);
+  CHECK(f->get("order", "/orders/" + id).json()["status"] == "delivered");
+  CHECK(f->eventually([&] { return f->events("order.order_delivered").size() == 1; }));
+}
+
+TEST_CASE("order flow: Idempotency-Key same body replays, other body is 422", "[order][flow]") {
+  auto f = make_fixture();
+  auto a = f->post("order", "/orders", order_body(), {{"Idempotency-Key", "key-1"}});
+  REQUIRE(a.status == 201);
+  auto b = f->post("order", "/orders", order_body(), {{"Idempotency-Key", "key-1"}});
+  REQUIRE(b.status == 201);
+  CHECK(a.json()["order_id"] == b.json()["order_id"]);
+  CHECK(a.json()["status"] == b.json()["status"]);
+  CHECK(f->post("order", "/orders", order_body("tok_visa", 2), {{"Idempotency-Key", "key-1"}}).status == 422);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 1);
+  auto pruned = f->ask<order_actor, count_reply>("order", prune_idempotency_keys{});
+  REQUIRE(pruned.ok());
+  CHECK(pruned->count == 0);  // keys live at least 24 h
+  CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys") == 1);
+}
+
+TEST_CASE("order flow: 50 concurrent orders for the last 10 units confirm exactly 10", "[order][flow][concurrency]") {
+  auto f = make_fixture();
+  f->database().exec("UPDATE inventory.stock_levels SET quantity = CASE WHEN warehouse_id = "
+                     "'20000000-0000-4000-8000-000000000001' THEN 10 ELSE 0 END WHERE product_id::text = '" + prod3 + "'");
+  std::vector<std::future<int>> results;
+  auto handle = f->directory().handle("order");
+  for (int i = 0; i < 50; ++i) {
+    results.push_back(std::async(std::launch::async, [&f, handle] {
+      caf::scoped_actor s{f->system()};
+      int status = 0;
+      order::place_order msg;
+      msg.body = order_body("tok_visa", 1, "PROD-003");
+      s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(30), msg)
+          .receive([&](order::order_view& v) { status = v.status == "confirmed" ? 1 : 2; },
+                   [&](caf::error&) { status = 3; });
+      return status;
+    }));
+  }
+  int confirmed = 0;
+  for (auto& r : results) confirmed += r.get() == 1 ? 1 : 0;
+  CHECK(confirmed == 10);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 10);
+  CHECK(count(*f, "SELECT count(*) FROM inventory.stock_levels WHERE quantity < 0 OR reserved_quantity > quantity") == 0);
+}
+
+TEST_CASE("order flow: a crash of the order actor during placements leaves no orphan", "[order][flow][crash]") {
+  auto f = make_fixture();
+  auto handle = f->directory().handle("order");
+  std::vector<std::future<void>> placed;
+  for (int i = 0; i < 8; ++i)
+    placed.push_back(std::async(std::launch::async, [&f, handle] {
+      caf::scoped_actor s{f->system()};
+      order::place_order msg;
+      msg.body = order_body();
+      s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(5), msg)
+          .receive([](order::order_view&) {}, [](caf::error&) {});
+    }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  f->inject("order", "throw");
+  for (auto& p : placed) p.get();
+  REQUIRE(f->wait_running("order"));
+  // after the restart every saga reaches a terminal state
+  CHECK(f->eventually(
+      [&] { return count(*f, "SELECT count(*) FROM orders.sagas WHERE state NOT IN ('completed', 'compensated')") == 0; },
+      std::chrono::seconds(40)));
+  const int64_t orders = count(*f, "SELECT count(*) FROM orders.orders");
+  CHECK(orders >= 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status IN ('confirmed', 'cancelled')") == orders);
+  // no live reservation or authorization without a confirmed order
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations r WHERE r.status IN ('active', 'confirmed') AND NOT EXISTS "
+                  "(SELECT 1 FROM orders.orders o WHERE o.order_id::text = r.order_id::text AND o.status = 'confirmed')") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") ==
+        count(*f, "SELECT count(DISTINCT order_id) FROM payments.payments WHERE status = 'authorized'"));
+}
+
+
+namespace {
+// 6 × PROD-002 (≈ 4,540 with tax: high amount, 30 points) billed elsewhere (address mismatch, 20
+// points) = 50 → manual_review.
+json review_body() {
+  json b = order_body("tok_visa", 6, "PROD-002");
+  b["billing_address"] = {{"country", "US"}, {"state", "NY"}, {"city", "New York"}, {"postal_code", "10001"},
+                          {"street", "1 Broadway"}};
+  return b;
+}
+}  // namespace
+
+TEST_CASE("order flow: manual review then approve confirms", "[order][flow][review]") {
+  auto f = make_fixture();
+  auto r = f->post("order", "/orders", review_body());
+  REQUIRE(r.status == 201);
+  auto o = r.json();
+  REQUIRE(o["fraud_decision"] == "manual_review");
+  CHECK(o["status"] == "pending");
+  const std::string id = o["order_id"];
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + id + "' AND state = 'waiting_review'") == 1);
+  CHECK(f->post("order", "/orders/" + id + "/review", json{{"approve", true}}).status == 422);
+  auto a = f->post("order", "/orders/" + id + "/review", json{{"approve", true}, {"reviewed_by", "analyst"}});
+  REQUIRE(a.status == 200);
+  CHECK(a.json()["status"] == "confirmed");
+  CHECK(f->post("order", "/orders/" + id + "/review", json{{"approve", true}, {"reviewed_by", "analyst"}}).status == 409);
+}
+
+TEST_CASE("order flow: manual review then reject cancels and releases", "[order][flow][review]") {
+  auto f = make_fixture();
+  auto o = f->post("order", "/orders", review_body()).json();
+  REQUIRE(o["fraud_decision"] == "manual_review");
+  const std::string id = o["order_id"];
+  auto r = f->post("order", "/orders/" + id + "/review", json{{"approve", false}, {"reviewed_by", "analyst"}});
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["status"] == "cancelled");
+  CHECK(r.json()["cancellation_reason"] == "fraud_detected");
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id = '" + id +
+                      "' AND status IN ('active', 'confirmed')") == 0);
+}
+
+TEST_CASE("order flow: payment window expiry cancels and releases the stock", "[order][flow][deadline]") {
+  setenv("MERCATO_ORDER_PAYMENT_WINDOW_S", "1", 1);
+  auto f = make_fixture();
+  unsetenv("MERCATO_ORDER_PAYMENT_WINDOW_S");
+  auto o = f->post("order", "/orders", order_body("tok_chargeDeclined")).json();
+  CHECK(o["status"] == "pending");
+  const std::string id = o["order_id"];
+  CHECK(f->eventually([&] { return f->get("order", "/orders/" + id).json()["status"] == "cancelled"; },
+                      std::chrono::seconds(15)));
+  auto v = f->get("order", "/orders/" + id).json();
+  CHECK(v["cancellation_reason"] == "payment_failed");
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id = '" + id +
+                      "' AND status IN ('active', 'confirmed')") == 0);
+}
+
+TEST_CASE("order flow: status changes follow the table, legacy paid, query or body", "[order][flow][status]") {
+  auto f = make_fixture();
+  auto pend = f->post("order", "/orders", order_body("tok_chargeDeclined")).json();
+  const std::string pid = pend["order_id"];
+  auto paid = f->http("order", "PUT", "/orders/" + pid + "/status", json{{"status", "paid"}}.dump());
+  CHECK(paid.status == 409);
+  CHECK(paid.body.find("Order has no successful payment") != std::string::npos);
+  auto o = f->post("order", "/orders", order_body()).json();
+  const std::string id = o["order_id"];
+  CHECK(f->http("order", "PUT", "/orders/" + id + "/status", json{{"status", "paid"}}.dump()).status == 200);
+  CHECK(f->http("order", "PATCH", "/orders/" + id + "/status?status=bogus").status == 422);
+  auto bad = f->http("order", "PATCH", "/orders/" + id + "/status?status=delivered");
+  CHECK(bad.status == 409);
+  CHECK(bad.body.find("Cannot change order status from 'confirmed' to 'delivered'") != std::string::npos);
+  CHECK(f->http("order", "PATCH", "/orders/" + id + "/status", json{{"status", "processing"}}.dump()).json()["status"] ==
+        "processing");
+  auto shipped = f->http("order", "PATCH", "/orders/" + id + "/status?status=shipped");
+  REQUIRE(shipped.status == 200);
+  CHECK(shipped.json()["status"] == "shipped");
+  CHECK(shipped.json()["payment_status"] == "captured");
+  CHECK(f->http("order", "PATCH", "/api/orders/" + id + "/status?status=delivered").json()["status"] == "delivered");
+  auto saga = f->get("order", "/orders/" + id + "/saga").json();
+  CHECK(saga["sagas"].size() == 1);
+  CHECK(saga["sagas"][0]["steps"].size() >= 4);
+  CHECK(f->get("order", "/sagas?state=completed").json().size() >= 1);
+  CHECK(f->post("order", "/sagas/" + saga["sagas"][0]["saga_id"].get<std::string>() + "/retry", json::object()).status == 409);
+  auto tracking = f->get("order", "/orders/" + id + "/tracking").json();
+  CHECK(tracking["progress_percentage"] == 100);
+}
+
+TEST_CASE("order flow: tax rates CRUD and quote", "[order][flow][tax]") {
+  auto f = make_fixture();
+  CHECK(f->get("order", "/tax-rates").json().size() == 4);
+  auto dup = f->post("order", "/tax-rates", json{{"country", "US"}, {"region", "TX"}, {"rate", 0.05}});
+  CHECK(dup.status == 409);
+  CHECK(f->post("order", "/tax-rates", json{{"country", "US"}, {"rate", 1.5}}).status == 422);
+  auto wa = f->post("order", "/tax-rates", json{{"country", "US"}, {"region", "WA"}, {"rate", "0.065"}, {"name", "WA"}});
+  REQUIRE(wa.status == 201);
+  const std::string wid = wa.json()["tax_rate_id"];
+  CHECK(f->http("order", "PUT", "/tax-rates/" + wid, json{{"rate", 0.07}}.dump()).json()["rate"].get<double>() == Approx(0.07));
+  auto q = f->post("order", "/orders/quote",
+                   json{{"items", {{{"product_id", "PROD-001"}, {"quantity", 1}}}},
+                        {"shipping_address", {{"country", "US"}, {"state", "WA"}, {"city", "Seattle"},
+                                              {"postal_code", "98101"}, {"street", "1 Pike"}}}});
+  REQUIRE(q.status == 200);
+  CHECK(q.json()["tax"].get<double>() == Approx(14.00));  // 199.99 × 7 % = 13.9993
+  CHECK(f->http("order", "DELETE", "/tax-rates/" + wid).status == 204);
+  CHECK(f->http("order", "DELETE", "/tax-rates/" + wid).status == 404);
+}
+
+TEST_CASE("order flow: a payment made at the payment agent resumes a waiting order", "[order][flow][deadline]") {
+  auto f = make_fixture();
+  auto o = f->post("order", "/orders", order_body("tok_chargeDeclined")).json();
+  REQUIRE(o["status"] == "pending");
+  const std::string id = o["order_id"];
+  payment::authorize_payment a;
+  a.order_id = id;
+  a.customer_id = "CUST-001";
+  a.amount = 21649;
+  a.payment_token = "tok_visa";
+  a.idempotency_key = "external-auth-1";
+  auto r = f->ask<payment_actor, payment::payment_view>("payment", a);
+  REQUIRE(r.ok());
+  CHECK(f->eventually([&] { return f->get("order", "/orders/" + id).json()["status"] == "confirmed"; }));
+  CHECK(f->get("order", "/orders/" + id).json()["payment_status"] == "authorized");
+}
+
+TEST_CASE("order flow: a marketplace order twice is one order at channel prices, captured", "[order][flow][channel]") {
+  auto f = make_fixture();
+  json b = {{"customer_id", "CUST-002"},
+            {"channel", "marketplace"},
+            {"channel_name", "amazon"},
+            {"channel_order_id", "AMZ-1001"},
+            {"price_source", "channel"},
+            {"payment", {{"type", "marketplace"}, {"connection_id", "conn-1"}}},
+            {"shipping", {{"amount", 4.50}}},
+            {"items", {{{"product_id", "PROD-001"}, {"quantity", 2}, {"unit_price", 150.00}}}}};
+  order::place_order msg;
+  msg.body = b;
+  auto first = f->ask<order_actor, order::order_view>("order", msg);
+  REQUIRE(first.ok());
+  CHECK(first->status == "confirmed");
+  CHECK(first->payment_status == "captured");
+  CHECK(first->view["subtotal"].get<double>() == Approx(300.00));
+  CHECK(first->view["shipping_cost"].get<double>() == Approx(4.50));
+  auto second = f->ask<order_actor, order::order_view>("order", msg);
+  REQUIRE(second.ok());
+  CHECK(second->order_id == first->order_id);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 1);
+  auto missing = f->ask<order_actor, order::order_view>("order", order::get_order{"ORD-00000000-000000"});
+  CHECK(missing.error.kind == failure_kind::not_found);
+  auto by_number = f->ask<order_actor, order::order_view>("order", order::get_order{first->order_number});
+  REQUIRE(by_number.ok());
+  CHECK(by_number->order_id == first->order_id);
+  auto recent = f->ask<order_actor, count_reply>("order", order::count_recent_orders{"CUST-002", 24, ""});
+  REQUIRE(recent.ok());
+  CHECK(recent->count == 1);
+}
+
+TEST_CASE("order flow: cancelling a waiting order releases its stock, no payment action", "[order][flow]") {
+  auto f = make_fixture();
+  auto o = f->post("order", "/orders", order_body("tok_chargeDeclined")).json();
+  REQUIRE(o["status"] == "pending");
+  const std::string id = o["order_id"];
+  auto c = f->post("order", "/orders/" + id + "/cancel", json{{"reason", "customer_request"}});
+  REQUIRE(c.status == 200);
+  CHECK(c.json()["payment_action"] == "none");
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id = '" + id +
+                      "' AND status IN ('active', 'confirmed')") == 0);
+  CHECK(f->post("order", "/orders/" + id + "/pay", json{{"payment_token", "tok_visa"}}).status == 409);
+  CHECK(f->get("order", "/orders?status=cancelled").json().size() == 1);
+  CHECK(f->get("order", "/orders?status=confirmed").json().size() == 0);
+  CHECK(f->get("order", "/orders?status=nonsense").status == 422);
+  CHECK(f->eventually([&] { return f->events("order.order_cancelled").size() == 1; }));
+}
+
+TEST_CASE("order flow: the d2c form and the quote give the same totals", "[order][flow][d2c]") {
+  auto f = make_fixture();
+  json dest = {{"country", "US"}, {"state", "CA"}, {"city", "San Jose"}, {"postal_code", "95113"}, {"street", "1 Main"}};
+  json cart = {{"customer_id", "CUST-003"},
+               {"lines", {{{"product_id", "PROD-001"}, {"quantity", 1}}, {{"product_id", prod3}, {"quantity", 2}}}},
+               {"shipping", {{"service_level", "express"}, {"destination", dest}}}};
+  auto q = f->post("order", "/orders/quote", cart);
+  REQUIRE(q.status == 200);
+  auto quote = q.json();
+  CHECK(quote["shipping"].get<double>() == Approx(14.99));
+  json order = cart;
+  order["payment"] = {{"type", "card"}, {"token", "tok_visa"}};
+  order["channel"] = "d2c";
+  order["channel_name"] = "store-1";
+  order["expected_total"] = quote["total"];
+  auto r = f->post("order", "/orders", order);
+  REQUIRE(r.status == 201);
+  auto o = r.json();
+  CHECK(o["status"] == "confirmed");
+  CHECK(o["total_amount"].get<double>() == Approx(quote["total"].get<double>()));
+  CHECK(o["tax_amount"].get<double>() == Approx(quote["tax"].get<double>()));
+  CHECK(o["shipping_service_level"] == "express");
+  CHECK(o["items"].size() == 2);
+  order["expected_total"] = quote["total"].get<double>() - 1.0;
+  order["channel_order_id"] = "web-2";
+  auto lower = f->post("order", "/orders", order);
+  CHECK(lower.status == 409);
+  CHECK(lower.body.find("Order total changed") != std::string::npos);
+  order::quote_order typed;
+  typed.body = cart;
+  auto tq = f->ask<order_actor, order::order_quote>("order", typed);
+  REQUIRE(tq.ok());
+  CHECK(tq->quote["total"] == quote["total"]);
+  auto by_status = f->ask<order_actor, order::status_counts>("order", order::count_orders_by_status{});
+  REQUIRE(by_status.ok());
+  REQUIRE(by_status->counts.size() == 1);
+  CHECK(by_status->counts[0] == std::make_pair(std::string{"confirmed"}, int64_t{1}));
+  auto bad_level = cart;
+  bad_level["shipping"]["service_level"] = "teleport";
+  CHECK(f->post("order", "/orders/quote", bad_level).status == 422);
+}
+
+TEST_CASE("order flow: typed status, payable, open orders and update_status", "[order][flow][typed]") {
+  auto f = make_fixture();
+  auto o = f->post("order", "/orders", order_body()).json();
+  const std::string id = o["order_id"];
+  auto st = f->ask<order_actor, order::order_status_reply>("order", order::get_order_status{id});
+  REQUIRE(st.ok());
+  CHECK(st->status == "confirmed");
+  CHECK(st->saga_state == "completed");
+  auto pay = f->ask<order_actor, order::order_payable>("order", order::get_order_payable{id});
+  REQUIRE(pay.ok());
+  CHECK(pay->total_amount == 21649);
+  CHECK(pay->balance_due == 0);
+  auto open = f->ask<order_actor, count_reply>("order", order::count_open_orders{"CUST-001"});
+  REQUIRE(open.ok());
+  CHECK(open->count == 1);
+  auto bad = f->ask<order_actor, order::order_view>("order", order::update_status{id, "delivered", "test", ""});
+  CHECK(bad.error.kind == failure_kind::conflict);
+  auto ok = f->ask<order_actor, order::order_view>("order", order::update_status{id, "processing", "test", ""});
+  REQUIRE(ok.ok());
+  CHECK(ok->status == "processing");
+  CHECK(f->ask<order_actor, order::order_status_reply>("order", order::get_order_status{"nope"}).error.kind ==
+        failure_kind::not_found);
+}
+
+TEST_CASE("order flow: cancelling while the place saga runs leaves nothing behind", "[order][flow][race]") {
+  auto f = make_fixture();
+  auto handle = f->directory().handle("order");
+  auto placed = std::async(std::launch::async, [&f, handle] {
+    caf::scoped_actor s{f->system()};
+    order::place_order msg;
+    msg.body = order_body();
+    std::string status;
+    s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(15), msg)
+        .receive([&](order::order_view& v) { status = v.status; }, [&](caf::error&) { status = "error"; });
+    return status;
+  });
+  std::string id;
+  REQUIRE(f->eventually([&] {
+    auto c = f->database().connect();
+    pqxx::nontransaction tx{*c};
+    auto r = tx.exec("SELECT order_id::text FROM orders.orders LIMIT 1");
+    if (r.empty()) return false;
+    id = r[0][0].c_str();
+    return true;
+  }, std::chrono::seconds(10)));
+  auto c = f->http("order", "DELETE", "/orders/" + id + "?reason=customer_request");
+  CHECK(c.status == 200);
+  placed.get();
+  CHECK(f->eventually([&] {
+    return count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + id +
+                         "' AND state NOT IN ('completed', 'compensated')") == 0;
+  }));
+  CHECK(f->get("order", "/orders/" + id).json()["status"] == "cancelled");
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id = '" + id +
+                      "' AND status IN ('active', 'confirmed')") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM payments.payments WHERE order_id = '" + id + "' AND status = 'authorized'") == 0);
+}
+
+TEST_CASE("order flow: the same Idempotency-Key twice at once makes one order", "[order][flow][idempotency]") {
+  auto f = make_fixture();
+  auto handle = f->directory().handle("order");
+  std::vector<std::future<std::string>> calls;
+  for (int i = 0; i < 2; ++i)
+    calls.push_back(std::async(std::launch::async, [&f, handle] {
+      caf::scoped_actor s{f->system()};
+      order::place_order msg;
+      msg.body = order_body();
+      msg.idempotency_key = "same-key";
+      std::string out;
+      s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(15), msg)
+          .receive([&](order::order_view& v) { out = v.order_id; },
+                   [&](caf::error& e) { out = "error:" + read_failure(e).code; });
+      return out;
+    }));
+  auto a = calls[0].get(), b = calls[1].get();
+  INFO(a << " / " << b);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 1);
+  const bool one_conflict = (a == "error:conflict") != (b == "error:conflict");
+  const bool same_order = a == b && a.rfind("error:", 0) != 0;
+  CHECK((one_conflict || same_order));
+}
+
+TEST_CASE("order flow: points and store credit are taken and given back on cancel", "[order][flow][loyalty]") {
+  auto f = make_fixture();
+  auto before = f->ask<customer_actor, customer::customer_profile>("customer", customer::get_customer{"CUST-006"});
+  REQUIRE(before.ok());
+  REQUIRE(before->points_balance >= 1000);
+  REQUIRE(before->store_credit_balance >= 2000);
+  json b = order_body();
+  b["customer_id"] = "CUST-006";
+  b["redeem_points"] = 1000;
+  b["use_store_credit"] = "20.00";
+  auto r = f->post("order", "/orders", b);
+  REQUIRE(r.status == 201);
+  auto o = r.json();
+  CHECK(o["status"] == "confirmed");
+  CHECK(o["points_redeemed"] == 1000);
+  CHECK(o["store_credit_used"].get<double>() == Approx(20.00));
+  CHECK(o["discount_amount"].get<double>() > 20.00);
+  CHECK(o["total_amount"].get<double>() ==
+        Approx(o["subtotal"].get<double>() - o["discount_amount"].get<double>() + o["shipping_cost"].get<double>() +
+               o["tax_amount"].get<double>()));
+  auto during = f->ask<customer_actor, customer::customer_profile>("customer", customer::get_customer{"CUST-006"});
+  REQUIRE(during.ok());
+  CHECK(during->points_balance == before->points_balance - 1000);
+  CHECK(during->store_credit_balance == before->store_credit_balance - 2000);
+  const std::string id = o["order_id"];
+  REQUIRE(f->http("order", "DELETE", "/orders/" + id + "?reason=customer_request").status == 200);
+  auto after = f->ask<customer_actor, customer::customer_profile>("customer", customer::get_customer{"CUST-006"});
+  REQUIRE(after.ok());
+  CHECK(after->points_balance == before->points_balance);
+  CHECK(after->store_credit_balance == before->store_credit_balance);
+}
+
+TEST_CASE("order flow: a failed saga is listed and resumed by retry", "[order][flow][retry]") {
+  auto f = make_fixture();
+  auto o = f->post("order", "/orders", order_body("tok_chargeDeclined")).json();
+  const std::string id = o["order_id"];
+  // as if the payment step had failed 20 times
+  f->database().exec("UPDATE orders.sagas SET state = 'failed', last_error = 'payment agent unavailable' "
+                     "WHERE order_id = '" + id + "'");
+  auto failed = f->get("order", "/sagas?state=failed").json();
+  REQUIRE(failed.size() == 1);
+  const std::string saga = failed[0]["saga_id"];
+  CHECK(f->post("order", "/sagas/00000000-0000-4000-8000-000000000000/retry", json::object()).status == 404);
+  auto r = f->post("order", "/sagas/" + saga + "/retry", json::object());
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["state"] == "running");
+  // driven again: the card is still declined, so it parks waiting for payment
+  CHECK(f->eventually([&] {
+    return count(*f, "SELECT count(*) FROM orders.sagas WHERE saga_id = '" + saga + "' AND state = 'waiting_payment'") == 1;
+  }));
+  CHECK(f->post("order", "/sagas/" + saga + "/retry", json::object()).status == 409);
+}
+
+TEST_CASE("order flow: a pricing dependency down is 503 with Retry-After and no order", "[order][flow][unavailable]") {
+  fixture_options o;
+  o.seed = true;
+  agent_fixture f{{spec_for("customer", &spawn_customer_agent), spec_for("order", &spawn_order_agent)}, o};
+  auto r = f.post("order", "/orders", order_body());
+  CHECK(r.status == 503);
+  CHECK(r.header("Retry-After") == "5");
+  CHECK(count(f, "SELECT count(*) FROM orders.orders") == 0);
+}
