@@ -10,6 +10,7 @@
 #include "db/idempotency_store.hpp"
 #include "db/outbox.hpp"
 #include "order/enhanced_routes.hpp"
+#include "config/config.hpp"
 #include "order/order_agent_state.hpp"
 #include "order/order_view.hpp"
 #include "log/log.hpp"
@@ -125,18 +126,20 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
   st.ctx = ctx;
   st.owner_prefix = process_token() + ":";
   st.lease_owner = st.owner_prefix + std::to_string(ctx.incarnation);
-  // Saga windows (agents/8000-order.md: payment 30 min, review 24 h); shortened by tests and
-  // operators through the environment until the config file carries order keys.
-  auto env_seconds = [](const char* name, int64_t fallback) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) return fallback;
-    char* end = nullptr;
-    const long long n = std::strtoll(v, &end, 10);
-    return end && *end == '\0' && n > 0 ? static_cast<int64_t>(n) : fallback;
-  };
-  st.payment_window_s = env_seconds("MERCATO_ORDER_PAYMENT_WINDOW_S", 1800);
-  st.review_window_s = env_seconds("MERCATO_ORDER_REVIEW_WINDOW_S", 86400);
-  st.place_wait = std::chrono::milliseconds(env_seconds("MERCATO_ORDER_PLACE_WAIT_MS", 10000));
+  // Saga windows (agents/8000-order.md: payment 30 min, review 24 h) and the built-in shipping
+  // table come from the [order] and [shipping] config sections.
+  if (ctx.settings) {
+    const auto& cfg = *ctx.settings;
+    auto seconds = [](std::chrono::milliseconds d) {
+      return std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count());
+    };
+    st.payment_window_s = seconds(cfg.order.payment_window);
+    st.review_window_s = seconds(cfg.order.review_window);
+    st.place_wait = cfg.order.place_wait;
+    st.shipping = shipping_table{cfg.shipping.carrier_code, cfg.shipping.standard_cents,
+                                 cfg.shipping.express_cents, cfg.shipping.overnight_cents,
+                                 cfg.shipping.free_standard_threshold_cents};
+  }
   add_order_routes(self);
   if (ctx.database) {
     enhanced_dependencies deps;

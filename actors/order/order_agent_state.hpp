@@ -3,6 +3,8 @@
 // in-memory part of running sagas) and the entry points each file implements.
 #pragma once
 
+#include "order/shipping_rates.hpp"
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -72,9 +74,10 @@ struct order_state {
   // hot path's own payment_authorized events are ignored without touching the database; waits
   // parked before a restart are caught by the deadline check, which asks get_order_payment).
   std::unordered_set<std::string> awaiting_payment;
-  std::chrono::milliseconds place_wait{10000};
+  std::chrono::milliseconds place_wait{10000};  // [order] in the config
   int64_t payment_window_s = 1800;
   int64_t review_window_s = 86400;
+  shipping_table shipping;                       // [shipping] in the config
 };
 
 using order_self = order_impl::stateful_pointer<order_state>;

@@ -369,7 +369,7 @@ nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload
           {"payload", payload},     {"aggregate_id", order_id}, {"occurred_at", e.occurred_at}};
 }
 
-bool commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& saga_id,
+std::optional<confirmed_stamp> commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& saga_id,
                       const nlohmann::json& context, const std::vector<step_log>& steps,
                       const nlohmann::json& events) {
   nlohmann::json st = nlohmann::json::array();
@@ -397,7 +397,8 @@ bool commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& 
       "  fraud_decision = nullif(d.j->>'fraud_decision', ''), fraud_score = nullif((d.j->>'fraud_score')::int, -1), "
       "  fraud_check_id = nullif(d.j->>'fraud_check_id', ''), payment_due_at = NULL, review_due_at = NULL, "
       "  confirmed_at = coalesce(confirmed_at, now()), version = version + 1, updated_at = now() "
-      "  FROM d WHERE order_id = (d.j->>'order_id')::uuid AND status = 'pending' RETURNING order_id), "
+      "  FROM d WHERE order_id = (d.j->>'order_id')::uuid AND status = 'pending' RETURNING order_id, "
+      "  " + iso_sql("confirmed_at") + " AS confirmed_at, " + iso_sql("updated_at") + " AS updated_at), "
       "s AS (UPDATE orders.sagas SET state = 'completed', current_step = 'completed', context = d.j->'context', "
       "  last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now() "
       "  FROM d WHERE saga_id = (d.j->>'saga_id')::uuid AND EXISTS (SELECT 1 FROM o)), "
@@ -414,9 +415,12 @@ bool commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& 
       "  SELECT (e->>'event_id')::uuid, e->>'aggregate_id', e->>'name', e->>'publisher', e->>'aggregate_id', "
       "  e->'payload', (e->>'occurred_at')::timestamptz FROM d, jsonb_array_elements(d.j->'events') AS e "
       "  WHERE EXISTS (SELECT 1 FROM o)) "
-      "SELECT count(*) FROM o",
+      "SELECT count(*), max(confirmed_at), max(updated_at) FROM o",
       d.dump());
-  return r[0].as<int64_t>() == 1;
+  // The stored timestamps (rendered as every read renders them), so the placement's answer and a
+  // later read of the order are the same document.
+  if (r[0].as<int64_t>() != 1) return std::nullopt;
+  return confirmed_stamp{r[1].as<std::string>(), r[2].as<std::string>()};
 }
 
 std::optional<order_record> load_order(pqxx::work& tx, const std::string& ref, bool lock) {

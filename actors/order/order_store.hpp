@@ -38,7 +38,12 @@ void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& sag
 // The end of a successful placement in ONE statement (the hot path): order confirmed (only if
 // still pending), saga completed, its steps, a timeline entry and `events` (outbox rows as
 // outbox_row() builds them). False when the order was no longer pending (cancelled meanwhile).
-bool commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& saga_id,
+// When the confirmation landed (nullopt: the order was no longer pending).
+struct confirmed_stamp {
+  std::string confirmed_at;
+  std::string updated_at;
+};
+std::optional<confirmed_stamp> commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& saga_id,
                       const nlohmann::json& context, const std::vector<step_log>& steps,
                       const nlohmann::json& events);
 // An outbox row for the batched statements above: the columns db::outbox::enqueue writes.

@@ -6,6 +6,18 @@ namespace {
 
 nlohmann::json text_or_null(const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); }
 
+// Every gift field, whether the client sent some, all or none of them (as a stored order reads).
+nlohmann::json full_gift_options(const nlohmann::json& g) {
+  const auto field = [&](const char* key, nlohmann::json fallback) {
+    return g.is_object() && g.contains(key) ? g[key] : fallback;
+  };
+  return {{"is_gift", field("is_gift", false)},
+          {"gift_message", field("gift_message", nullptr)},
+          {"gift_wrap_type", field("gift_wrap_type", nullptr)},
+          {"hide_prices", field("hide_prices", false)},
+          {"gift_receipt", field("gift_receipt", false)}};
+}
+
 }  // namespace
 
 money::cents line_paid(const order_line& l) { return l.total_price - l.discount_amount + l.tax_amount; }
@@ -76,7 +88,7 @@ nlohmann::json render_order_view(const order_record& o) {
       {"carrier_code", text_or_null(o.carrier_code)},
       {"notes", text_or_null(o.notes)},
       {"tags", o.tags},
-      {"gift_options", o.gift_options},
+      {"gift_options", full_gift_options(o.gift_options)},
       {"priority_level", o.priority_level},
       {"scheduled_delivery_date", text_or_null(o.scheduled_delivery_date)},
       {"delivery_instructions", text_or_null(o.delivery_instructions)},

@@ -155,16 +155,17 @@ void finish_confirmed(order_self self, run_ptr run) {
   su["status"] = "confirmed";
   nlohmann::json events = nlohmann::json::array(
       {outbox_row("order_confirmed", p, o.order_id), outbox_row("order_status_updated", su, o.order_id)});
-  db_transact<bool>(
+  db_transact<std::optional<confirmed_stamp>>(
       self, *self->state.ctx.database,
       [saga = run->saga_id, o, ctx = to_json(c), steps, events](pqxx::work& tx) {
         return commit_confirmed(tx, o, saga, ctx, steps, events);
       },
-      [self, run, now](db::outcome<bool> r) {
+      [self, run](db::outcome<std::optional<confirmed_stamp>> r) {
         if (!r.ok()) return retry_later(self, run, "confirm_order", db_failure(*r.failure));
         if (*r.value) {
           run->order.status = "confirmed";
-          run->order.confirmed_at = now;
+          run->order.confirmed_at = (*r.value)->confirmed_at;
+          run->order.updated_at = (*r.value)->updated_at;
           run->order.payment_due_at.clear();
           run->order.review_due_at.clear();
           self->state.ctx.relay->wake();
@@ -550,7 +551,7 @@ void place_new_order(order_self self, place_order msg, place_done done) {
   j->req = std::make_shared<place_request>(read_place_request(msg.body, j->issues));
   auto& req = *j->req;
   quote_promotions(req.promotion_codes, j->issues);
-  if (!flat_rate(req.shipping_service_level, 0))
+  if (!flat_rate(self->state.shipping, req.shipping_service_level, 0))
     j->issues.push_back({{"body", "shipping_service_level"},
                          "Unknown shipping service level '" + req.shipping_service_level + "'", "value_error"});
   if (!j->issues.empty()) {
@@ -686,7 +687,7 @@ void place_new_order(order_self self, place_order msg, place_done done) {
         shipping = req.expected_shipping.value_or(0);
         o.carrier_code = req.carrier_code;
       } else {
-        auto q = flat_rate(req.shipping_service_level, std::max<money::cents>(0, merchandise - discount));
+        auto q = flat_rate(self->state.shipping, req.shipping_service_level, std::max<money::cents>(0, merchandise - discount));
         shipping = q->cost;
         o.carrier_code = q->carrier_code;
       }
@@ -1083,7 +1084,7 @@ void price_quote(order_self self, const nlohmann::json& body, json_done done) {
   auto issues = std::make_shared<input::issue_list>();
   auto req = std::make_shared<place_request>(read_place_request(body, *issues, true));
   quote_promotions(req->promotion_codes, *issues);
-  if (!flat_rate(req->shipping_service_level, 0))
+  if (!flat_rate(self->state.shipping, req->shipping_service_level, 0))
     issues->push_back({{"body", "shipping_service_level"},
                        "Unknown shipping service level '" + req->shipping_service_level + "'", "value_error"});
   if (!issues->empty()) {
@@ -1106,7 +1107,7 @@ void price_quote(order_self self, const nlohmann::json& body, json_done done) {
                 prices.push_back({items->items[i].list_price, req->lines[i].quantity});
               money::cents merchandise = 0;
               for (const auto& p : prices) merchandise += p.unit_price * p.quantity;
-              auto ship = flat_rate(req->shipping_service_level, merchandise);
+              auto ship = flat_rate(self->state.shipping, req->shipping_service_level, merchandise);
               const auto& addr = req->shipping_address;
               const auto rate = addr.is_null() ? 0
                                                : pick_tax_rate(self->state.tax_rates, address_country(addr),
@@ -1127,7 +1128,7 @@ void price_quote(order_self self, const nlohmann::json& body, json_done done) {
                                  {"available", i < rep.lines.size() ? rep.lines[i].available : false}});
               }
               nlohmann::json options = nlohmann::json::array();
-              for (const auto& q : flat_rate_options(merchandise))
+              for (const auto& q : flat_rate_options(self->state.shipping, merchandise))
                 options.push_back({{"carrier_code", q.carrier_code},
                                    {"service_level", q.service_level},
                                    {"final_cost", money::to_json(q.cost)},

@@ -3,21 +3,20 @@
 
 namespace mercato::order {
 
-namespace {
-constexpr money::cents free_standard_threshold = 7500;
-}
-
-std::optional<shipping_quote> flat_rate(const std::string& level, money::cents merchandise) {
-  if (level == "standard")
-    return shipping_quote{flat_rate_carrier, level, merchandise >= free_standard_threshold ? 0 : 599, 5};
-  if (level == "express") return shipping_quote{flat_rate_carrier, level, 1499, 2};
-  if (level == "overnight") return shipping_quote{flat_rate_carrier, level, 2999, 1};
+std::optional<shipping_quote> flat_rate(const shipping_table& t, const std::string& level,
+                                        money::cents merchandise) {
+  if (level == "standard") {
+    const bool free = t.free_standard_threshold > 0 && merchandise >= t.free_standard_threshold;
+    return shipping_quote{t.carrier_code, level, free ? 0 : t.standard, 5};
+  }
+  if (level == "express") return shipping_quote{t.carrier_code, level, t.express, 2};
+  if (level == "overnight") return shipping_quote{t.carrier_code, level, t.overnight, 1};
   return std::nullopt;
 }
 
-std::vector<shipping_quote> flat_rate_options(money::cents merchandise) {
+std::vector<shipping_quote> flat_rate_options(const shipping_table& t, money::cents merchandise) {
   std::vector<shipping_quote> out;
-  for (const char* level : {"standard", "express", "overnight"}) out.push_back(*flat_rate(level, merchandise));
+  for (const char* level : {"standard", "express", "overnight"}) out.push_back(*flat_rate(t, level, merchandise));
   return out;
 }
 

@@ -26,9 +26,10 @@ namespace {
 const std::string prod1 = "10000000-0000-4000-8000-000000000001";  // PROD-001, 199.99
 const std::string prod3 = "10000000-0000-4000-8000-000000000003";
 
-std::unique_ptr<agent_fixture> make_fixture() {
+std::unique_ptr<agent_fixture> make_fixture(std::function<void(config&)> adjust = {}) {
   fixture_options o;
   o.seed = true;
+  o.adjust = std::move(adjust);
   o.pool_size = 6;
   return std::make_unique<agent_fixture>(
       std::vector<agent_spec>{spec_for("product", &spawn_product_agent), spec_for("inventory", &spawn_inventory_agent),
@@ -344,9 +345,7 @@ TEST_CASE("order flow: manual review then reject cancels and releases", "[order]
 }
 
 TEST_CASE("order flow: payment window expiry cancels and releases the stock", "[order][flow][deadline]") {
-  setenv("MERCATO_ORDER_PAYMENT_WINDOW_S", "1", 1);
-  auto f = make_fixture();
-  unsetenv("MERCATO_ORDER_PAYMENT_WINDOW_S");
+  auto f = make_fixture([](config& c) { c.order.payment_window = std::chrono::seconds(1); });
   auto o = f->post("order", "/orders", order_body("tok_chargeDeclined")).json();
   CHECK(o["status"] == "pending");
   const std::string id = o["order_id"];

@@ -145,13 +145,17 @@ TEST_CASE("order request: bad bodies collect every issue with its loc", "[order]
 }
 
 TEST_CASE("order shipping: built-in flat rates", "[order][shipping]") {
-  REQUIRE(flat_rate("standard", 7499)->cost == 599);
-  REQUIRE(flat_rate("standard", 7500)->cost == 0);
-  REQUIRE(flat_rate("express", 100000)->cost == 1499);
-  REQUIRE(flat_rate("overnight", 0)->cost == 2999);
-  REQUIRE(flat_rate("overnight", 0)->carrier_code == "FLATRATE");
-  REQUIRE_FALSE(flat_rate("teleport", 0));
-  REQUIRE(flat_rate_options(0).size() == 3);
+  const shipping_table table;  // the config defaults
+  REQUIRE(flat_rate(table, "standard", 7499)->cost == 599);
+  REQUIRE(flat_rate(table, "standard", 7500)->cost == 0);
+  REQUIRE(flat_rate(table, "express", 100000)->cost == 1499);
+  REQUIRE(flat_rate(table, "overnight", 0)->cost == 2999);
+  REQUIRE(flat_rate(table, "overnight", 0)->carrier_code == "FLATRATE");
+  REQUIRE_FALSE(flat_rate(table, "teleport", 0));
+  shipping_table never_free;
+  never_free.free_standard_threshold = 0;
+  REQUIRE(flat_rate(never_free, "standard", 1000000)->cost == 599);
+  REQUIRE(flat_rate_options(table, 0).size() == 3);
 }
 
 #include "order/order_store.hpp"
