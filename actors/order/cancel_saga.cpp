@@ -74,7 +74,7 @@ void retry_cancel(order_self self, job_ptr job, const std::string& step, const f
   s.error = f.message;
   s.attempt = static_cast<int>(job->attempts);
   job->steps.push_back(s);
-  const bool give_up = job->attempts >= max_attempts;
+  const bool give_up = job->attempts >= self->state.saga_max_attempts;
   auto steps = std::move(job->steps);
   job->steps.clear();
   db_transact<bool>(

@@ -31,15 +31,15 @@ const std::string& process_token() {
   return token;
 }
 
-constexpr auto saga_interval = std::chrono::seconds(5);
 constexpr auto first_scan = std::chrono::seconds(1);
 
 void drive_due_sagas(order_self self) {
   if (!self->state.ctx.database) return;
   db_transact<std::vector<saga_row>>(
       self, *self->state.ctx.database,
-      [owner = self->state.lease_owner, prefix = self->state.owner_prefix](pqxx::work& tx) {
-        return claim_due_sagas(tx, owner, prefix, 30, 50);
+      [owner = self->state.lease_owner, prefix = self->state.owner_prefix,
+       lease = self->state.saga_lease_s](pqxx::work& tx) {
+        return claim_due_sagas(tx, owner, prefix, lease, 50);
       },
       [self](db::outcome<std::vector<saga_row>> r) {
         if (!r.ok()) return;
@@ -136,6 +136,9 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
     st.payment_window_s = seconds(cfg.order.payment_window);
     st.review_window_s = seconds(cfg.order.review_window);
     st.place_wait = cfg.order.place_wait;
+    st.saga_max_attempts = cfg.order.saga_max_attempts;
+    st.saga_poll_interval = cfg.order.saga_poll_interval;
+    st.saga_lease_s = seconds(cfg.order.saga_lease);
     st.shipping = shipping_table{cfg.shipping.carrier_code, cfg.shipping.standard_cents,
                                  cfg.shipping.express_cents, cfg.shipping.overnight_cents,
                                  cfg.shipping.free_standard_threshold_cents};
@@ -377,7 +380,7 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
       },
       [self](saga_tick_atom) {
         drive_due_sagas(self);
-        self->delayed_send(self, saga_interval, saga_tick_atom::value);
+        self->delayed_send(self, self->state.saga_poll_interval, saga_tick_atom::value);
       },
   };
 }

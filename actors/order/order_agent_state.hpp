@@ -78,6 +78,9 @@ struct order_state {
   int64_t payment_window_s = 1800;
   int64_t review_window_s = 86400;
   shipping_table shipping;                       // [shipping] in the config
+  int64_t saga_max_attempts = 20;                // failing step retries before `failed`
+  std::chrono::milliseconds saga_poll_interval{5000};
+  int64_t saga_lease_s = 30;                     // a claimed saga is owned this long
 };
 
 using order_self = order_impl::stateful_pointer<order_state>;
@@ -116,7 +119,6 @@ void reload_tax_rates(order_self self, std::function<void()> then = {});
 void run_later(order_self self, std::chrono::milliseconds delay, std::function<void()> fn);
 // Retry delay for attempt n (1, 2, 4 … s, cap 60 s).
 int64_t backoff_ms(int64_t attempt);
-inline constexpr int64_t max_attempts = 20;
 nlohmann::json saga_failed_payload(const std::string& saga_id, const std::string& type,
                                    const std::string& step, const std::string& error,
                                    const order_record& o);

@@ -91,7 +91,7 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
   if (stopped(self, run)) return;
   log_step(run, step, run->order.order_id + ":" + step, nullptr, "failed", f.message);
   const int64_t attempts = run->attempts + 1;
-  const bool give_up = attempts >= max_attempts;
+  const bool give_up = attempts >= self->state.saga_max_attempts;
   auto steps = std::move(run->steps);
   run->steps.clear();
   const auto ctx = to_json(run->c);
