@@ -396,10 +396,6 @@ const std::vector<key_spec>& key_table() {
     runtime.choice("scheduler", &runtime_config::scheduler, {"stealing", "sharing"},
                    "MERCATO_SCHEDULER");
 
-    section_keys<store_config> store{keys, "store", &config::store};
-    store.choice("currency", &store_config::currency, {"USD", "EUR", "GBP"}, "MERCATO_CURRENCY");
-    store.string("base_url", &store_config::base_url);
-
     section_keys<order_config> order{keys, "order", &config::order};
     order.duration("place_wait_ms", &order_config::place_wait);
     order.duration("payment_window_ms", &order_config::payment_window);

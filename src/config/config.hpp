@@ -89,11 +89,6 @@ struct runtime_config {
 };
 
 // Domain settings (issue #4 on). Money is kept in cents; the TOML file writes it as a decimal string.
-struct store_config {
-  std::string currency = "USD";             // the store currency: orders, prices, fraud amounts
-  std::string base_url = "http://localhost:8080";  // sitemap and canonical URLs
-};
-
 struct order_config {
   millis place_wait{10000};                 // POST /orders waits this long for the saga
   millis payment_window{1800000};           // waiting_payment → cancelled after this
@@ -131,7 +126,6 @@ struct config {
   admin_config admin;
   log_config log;
   runtime_config runtime;
-  store_config store;
   order_config order;
   shipping_config shipping;
   inventory_config inventory;

@@ -393,6 +393,6 @@ TEST_CASE("domain sections read money as decimal strings and mask the Stripe key
   CHECK(rendered.find("4.50") != std::string::npos);
   CHECK_THROWS_WITH(mercato::parse_config("[shipping]\nexpress = \"-1\"\n", "t.toml"),
                     Catch::Contains("shipping.express"));
-  CHECK_THROWS_WITH(mercato::parse_config("[store]\ncurrency = \"JPY\"\n", "t.toml"),
-                    Catch::Contains("store.currency"));
+  CHECK_THROWS_WITH(mercato::parse_config("[order]\nsaga_max_attempts = 0\n", "t.toml"),
+                    Catch::Contains("order.saga_max_attempts"));
 }
