@@ -1,6 +1,5 @@
 // SHA-256 (FIPS 180-4) of a scoring's canonical input: the `input_hash` that makes re-scoring
-// idempotent (UNIQUE entity_type, entity_id, input_hash). Self-contained: no crypto library is
-// linked into the agents.
+// idempotent (UNIQUE entity_type, entity_id, input_hash); domain/sha256.hpp does the hashing.
 #pragma once
 
 #include <string>

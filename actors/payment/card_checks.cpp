@@ -3,7 +3,7 @@
 
 #include <cctype>
 
-#include "payment/hmac_sha256.hpp"
+#include "domain/sha256.hpp"
 
 namespace mercato::payment {
 
@@ -63,7 +63,7 @@ bool cvc_valid(std::string_view cvc, std::string_view brand) {
 }
 
 std::string card_fingerprint(std::string_view digits, std::string_view secret) {
-  return to_hex(hmac_sha256(secret, digits));
+  return crypto::to_hex(crypto::hmac_sha256(secret, digits));
 }
 
 }  // namespace mercato::payment

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "payment/hmac_sha256.hpp"
+#include "domain/sha256.hpp"
 
 namespace mercato::payment {
 
@@ -54,9 +54,9 @@ bool verify_stripe_signature(std::string_view header, std::string_view body,
   }
   if (now - t > tolerance_seconds || t - now > tolerance_seconds) return false;
   std::string signed_payload = timestamp + "." + std::string(body);
-  std::string expected = to_hex(hmac_sha256(secret, signed_payload));
+  std::string expected = crypto::to_hex(crypto::hmac_sha256(secret, signed_payload));
   for (const auto& s : signatures)
-    if (constant_time_equal(s, expected)) return true;
+    if (crypto::constant_time_equal(s, expected)) return true;
   return false;
 }
 

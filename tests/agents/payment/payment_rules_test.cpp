@@ -3,13 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "payment/card_checks.hpp"
-#include "payment/hmac_sha256.hpp"
+#include "domain/sha256.hpp"
 #include "payment/payment_fsm.hpp"
 #include "payment/stripe_gateway.hpp"
 #include "payment/test_gateway.hpp"
 #include "runtime/uuid.hpp"
 
 using namespace mercato::payment;
+namespace crypto = mercato::crypto;
 
 TEST_CASE("card numbers are checked with Luhn and length, brands by prefix", "[payment][unit]") {
   CHECK(card_number_valid("4242424242424242"));
@@ -35,18 +36,18 @@ TEST_CASE("card numbers are checked with Luhn and length, brands by prefix", "[p
 }
 
 TEST_CASE("sha256 and hmac match the published test vectors", "[payment][unit]") {
-  CHECK(to_hex(sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(to_hex(sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(to_hex(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
+  CHECK(crypto::to_hex(crypto::sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(crypto::to_hex(crypto::sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(crypto::to_hex(crypto::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   // RFC 4231 test case 2.
-  CHECK(to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")) ==
+  CHECK(crypto::to_hex(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")) ==
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST_CASE("stripe webhook signatures are verified with a 300 s tolerance", "[payment][unit]") {
   std::string body = R"({"id":"evt_1","type":"charge.refunded"})";
-  std::string sig = to_hex(hmac_sha256("whsec_x", "1700000000." + body));
+  std::string sig = crypto::to_hex(crypto::hmac_sha256("whsec_x", "1700000000." + body));
   std::string header = "t=1700000000,v1=" + sig;
   CHECK(verify_stripe_signature(header, body, "whsec_x", 1700000100));
   CHECK_FALSE(verify_stripe_signature(header, body, "whsec_x", 1700000400));  // too old

@@ -1,10 +1,10 @@
 // SHA-256 / HMAC-SHA256 (see hmac_sha256.hpp).
-#include "payment/hmac_sha256.hpp"
+#include "domain/sha256.hpp"
 
 #include <cstring>
 #include <vector>
 
-namespace mercato::payment {
+namespace mercato::crypto {
 namespace {
 
 constexpr uint32_t k[64] = {
@@ -120,4 +120,4 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-}  // namespace mercato::payment
+}  // namespace mercato::crypto
