@@ -17,6 +17,20 @@
 namespace mercato::payment {
 namespace {
 
+// A new pending gateway operation on payment `p` (amount and key filled in by the caller).
+transaction_row pending_transaction(const payment_row& p, const char* type) {
+  transaction_row t;
+  t.transaction_id = uuid_v4();
+  t.payment_id = p.payment_id;
+  t.order_id = p.order_id;
+  t.customer_id = p.customer_id;
+  t.gateway_id = p.gateway_id;
+  t.payment_method_id = p.method_id;
+  t.type = type;
+  t.status = "pending";
+  return t;
+}
+
 using json = nlohmann::json;
 
 failure refuse(failure_kind kind, std::string code, std::string message, std::string detail = {}) {
@@ -242,6 +256,22 @@ operation_result payment_operations::authorize(pqxx::connection& c, const author
   return send_and_apply(c, *staged);
 }
 
+// A repeated idempotency key: the stored result, or the still-pending operation re-sent with the
+// same gateway key. nullopt when the key is new (or empty).
+std::optional<operation_result> payment_operations::replay_by_key(pqxx::connection& c, tx_t& tx,
+                                                                  const std::string& payment_id,
+                                                                  const std::string& key,
+                                                                  std::string_view type) {
+  if (key.empty()) return std::nullopt;
+  auto e = transaction_by_key(tx, payment_id, key);
+  if (!e) return std::nullopt;
+  if (e->type != type)
+    return refused(refuse(failure_kind::invalid, "invalid", "Idempotency key already used for another operation"));
+  if (!pending(*e)) return stored(tx, *e);
+  tx.commit();
+  return send_and_apply(c, *e);
+}
+
 operation_result payment_operations::capture(pqxx::connection& c, const capture_input& in) {
   transaction_row t;
   {
@@ -250,28 +280,12 @@ operation_result payment_operations::capture(pqxx::connection& c, const capture_
       return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
     auto p = resolve_payment(tx, in.payment_id, in.order_id);
     if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    if (!in.key.empty()) {
-      if (auto e = transaction_by_key(tx, p->payment_id, in.key)) {
-        if (e->type != "capture")
-          return refused(refuse(failure_kind::invalid, "invalid",
-                                "Idempotency key already used for another operation"));
-        if (!pending(*e)) return stored(tx, *e);
-        tx.commit();
-        return send_and_apply(c, *e);
-      }
-    }
+    if (auto replay = replay_by_key(c, tx, p->payment_id, in.key, "capture")) return std::move(*replay);
     auto a = amounts_of(*p);
     money::cents amount = in.amount > 0 ? in.amount : capturable_remaining(a);
     if (auto r = check_capture(a, amount))
       return refused(refuse(failure_kind::conflict, r->code, r->message));
-    t.transaction_id = uuid_v4();
-    t.payment_id = p->payment_id;
-    t.order_id = p->order_id;
-    t.customer_id = p->customer_id;
-    t.gateway_id = p->gateway_id;
-    t.payment_method_id = p->method_id;
-    t.type = "capture";
-    t.status = "pending";
+    t = pending_transaction(*p, "capture");
     t.amount = amount;
     t.currency = p->currency;
     t.capture_final = in.final || amount == capturable_remaining(a);
@@ -292,26 +306,10 @@ operation_result payment_operations::cancel_authorization(pqxx::connection& c, c
       return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
     auto p = resolve_payment(tx, in.payment_id, in.order_id);
     if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    if (!in.key.empty()) {
-      if (auto e = transaction_by_key(tx, p->payment_id, in.key)) {
-        if (e->type != "void")
-          return refused(refuse(failure_kind::invalid, "invalid",
-                                "Idempotency key already used for another operation"));
-        if (!pending(*e)) return stored(tx, *e);
-        tx.commit();
-        return send_and_apply(c, *e);
-      }
-    }
+    if (auto replay = replay_by_key(c, tx, p->payment_id, in.key, "void")) return std::move(*replay);
     if (auto r = check_void(amounts_of(*p)))
       return refused(refuse(failure_kind::conflict, r->code, r->message));
-    t.transaction_id = uuid_v4();
-    t.payment_id = p->payment_id;
-    t.order_id = p->order_id;
-    t.customer_id = p->customer_id;
-    t.gateway_id = p->gateway_id;
-    t.payment_method_id = p->method_id;
-    t.type = "void";
-    t.status = "pending";
+    t = pending_transaction(*p, "void");
     t.amount = p->authorized - p->captured;
     t.currency = p->currency;
     t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
@@ -331,16 +329,7 @@ operation_result payment_operations::refund(pqxx::connection& c, const refund_in
       return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
     auto p = resolve_payment(tx, in.payment_id, in.order_id);
     if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    if (!in.key.empty()) {
-      if (auto e = transaction_by_key(tx, p->payment_id, in.key)) {
-        if (e->type != "refund")
-          return refused(refuse(failure_kind::invalid, "invalid",
-                                "Idempotency key already used for another operation"));
-        if (!pending(*e)) return stored(tx, *e);
-        tx.commit();
-        return send_and_apply(c, *e);
-      }
-    }
+    if (auto replay = replay_by_key(c, tx, p->payment_id, in.key, "refund")) return std::move(*replay);
     auto a = amounts_of(*p);
     money::cents refundable = refundable_amount(a);
     money::cents amount = in.amount > 0 ? in.amount : refundable;
@@ -354,14 +343,7 @@ operation_result payment_operations::refund(pqxx::connection& c, const refund_in
                                         money::format(refundable))));
     std::string reason = in.reason == "return" ? "item_returned" : in.reason;
     if (reason.empty()) reason = "other";
-    t.transaction_id = uuid_v4();
-    t.payment_id = p->payment_id;
-    t.order_id = p->order_id;
-    t.customer_id = p->customer_id;
-    t.gateway_id = p->gateway_id;
-    t.payment_method_id = p->method_id;
-    t.type = "refund";
-    t.status = "pending";
+    t = pending_transaction(*p, "refund");
     t.amount = amount;
     t.currency = p->currency;
     t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;

@@ -129,6 +129,9 @@ class payment_operations {
   operation_result apply(pqxx::connection& c, const transaction_row& t, const gateway_result& r);
   operation_result apply_in(pqxx::work& tx, payment_row p, transaction_row t, const gateway_result& r);
   operation_result stored(tx_t& tx, const transaction_row& t);
+  std::optional<operation_result> replay_by_key(pqxx::connection& c, tx_t& tx,
+                                                const std::string& payment_id, const std::string& key,
+                                                std::string_view type);
 
   std::shared_ptr<gateway_registry> gateways_;
   db::outbox outbox_{"payments"};
