@@ -118,10 +118,7 @@ void record_attempt(const deps_ptr& deps, http::request_context& ctx) {
         append_timeline(tx, order.order_id, "delivery_attempt",
                         "Delivery attempt " + std::to_string(attempt_number) + ": " + *status,
                         json{{"attempt_id", id}, {"shipment_id", *shipment_id}, {"status", *status}}.dump());
-        if (out.fails_shipment)
-          emit_event(tx, order, "delivery_failed",
-                     json{{"shipment_id", *shipment_id}, {"attempts", attempt_number},
-                          {"failure_reason", out.failure_reason}});
+        // delivery_failed is published by the core's fail_shipment, in the transaction that fails it.
         return out;
       },
       [deps, reply](unit_result<recorded_attempt>& r) {

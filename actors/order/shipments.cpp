@@ -422,6 +422,9 @@ void fail_shipment(order_self self, const std::string& shipment_id, const std::s
         auto p = event_base(o);
         p["shipment_id"] = shipment_id;
         p["reason"] = reason;
+        p["failure_reason"] = reason;
+        p["attempts"] = tx.exec_params1("SELECT count(*) FROM orders.delivery_attempts WHERE shipment_id = $1::uuid",
+                                        shipment_id)[0].as<int64_t>();
         enqueue_event(tx, "delivery_failed", p, s->order_id);
         append_timeline(tx, s->order_id, "delivery_failed", "Delivery failed: " + reason,
                         nlohmann::json{{"shipment_id", shipment_id}}.dump());
