@@ -25,14 +25,18 @@ using loyalty_tick_atom = caf::atom_constant<caf::atom("lytick")>;
 using customer_impl = customer_actor::extend<caf::reacts_to<loyalty_tick_atom>>;
 
 struct customer_state : agent_state {
-  // Order events are applied one at a time, in arrival order (a refund must not overtake the
-  // delivery that earned the points it reverses).
+  // Order events are applied in arrival order (a refund must not overtake the delivery that
+  // earned the points it reverses), one batch at a time: a placement publishes four order events,
+  // and under load the queued ones share one transaction.
   struct queued_event {
     event e;
     int attempts = 0;
   };
   std::deque<queued_event> pending_events;
   bool applying_event = false;
+  // After a batch failed, this many events are applied one per transaction, so that the one at
+  // fault is skipped alone.
+  size_t apply_singly = 0;
 };
 
 using customer_self = customer_impl::stateful_pointer<customer_state>;
@@ -50,10 +54,11 @@ void run_store(customer_self self, Work work, OnOk on_ok, OnFail on_fail) {
   db::outbox_relay* relay = ctx.relay;
   db_transact<store::result<T>>(
       self, *ctx.database, std::move(work),
-      [relay, on_ok = std::move(on_ok), on_fail = std::move(on_fail)](db::outcome<store::result<T>> r) mutable {
+      [relay, schema = ctx.spec->schema, on_ok = std::move(on_ok),
+       on_fail = std::move(on_fail)](db::outcome<store::result<T>> r) mutable {
         if (!r.ok()) return on_fail(db_failure(*r.failure));
         if (!r.value->ok()) return on_fail(r.value->error);
-        if (relay) relay->wake();
+        if (relay) relay->wake(schema);
         on_ok(std::move(*r.value->value));
       });
 }

@@ -31,34 +31,58 @@ caf::result<T> answer(customer_self self, Work work) {
   return rp;
 }
 
-void apply_next_event(customer_self self) {
+constexpr size_t max_event_batch = 64;
+
+void apply_next_events(customer_self self) {
   auto& st = self->state;
   if (st.applying_event || st.pending_events.empty()) return;
   st.applying_event = true;
-  customer_state::queued_event q = std::move(st.pending_events.front());
-  st.pending_events.pop_front();
-  event e = q.e;
+  const size_t n = st.apply_singly > 0 ? 1 : std::min(st.pending_events.size(), max_event_batch);
+  auto batch = std::make_shared<std::vector<customer_state::queued_event>>();
+  for (size_t i = 0; i < n; ++i) {
+    batch->push_back(std::move(st.pending_events.front()));
+    st.pending_events.pop_front();
+  }
+  std::vector<event> events;
+  for (const auto& q : *batch) events.push_back(q.e);
   run_store<bool>(
-      self, [e](pqxx::work& tx) { return store::result<bool>::of(store::apply_order_event(tx, e)); },
-      [self](bool&&) {
-        self->state.applying_event = false;
-        apply_next_event(self);
+      self,
+      [events = std::move(events)](pqxx::work& tx) {
+        for (const auto& e : events) store::apply_order_event(tx, e);
+        return store::result<bool>::of(true);
       },
-      [self, q](const failure& f) mutable {
-        // Rolled back, so not marked processed. A database outage is retried in place (the bus
-        // does not redeliver); anything else is a bug in the event or in us: logged and skipped.
-        log::warn("customer", "order_event_failed",
-                  {{"event", q.e.name}, {"event_id", q.e.event_id}, {"error", f.message}});
-        if (f.kind == failure_kind::unavailable && ++q.attempts < max_event_attempts) {
-          self->state.pending_events.push_front(std::move(q));
+      [self](bool&&) {
+        auto& st = self->state;
+        if (st.apply_singly > 0) --st.apply_singly;
+        st.applying_event = false;
+        apply_next_events(self);
+      },
+      [self, batch](const failure& f) {
+        // Rolled back, so none is marked processed. A database outage is retried in place (the bus
+        // does not redeliver); otherwise a batch is retried one event at a time, and a single
+        // event that fails is a bug in the event or in us: logged and skipped.
+        auto& st = self->state;
+        auto requeue = [&] {
+          for (auto it = batch->rbegin(); it != batch->rend(); ++it) st.pending_events.push_front(std::move(*it));
+        };
+        if (f.kind == failure_kind::unavailable && ++batch->front().attempts < max_event_attempts) {
+          requeue();
           self->delayed_send(self, std::chrono::seconds(1), continuation{[self] {
                                self->state.applying_event = false;
-                               apply_next_event(self);
+                               apply_next_events(self);
                              }});
           return;
         }
-        self->state.applying_event = false;
-        apply_next_event(self);
+        if (batch->size() > 1) {
+          st.apply_singly = batch->size();
+          requeue();
+        } else {
+          log::warn("customer", "order_event_failed",
+                    {{"event", batch->front().e.name}, {"event_id", batch->front().e.event_id}, {"error", f.message}});
+          if (st.apply_singly > 0) --st.apply_singly;
+        }
+        st.applying_event = false;
+        apply_next_events(self);
       });
 }
 
@@ -186,7 +210,7 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
       },
       [self](event& e) {
         self->state.pending_events.push_back({std::move(e), 0});
-        apply_next_event(self);
+        apply_next_events(self);
       },
       [self](loyalty_tick_atom) {
         run_loyalty_jobs(self);

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "customer/profile_rules.hpp"
+#include "db/hot_statement.hpp"
 #include "db/outbox.hpp"
 #include "runtime/uuid.hpp"
 
@@ -212,7 +213,7 @@ result<json> create_profile(pqxx::work& tx, const new_profile& p) {
 }
 
 std::optional<json> load_profile(pqxx::work& tx, const std::string& customer_id) {
-  auto r = tx.exec_params(profile_select() + "WHERE p.customer_id = $1 AND p.deleted_at IS NULL", customer_id);
+  auto r = db::exec_hot(tx, profile_select() + "WHERE p.customer_id = $1 AND p.deleted_at IS NULL", customer_id);
   if (r.empty()) return std::nullopt;
   return profile_json(r[0]);
 }
@@ -387,13 +388,13 @@ customer_profile summary_of(pqxx::work& tx, const json& profile) {
   out.email_verified = profile["email_verified"].get<bool>();
   out.preferred_language = str("preferred_language");
   out.customer_type = str("customer_type");
-  auto bal = tx.exec_params(
+  auto bal = db::exec_hot(tx,
       "SELECT coalesce((SELECT points_balance FROM customers.customer_loyalty WHERE customer_id = $1), 0), "
       "coalesce((SELECT balance FROM customers.store_credit WHERE customer_id = $1), 0)::text",
       out.customer_id);
   out.points_balance = bal[0][0].as<int64_t>();
   out.store_credit_balance = cents_of(bal[0][1]);
-  auto defaults = tx.exec_params(address_select() +
+  auto defaults = db::exec_hot(tx, address_select() +
                                      "WHERE customer_id = $1 AND is_default ORDER BY updated_at DESC",
                                  out.customer_id);
   for (const auto& r : defaults) {

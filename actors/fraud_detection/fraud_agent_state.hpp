@@ -39,12 +39,13 @@ void fraud_db(fraud_self self, bool writes, Work work, reply_fn<T> done) {
   }
   db::outbox_relay* relay = ctx.relay;
   db_transact<refusable<T>>(self, *ctx.database, std::move(work),
-                            [done = std::move(done), relay, writes](db::outcome<refusable<T>> r) {
+                            [done = std::move(done), relay, schema = ctx.spec->schema,
+                             writes](db::outcome<refusable<T>> r) {
                               if (!r.ok()) {
                                 done({std::nullopt, db_failure(*r.failure)});
                                 return;
                               }
-                              if (writes && relay && r.value->value) relay->wake();
+                              if (writes && relay && r.value->value) relay->wake(schema);
                               done(std::move(*r.value));
                             });
 }

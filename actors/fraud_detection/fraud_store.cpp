@@ -3,6 +3,7 @@
 
 #include <pqxx/pqxx>
 
+#include "db/hot_statement.hpp"
 #include "db/outbox.hpp"
 #include "runtime/uuid.hpp"
 
@@ -105,15 +106,6 @@ void publish_unblocked(pqxx::work& tx, const block_record& b, std::string_view r
           b.block_id, b.block_id);
 }
 
-// Scoring runs for every order, so its statements are prepared once per connection and planned
-// once by PostgreSQL. Defined lazily here (the pool's own prepare list is fixed before start); an
-// identical re-definition is a no-op in libpqxx, and a reconnected connection re-prepares on use.
-template <class... Args>
-pqxx::result exec_hot(pqxx::work& tx, const char* name, const std::string& sql, Args&&... args) {
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared(name, std::forward<Args>(args)...);
-}
-
 std::optional<check_record> check_by_input(pqxx::work& tx, const score_request& req) {
   auto r = tx.exec_params(std::string{"SELECT "} + check_columns +
                               " FROM fraud.fraud_checks c WHERE c.entity_type = $1 AND"
@@ -186,8 +178,9 @@ scored_check score_check(pqxx::work& tx, const score_request& req,
           "   WHERE $9::boolean AND h.ip_address = NULLIF($5, '')::inet"
           "     AND h.created_at > now() - make_interval(days => $10::int)"
           "     AND (h.decision = 'blocked' OR h.review_outcome = 'rejected')) ip ON true";
-  auto lookup = exec_hot(
-      tx, "fraud_score_lookup", lookup_sql,
+  // Scoring runs for every order: its statements are prepared once per connection.
+  auto lookup = db::exec_hot(
+      tx, lookup_sql,
       req.entity_type, req.entity_id, req.input_hash, in.email, in.ip_address, req.customer_id,
       in.phone, in.card_fingerprint, need_ip_history ? "true" : "false",
       static_cast<int>(settings.ip_history_days));
@@ -235,8 +228,8 @@ scored_check score_check(pqxx::work& tx, const score_request& req,
       "  ARRAY(SELECT jsonb_array_elements_text($13::jsonb)), NULLIF($14, '')::inet, NULLIF($15, ''))"
       " ON CONFLICT (entity_type, entity_id, input_hash) DO NOTHING"
       " RETURNING " FRAUD_TS("created_at");
-  auto inserted = exec_hot(
-      tx, "fraud_score_insert", insert_sql, c.check_id, c.entity_type, c.entity_id, c.customer_id, req.input_hash,
+  auto inserted = db::exec_hot(
+      tx, insert_sql, c.check_id, c.entity_type, c.entity_id, c.customer_id, req.input_hash,
       req.data.dump(-1, ' ', false, json::error_handler_t::replace), c.risk_score, c.risk_level,
       c.decision, c.triggered_rules.dump(), c.signals.dump(), json(c.unavailable_signals).dump(),
       json(c.recommendations).dump(), c.ip_address, c.email);

@@ -81,7 +81,7 @@ void with_store(inventory_self self, bool writes, Work work, Done done) {
           return;
         }
         const auto& ctx = self->state.shell->context();
-        if (writes && ctx.relay) ctx.relay->wake();
+        if (writes && ctx.relay) ctx.relay->wake(ctx.spec->schema);
         done(std::move(o.value->error), std::move(o.value->value));
       });
 }

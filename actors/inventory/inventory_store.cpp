@@ -64,12 +64,12 @@ live_reservation read_reservation(const pqxx::row& r) {
 std::vector<live_reservation> order_reservations(pqxx::work& tx, const std::string& order_id,
                                                  const std::vector<std::string>& statuses, bool lock) {
   std::vector<live_reservation> out;
-  auto rows = prep(tx, lock ? "inv_order_res_lock" : "inv_order_res",
-                  std::string{"SELECT "} + reservation_columns +
-                      " FROM inventory.reservations WHERE order_id = $1 AND status = ANY($2::text[])"
-                      " ORDER BY product_id, warehouse_id, reservation_id" +
-                      (lock ? " FOR UPDATE" : ""),
-                  {order_id, text_array(statuses)});
+  auto rows = prep(tx,
+                   std::string{"SELECT "} + reservation_columns +
+                       " FROM inventory.reservations WHERE order_id = $1 AND status = ANY($2::text[])"
+                       " ORDER BY product_id, warehouse_id, reservation_id" +
+                       (lock ? " FOR UPDATE" : ""),
+                   {order_id, text_array(statuses)});
   for (const auto& r : rows) out.push_back(read_reservation(r));
   return out;
 }
@@ -176,8 +176,7 @@ result<availability_report> check_availability(pqxx::work& tx, const std::vector
   std::vector<std::string> products;
   for (const auto& d : demands) products.push_back(d.product_id);
   level_map levels;
-  for (const auto& r : prep(tx, "inv_check",
-                           "SELECT product_id, warehouse_id::text, quantity, reserved_quantity"
+  for (const auto& r : prep(tx, "SELECT product_id, warehouse_id::text, quantity, reserved_quantity"
                            " FROM inventory.stock_levels WHERE product_id = ANY($1::text[])",
                            {text_array(products)})) {
     level_row l;
@@ -269,13 +268,12 @@ result<reservation_set> reserve(pqxx::work& tx, const reserve_stock& req, const 
 
   // One order at a time (same-order retries then see the first one's set), then the level locks
   // together with the order's live reservations.
-  prep(tx, "inv_order_lock",
-       "SELECT set_config('lock_timeout', '3s', true), pg_advisory_xact_lock(hashtextextended($1, 2002))",
-      {req.order_id});
+  prep(tx, "SELECT set_config('lock_timeout', '3s', true), pg_advisory_xact_lock(hashtextextended($1, 2002))",
+       {req.order_id});
   level_map levels;
   std::vector<live_reservation> existing;
   auto rows = prep(
-      tx, "inv_reserve_read",
+      tx,
       "WITH l AS (SELECT product_id, warehouse_id, quantity, reserved_quantity, reorder_point, max_stock,"
       "   alert_state FROM inventory.stock_levels WHERE product_id = ANY($1::text[])"
       "   ORDER BY product_id, warehouse_id FOR UPDATE)"
@@ -433,10 +431,10 @@ result<reservation_set> confirm(pqxx::work& tx, const std::string& order_id,
   for (const auto& r : live)
     if (r.status == "active") ids.push_back(r.reservation_id);
   if (!ids.empty())
-    prep(tx, "inv_confirm",
-        "UPDATE inventory.reservations SET status = 'confirmed', expires_at = NULL, updated_at = now()"
-        " WHERE reservation_id = ANY($1::uuid[])",
-        {text_array(ids)});
+    prep(tx,
+         "UPDATE inventory.reservations SET status = 'confirmed', expires_at = NULL, updated_at = now()"
+         " WHERE reservation_id = ANY($1::uuid[])",
+         {text_array(ids)});
   for (auto& r : live) {
     r.status = "confirmed";
     r.expires_at.clear();

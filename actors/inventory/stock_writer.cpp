@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "db/hot_statement.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/uuid.hpp"
 
@@ -48,12 +49,9 @@ pqxx::result run(pqxx::work& tx, const std::string& sql, const params& p) {
   return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(p));
 }
 
-// The hot statements (order saga: check, reserve, confirm) are prepared once per connection
-// ("inv_" names; libpqxx prepares lazily and re-prepares after a reconnect): no parse and plan
-// per call. Re-declaring a name with the same text is a map look-up.
-pqxx::result prep(pqxx::work& tx, const char* name, const std::string& sql, const params& p) {
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(p));
+// The hot statements (order saga: check, reserve, confirm): prepared once per connection.
+pqxx::result prep(pqxx::work& tx, const std::string& sql, const params& p) {
+  return db::exec_hot(tx, sql, pqxx::prepare::make_dynamic_params(p));
 }
 
 std::string text_array(const std::vector<std::string>& values) {
@@ -76,13 +74,13 @@ std::string int_array(const std::vector<int64_t>& values) {
 
 // Row locks on every level of `products`, in (product_id, warehouse_id) order; lock_timeout 3 s.
 level_map lock_levels(pqxx::work& tx, const std::vector<std::string>& products, bool set_timeout) {
-  if (set_timeout) prep(tx, "inv_lock_timeout", "SELECT set_config('lock_timeout', '3s', true)", {});
+  if (set_timeout) prep(tx, "SELECT set_config('lock_timeout', '3s', true)", {});
   level_map out;
-  auto rows = prep(tx, "inv_lock_levels",
-                  "SELECT product_id, warehouse_id::text, quantity, reserved_quantity, reorder_point,"
-                  " max_stock, alert_state FROM inventory.stock_levels WHERE product_id = ANY($1::text[])"
-                  " ORDER BY product_id, warehouse_id FOR UPDATE",
-                  {text_array(products)});
+  auto rows = prep(tx,
+                   "SELECT product_id, warehouse_id::text, quantity, reserved_quantity, reorder_point,"
+                   " max_stock, alert_state FROM inventory.stock_levels WHERE product_id = ANY($1::text[])"
+                   " ORDER BY product_id, warehouse_id FOR UPDATE",
+                   {text_array(products)});
   for (const auto& r : rows) {
     level_row l{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int64_t>(),
                 r[3].as<int64_t>(),     r[4].as<int64_t>(),     r[5].as<int64_t>(),
@@ -290,7 +288,7 @@ void change_set::apply(pqxx::work& tx) {
       " SELECT (SELECT count(*) FROM lv), (SELECT count(*) FROM rc), (SELECT count(*) FROM mv),"
       "  (SELECT count(*) FROM ri), (SELECT count(*) FROM ao), (SELECT count(*) FROM au),"
       "  (SELECT count(*) FROM ob)";
-  auto counts = prep(tx, "inv_write", sql, p)[0];
+  auto counts = prep(tx, sql, p)[0];
   // Every touched level and closed reservation was locked and re-read by the caller; a mismatch
   // means that rule was broken somewhere: roll back rather than write inconsistent numbers.
   if (counts[0].as<size_t>() != order_.size() || counts[1].as<size_t>() != rc_.size())

@@ -100,7 +100,7 @@ void retry_cancel(order_self self, job_ptr job, const std::string& step, const f
       },
       [self, job](db::outcome<bool>) {
         self->state.busy_sagas.erase(job->saga_id);
-        self->state.ctx.relay->wake();
+        self->state.ctx.relay->wake(self->state.ctx.spec->schema);
         answer(self, job, nullptr);  // the order is cancelled; the compensation continues in the background
       });
 }
@@ -310,7 +310,7 @@ void cancel_order_saga(order_self self, const std::string& order_ref, const std:
           job->waiters.push_back(done);
           return answer(self, job, nullptr);
         }
-        self->state.ctx.relay->wake();
+        self->state.ctx.relay->wake(self->state.ctx.spec->schema);
         job->saga_id = out.saga_id;
         job->customer_id = out.customer_id;
         job->points = out.points;

@@ -21,7 +21,7 @@ void run_unit(const deps_ptr& deps, std::function<T(pqxx::work&)> work,
     auto r = std::make_shared<unit_result<T>>();
     try {
       r->value = db::pool::run_in_transaction<T>(c, work);
-      if (wakes_relay && deps->relay) deps->relay->wake();
+      if (wakes_relay && deps->relay) deps->relay->wake("orders");
     } catch (const refusal& refused) {  // the transaction was rolled back on the way out
       r->error = refused.response;
     }

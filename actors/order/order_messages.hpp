@@ -39,6 +39,8 @@ struct cancel_order {  // errors: not_found, not_cancellable (conflict)
   std::string requested_by;
   money::cents refund_amount = -1;
 };
+// Orders of a customer in the last `hours` (fraud velocity), counted up to 100: the signal
+// saturates long before, and a busy account must not make each placement scan its whole day.
 struct count_recent_orders {
   std::string customer_id;
   int64_t hours = 24;

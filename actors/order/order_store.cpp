@@ -6,6 +6,7 @@
 
 #include "order/order_pricing.hpp"
 #include "order/timeline.hpp"
+#include "db/hot_statement.hpp"
 #include "mercato/event.hpp"
 #include "runtime/uuid.hpp"
 
@@ -318,7 +319,7 @@ void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& sag
       {"events", events.is_array() ? events : nlohmann::json::array()},
       {"items_count", o.lines.size()}};
   // One statement: the order, its lines, its saga and its first timeline entry.
-  auto r = tx.exec_params1(
+  auto r = db::exec_hot1(tx,
       "WITH d AS (SELECT $1::jsonb AS j), "
       "o AS (INSERT INTO orders.orders (order_id, order_number, customer_id, customer_name, customer_email, "
       "  channel, channel_name, channel_order_id, payment_status, currency, subtotal, discount_amount, "
@@ -390,7 +391,7 @@ std::optional<confirmed_stamp> commit_confirmed(pqxx::work& tx, const order_reco
                       {"timeline_id", uuid_v4()}};
   // The outbox rows carry the columns db::outbox::enqueue writes; batched here so the whole
   // confirmation is one round trip.
-  auto r = tx.exec_params1(
+  auto r = db::exec_hot1(tx,
       "WITH d AS (SELECT $1::jsonb AS j), "
       "o AS (UPDATE orders.orders SET status = 'confirmed', payment_status = d.j->>'payment_status', "
       "  amount_authorized = (d.j->>'amount_authorized')::numeric, amount_captured = (d.j->>'amount_captured')::numeric, "
@@ -466,11 +467,12 @@ int64_t count_orders(pqxx::work& tx, const order_filter& f) {
 
 int64_t count_recent(pqxx::work& tx, const std::string& customer_id, int64_t hours,
                      const std::string& exclude_order_id) {
-  return tx
-      .exec_params1(
-          "SELECT count(*) FROM orders.orders WHERE customer_id = $1 AND created_at >= now() - make_interval(hours => $2) "
-          "AND order_id::text <> $3",
-          customer_id, static_cast<int>(hours), exclude_order_id)[0]
+  // Counted up to recent_orders_cap: the fraud velocity signal saturates long before, and a busy
+  // account must not make every placement scan its whole day.
+  return db::exec_hot1(tx,
+                       "SELECT count(*) FROM (SELECT 1 FROM orders.orders WHERE customer_id = $1 "
+                       "AND created_at >= now() - make_interval(hours => $2) AND order_id::text <> $3 LIMIT $4) r",
+                       customer_id, static_cast<int>(hours), exclude_order_id, recent_orders_cap)[0]
       .as<int64_t>();
 }
 

@@ -65,6 +65,9 @@ struct order_filter {
 };
 std::vector<order_record> list_orders(pqxx::work& tx, const order_filter& f, bool with_lines = true);
 int64_t count_orders(pqxx::work& tx, const order_filter& f);
+// Orders of `customer_id` in the last `hours`, without `exclude_order_id`, counted up to
+// recent_orders_cap.
+inline constexpr int64_t recent_orders_cap = 100;
 int64_t count_recent(pqxx::work& tx, const std::string& customer_id, int64_t hours,
                      const std::string& exclude_order_id);
 

@@ -121,7 +121,7 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
         return true;
       },
       [self, run, give_up](db::outcome<bool>) {
-        if (give_up) self->state.ctx.relay->wake();
+        if (give_up) self->state.ctx.relay->wake(self->state.ctx.spec->schema);
         settle(self, run);
       });
 }
@@ -168,7 +168,7 @@ void finish_confirmed(order_self self, run_ptr run) {
           run->order.updated_at = (*r.value)->updated_at;
           run->order.payment_due_at.clear();
           run->order.review_due_at.clear();
-          self->state.ctx.relay->wake();
+          self->state.ctx.relay->wake(self->state.ctx.spec->schema);
         } else {
           run->aborted = true;
         }
@@ -275,7 +275,7 @@ void finish_cancelled(order_self self, run_ptr run, const std::string& reason) {
           run->order.cancellation_reason = reason;
           run->order.cancelled_at = clock::iso8601_now();
           if (run->c.authorized) run->order.payment_status = "voided";
-          self->state.ctx.relay->wake();
+          self->state.ctx.relay->wake(self->state.ctx.spec->schema);
         }
         settle(self, run);
       });
@@ -797,7 +797,7 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                     out.existing = true;
                     return done(std::move(out));
                   }
-                  self->state.ctx.relay->wake();
+                  self->state.ctx.relay->wake(self->state.ctx.spec->schema);
                   auto run = std::make_shared<place_run>();
                   run->saga_id = saga_id;
                   run->order = std::move(r.value->placed);

@@ -33,7 +33,7 @@ void run_tx(order_self self, Work work, json_done done) {
                                    return done(&f, nullptr);
                                  }
                                  if (r.value->error) return done(&*r.value->error, nullptr);
-                                 self->state.ctx.relay->wake();
+                                 self->state.ctx.relay->wake(self->state.ctx.spec->schema);
                                  done(nullptr, r.value->body);
                                });
 }

@@ -42,9 +42,9 @@ void on_pool(payment_self self, Work work, Done done) {
     return;
   }
   ctx.database->submit(db::pool::unit{
-      [me, work = std::move(work), shared_done, relay](pqxx::connection& c) {
+      [me, work = std::move(work), shared_done, relay, schema = ctx.spec->schema](pqxx::connection& c) {
         auto value = db::outcome<T>::success(work(c));
-        if (relay) relay->wake();
+        if (relay) relay->wake(schema);
         caf::anon_send(me, continuation{[shared_done, value]() mutable {
                          (*shared_done)(std::move(value));
                        }});

@@ -3,6 +3,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/hot_statement.hpp"
+
 namespace mercato::payment {
 namespace {
 
@@ -198,7 +200,7 @@ std::vector<gateway_row> load_gateways(tx_t& tx) {
 }
 
 std::optional<method_row> find_method(tx_t& tx, const std::string& method_id) {
-  auto r = tx.exec_params(cat({"SELECT ", method_cols, " FROM payments.payment_methods"
+  auto r = db::exec_hot(tx, cat({"SELECT ", method_cols, " FROM payments.payment_methods"
                                " WHERE method_id = $1::uuid AND deleted_at IS NULL"}),
                           method_id);
   if (r.empty()) return std::nullopt;
@@ -206,7 +208,7 @@ std::optional<method_row> find_method(tx_t& tx, const std::string& method_id) {
 }
 
 std::optional<method_row> default_method(tx_t& tx, const std::string& customer_id) {
-  auto r = tx.exec_params(cat({"SELECT ", method_cols, " FROM payments.payment_methods"
+  auto r = db::exec_hot(tx, cat({"SELECT ", method_cols, " FROM payments.payment_methods"
                                " WHERE customer_id = $1 AND is_default AND deleted_at IS NULL"}),
                           customer_id);
   if (r.empty()) return std::nullopt;
@@ -216,7 +218,7 @@ std::optional<method_row> default_method(tx_t& tx, const std::string& customer_i
 std::vector<method_row> list_methods(tx_t& tx, const std::string& customer_id) {
   std::vector<method_row> out;
   for (const auto& r :
-       tx.exec_params(cat({"SELECT ", method_cols, " FROM payments.payment_methods"
+       db::exec_hot(tx, cat({"SELECT ", method_cols, " FROM payments.payment_methods"
                            " WHERE customer_id = $1 AND deleted_at IS NULL"
                            " ORDER BY is_default DESC, created_at, method_id"}),
                       customer_id))
@@ -226,16 +228,16 @@ std::vector<method_row> list_methods(tx_t& tx, const std::string& customer_id) {
 
 method_row insert_method(tx_t& tx, const method_row& m, bool make_default) {
   // Lock the customer's methods so two concurrent "default" inserts serialise.
-  auto current = tx.exec_params(
+  auto current = db::exec_hot(tx,
       "SELECT method_id FROM payments.payment_methods WHERE customer_id = $1 AND is_default"
       " AND deleted_at IS NULL FOR UPDATE",
       m.customer_id);
   bool becomes_default = make_default || current.empty();
   if (becomes_default && !current.empty())
-    tx.exec_params("UPDATE payments.payment_methods SET is_default = false, updated_at = now()"
+    db::exec_hot(tx, "UPDATE payments.payment_methods SET is_default = false, updated_at = now()"
                    " WHERE customer_id = $1 AND is_default AND deleted_at IS NULL",
                    m.customer_id);
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       cat({"INSERT INTO payments.payment_methods (method_id, customer_id, gateway_id, method_type,"
            " card_brand, card_last_four, card_expiry_month, card_expiry_year, card_holder_name,"
            " card_fingerprint, gateway_token, gateway_customer_id, is_default, is_verified)"
@@ -245,14 +247,14 @@ method_row insert_method(tx_t& tx, const method_row& m, bool make_default) {
       m.method_id, m.customer_id, m.gateway_id, m.method_type, m.card_brand, m.card_last_four,
       m.expiry_month, m.expiry_year, m.holder_name, m.fingerprint, m.gateway_token,
       m.gateway_customer_id, becomes_default, m.is_verified);
-  tx.exec_params("INSERT INTO payments.payment_method_changes (customer_id, method_id, change)"
+  db::exec_hot(tx, "INSERT INTO payments.payment_method_changes (customer_id, method_id, change)"
                  " VALUES ($1, $2::uuid, 'added')",
                  m.customer_id, m.method_id);
   return read_method(r[0]);
 }
 
 bool delete_method(tx_t& tx, const std::string& method_id) {
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       "UPDATE payments.payment_methods SET deleted_at = now(), is_default = false,"
       " updated_at = now() WHERE method_id = $1::uuid AND deleted_at IS NULL"
       " RETURNING customer_id, (SELECT is_default FROM payments.payment_methods WHERE method_id = $1::uuid)",
@@ -260,11 +262,11 @@ bool delete_method(tx_t& tx, const std::string& method_id) {
   if (r.empty()) return false;
   std::string customer = text(r[0][0]);
   bool was_default = boolean(r[0][1]);
-  tx.exec_params("INSERT INTO payments.payment_method_changes (customer_id, method_id, change)"
+  db::exec_hot(tx, "INSERT INTO payments.payment_method_changes (customer_id, method_id, change)"
                  " VALUES ($1, $2::uuid, 'removed')",
                  customer, method_id);
   if (was_default)
-    tx.exec_params(
+    db::exec_hot(tx,
         "UPDATE payments.payment_methods SET is_default = true, updated_at = now()"
         " WHERE method_id = (SELECT method_id FROM payments.payment_methods WHERE customer_id = $1"
         " AND deleted_at IS NULL ORDER BY created_at DESC, method_id DESC LIMIT 1)",
@@ -275,26 +277,26 @@ bool delete_method(tx_t& tx, const std::string& method_id) {
 std::optional<method_row> set_default_method(tx_t& tx, const std::string& method_id) {
   auto m = find_method(tx, method_id);
   if (!m) return std::nullopt;
-  tx.exec_params("SELECT 1 FROM payments.payment_methods WHERE customer_id = $1 AND deleted_at IS NULL FOR UPDATE",
+  db::exec_hot(tx, "SELECT 1 FROM payments.payment_methods WHERE customer_id = $1 AND deleted_at IS NULL FOR UPDATE",
                  m->customer_id);
-  tx.exec_params("UPDATE payments.payment_methods SET is_default = false, updated_at = now()"
+  db::exec_hot(tx, "UPDATE payments.payment_methods SET is_default = false, updated_at = now()"
                  " WHERE customer_id = $1 AND is_default AND method_id <> $2::uuid",
                  m->customer_id, method_id);
-  tx.exec_params("UPDATE payments.payment_methods SET is_default = true, updated_at = now()"
+  db::exec_hot(tx, "UPDATE payments.payment_methods SET is_default = true, updated_at = now()"
                  " WHERE method_id = $1::uuid",
                  method_id);
   return find_method(tx, method_id);
 }
 
 int64_t method_changes_since(tx_t& tx, const std::string& customer_id, int64_t days) {
-  return tx.exec_params1("SELECT count(*) FROM payments.payment_method_changes WHERE customer_id = $1"
+  return db::exec_hot1(tx, "SELECT count(*) FROM payments.payment_method_changes WHERE customer_id = $1"
                          " AND at >= now() - make_interval(days => $2)",
                          customer_id, static_cast<int>(days))[0]
       .as<int64_t>();
 }
 
 std::optional<payment_row> get_payment(tx_t& tx, const std::string& payment_id, bool lock) {
-  auto r = tx.exec_params(cat({"SELECT ", payment_cols, " FROM payments.payments WHERE payment_id = $1::uuid",
+  auto r = db::exec_hot(tx, cat({"SELECT ", payment_cols, " FROM payments.payments WHERE payment_id = $1::uuid",
                                lock ? " FOR UPDATE" : ""}),
                           payment_id);
   if (r.empty()) return std::nullopt;
@@ -302,7 +304,7 @@ std::optional<payment_row> get_payment(tx_t& tx, const std::string& payment_id, 
 }
 
 std::optional<payment_row> live_payment_for_order(tx_t& tx, const std::string& order_id, bool lock) {
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       cat({"SELECT ", payment_cols, " FROM payments.payments WHERE order_id = $1 AND status IN"
            " ('pending', 'authorized', 'partially_captured', 'captured', 'partially_refunded')",
            lock ? " FOR UPDATE" : ""}),
@@ -312,7 +314,7 @@ std::optional<payment_row> live_payment_for_order(tx_t& tx, const std::string& o
 }
 
 std::optional<payment_row> latest_payment_for_order(tx_t& tx, const std::string& order_id) {
-  auto r = tx.exec_params(cat({"SELECT ", payment_cols, " FROM payments.payments WHERE order_id = $1"
+  auto r = db::exec_hot(tx, cat({"SELECT ", payment_cols, " FROM payments.payments WHERE order_id = $1"
                                " ORDER BY created_at DESC, payment_id LIMIT 1"}),
                           order_id);
   if (r.empty()) return std::nullopt;
@@ -321,7 +323,7 @@ std::optional<payment_row> latest_payment_for_order(tx_t& tx, const std::string&
 
 std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f) {
   std::vector<payment_row> out;
-  for (const auto& r : tx.exec_params(
+  for (const auto& r : db::exec_hot(tx,
            cat({"SELECT ", payment_cols, " FROM payments.payments WHERE ($1 = '' OR order_id = $1)"
                 " AND ($2 = '' OR customer_id = $2) AND ($3 = '' OR status = $3)"
                 " ORDER BY created_at DESC, payment_id OFFSET $4 LIMIT $5"}),
@@ -332,7 +334,7 @@ std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f) {
 
 bool insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t) {
   // One statement: the payment (skipped when the order has a live one) and its first transaction.
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       "WITH p AS ("
       " INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, method_id,"
       "  instrument_token, currency, status, amount, risk_score, risk_level, source)"
@@ -353,7 +355,7 @@ bool insert_payment_with_transaction(tx_t& tx, const payment_row& p, const trans
 }
 
 payment_row update_payment(tx_t& tx, const payment_row& p, int ttl_seconds) {
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       cat({"UPDATE payments.payments SET status = $2, authorized_amount = $3::numeric,"
            " captured_amount = $4::numeric, refunded_amount = $5::numeric, fee_amount = $6::numeric,"
            " authorization_code = NULLIF($7, ''), gateway_reference = NULLIF($8, ''),"
@@ -372,13 +374,13 @@ payment_row update_payment(tx_t& tx, const payment_row& p, int ttl_seconds) {
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,
            const std::string& old_status, const std::string& new_status, money::cents amount,
            const std::string& actor) {
-  tx.exec_params("INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status,"
+  db::exec_hot(tx, "INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status,"
                  " new_status, amount) VALUES ($1::uuid, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6::numeric)",
                  payment_id, action, actor, old_status, new_status, money::format(amount));
 }
 
 std::optional<transaction_row> get_transaction(tx_t& tx, const std::string& transaction_id) {
-  auto r = tx.exec_params(cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
+  auto r = db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
                                " WHERE transaction_id = $1::uuid"}),
                           transaction_id);
   if (r.empty()) return std::nullopt;
@@ -387,7 +389,7 @@ std::optional<transaction_row> get_transaction(tx_t& tx, const std::string& tran
 
 std::optional<transaction_row> transaction_by_key(tx_t& tx, const std::string& payment_id,
                                                   const std::string& key) {
-  auto r = tx.exec_params(cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
+  auto r = db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
                                " WHERE payment_id = $1::uuid AND idempotency_key = $2"}),
                           payment_id, key);
   if (r.empty()) return std::nullopt;
@@ -396,7 +398,7 @@ std::optional<transaction_row> transaction_by_key(tx_t& tx, const std::string& p
 
 std::optional<transaction_row> authorization_by_key(tx_t& tx, const std::string& order_id,
                                                     const std::string& key) {
-  auto r = tx.exec_params(cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
+  auto r = db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
                                " WHERE idempotency_key = $2 AND order_id = $1"
                                " AND transaction_type IN ('authorize', 'sale')"
                                " ORDER BY created_at DESC LIMIT 1"}),
@@ -407,7 +409,7 @@ std::optional<transaction_row> authorization_by_key(tx_t& tx, const std::string&
 
 std::vector<transaction_row> transactions_of(tx_t& tx, const std::string& payment_id) {
   std::vector<transaction_row> out;
-  for (const auto& r : tx.exec_params(cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
+  for (const auto& r : db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
                                            " WHERE payment_id = $1::uuid ORDER BY created_at, transaction_id"}),
                                       payment_id))
     out.push_back(read_transaction(r));
@@ -415,7 +417,7 @@ std::vector<transaction_row> transactions_of(tx_t& tx, const std::string& paymen
 }
 
 bool insert_transaction(tx_t& tx, const transaction_row& t) {
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       "INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id, customer_id,"
       " gateway_id, payment_method_id, transaction_type, transaction_status, amount, currency,"
       " capture_final, idempotency_key, risk_score, risk_level)"
@@ -429,7 +431,7 @@ bool insert_transaction(tx_t& tx, const transaction_row& t) {
 }
 
 std::optional<transaction_row> complete_transaction(tx_t& tx, const transaction_row& t) {
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       cat({"UPDATE payments.payment_transactions SET transaction_status = $2, fee_amount = $3::numeric,"
            " net_amount = $4::numeric, gateway_transaction_id = NULLIF($5, ''),"
            " authorization_code = NULLIF($6, ''), error_code = NULLIF($7, ''),"
@@ -444,7 +446,7 @@ std::optional<transaction_row> complete_transaction(tx_t& tx, const transaction_
 
 std::vector<std::string> stale_pending_transactions(tx_t& tx, int64_t older_than_seconds, int64_t limit) {
   std::vector<std::string> out;
-  for (const auto& r : tx.exec_params(
+  for (const auto& r : db::exec_hot(tx,
            "SELECT transaction_id::text FROM payments.payment_transactions"
            " WHERE transaction_status IN ('pending', 'processing')"
            " AND initiated_at < now() - make_interval(secs => $1) ORDER BY initiated_at LIMIT $2",
@@ -454,7 +456,7 @@ std::vector<std::string> stale_pending_transactions(tx_t& tx, int64_t older_than
 }
 
 void insert_refund(tx_t& tx, const refund_row& f) {
-  tx.exec_params(
+  db::exec_hot(tx,
       "INSERT INTO payments.payment_refunds (refund_id, transaction_id, payment_id, order_id,"
       " customer_id, refund_type, refund_reason, refund_amount, currency, refund_status, notes,"
       " requested_by) VALUES ($1::uuid, $2::uuid, $3::uuid, NULLIF($4, ''), $5, $6, $7,"
@@ -464,7 +466,7 @@ void insert_refund(tx_t& tx, const refund_row& f) {
 }
 
 refund_row update_refund(tx_t& tx, const refund_row& f) {
-  auto r = tx.exec_params(
+  auto r = db::exec_hot(tx,
       cat({"UPDATE payments.payment_refunds SET refund_status = $2, gateway_refund_id = NULLIF($3, ''),"
            " error_code = NULLIF($4, ''), error_message = NULLIF($5, ''),"
            " completed_at = CASE WHEN $2 IN ('completed', 'failed') THEN now() ELSE completed_at END,"
@@ -474,7 +476,7 @@ refund_row update_refund(tx_t& tx, const refund_row& f) {
 }
 
 std::optional<refund_row> refund_by_transaction(tx_t& tx, const std::string& transaction_id) {
-  auto r = tx.exec_params(cat({"SELECT ", refund_cols, " FROM payments.payment_refunds"
+  auto r = db::exec_hot(tx, cat({"SELECT ", refund_cols, " FROM payments.payment_refunds"
                                " WHERE transaction_id = $1::uuid"}),
                           transaction_id);
   if (r.empty()) return std::nullopt;
@@ -483,7 +485,7 @@ std::optional<refund_row> refund_by_transaction(tx_t& tx, const std::string& tra
 
 std::vector<refund_row> refunds_of(tx_t& tx, const std::string& payment_id) {
   std::vector<refund_row> out;
-  for (const auto& r : tx.exec_params(cat({"SELECT ", refund_cols, " FROM payments.payment_refunds"
+  for (const auto& r : db::exec_hot(tx, cat({"SELECT ", refund_cols, " FROM payments.payment_refunds"
                                            " WHERE payment_id = $1::uuid ORDER BY requested_at, refund_id"}),
                                       payment_id))
     out.push_back(read_refund(r));
@@ -492,7 +494,7 @@ std::vector<refund_row> refunds_of(tx_t& tx, const std::string& payment_id) {
 
 std::vector<std::string> expired_authorizations(tx_t& tx, int64_t limit) {
   std::vector<std::string> out;
-  for (const auto& r : tx.exec_params(
+  for (const auto& r : db::exec_hot(tx,
            "SELECT p.payment_id::text FROM payments.payments p"
            " WHERE p.status IN ('authorized', 'partially_captured') AND p.expires_at < now()"
            " AND NOT EXISTS (SELECT 1 FROM payments.payment_transactions t WHERE t.payment_id ="

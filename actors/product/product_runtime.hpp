@@ -62,7 +62,8 @@ void write_unit(product_self self, Work work, Done done) {
         self, *pool, [work](pqxx::work& tx) { return guarded<T>(tx, work); },
         [self, done, finish](db::outcome<unit_result<T>> r) mutable {
           done(r);
-          if (auto* relay = self->state.shell->context().relay) relay->wake();
+          const auto& ctx = self->state.shell->context();
+          if (ctx.relay) ctx.relay->wake(ctx.spec->schema);
           finish();
         });
   });

@@ -1,6 +1,8 @@
 // Idempotency store (see idempotency_store.hpp).
 #include "db/idempotency_store.hpp"
 
+#include "db/hot_statement.hpp"
+
 #include <pqxx/pqxx>
 
 #include "db/migrations.hpp"
@@ -32,20 +34,20 @@ claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
                                       std::string_view endpoint,
                                       std::string_view fingerprint) const {
   // A concurrent claim of the same key blocks here until the first transaction ends.
-  auto inserted = tx.exec_params(
+  auto inserted = exec_hot(tx,
       "INSERT INTO " + table_ +
           " (key, endpoint, request_hash, status_code, response_body) VALUES ($1, $2, $3, 0, '')"
           " ON CONFLICT (key) DO NOTHING RETURNING 1",
       std::string(key), std::string(endpoint), std::string(fingerprint));
   if (!inserted.empty()) return {claim_state::claimed, {}};
 
-  auto row = tx.exec_params1(
+  auto row = exec_hot1(tx,
       "SELECT endpoint, request_hash, status_code, response_body,"
       " created_at < now() - make_interval(secs => $2) FROM " + table_ +
           " WHERE key = $1 FOR UPDATE",
       std::string(key), static_cast<double>(std::chrono::seconds(retention).count()));
   if (row[4].as<bool>()) {  // expired: the key is free again
-    tx.exec_params("UPDATE " + table_ +
+    exec_hot(tx, "UPDATE " + table_ +
                        " SET endpoint = $2, request_hash = $3, status_code = 0, response_body = '',"
                        " created_at = now() WHERE key = $1",
                    std::string(key), std::string(endpoint), std::string(fingerprint));
@@ -58,7 +60,7 @@ claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
 
 void idempotency_store::save(pqxx::work& tx, std::string_view key,
                              const stored_response& response) const {
-  tx.exec_params("UPDATE " + table_ + " SET status_code = $2, response_body = $3 WHERE key = $1",
+  exec_hot(tx, "UPDATE " + table_ + " SET status_code = $2, response_body = $3 WHERE key = $1",
                  std::string(key), response.status, response.body);
 }
 

@@ -43,7 +43,11 @@ bool mark_processed(pqxx::work& tx, std::string_view schema, std::string_view ev
 struct relay_settings {
   std::string url;                              // its own connection, not a pool slot
   std::vector<std::string> schemas;             // outboxes to drain
-  std::chrono::milliseconds poll_interval{200}; // also woken by wake() after a commit
+  // Every outbox is swept this often (events a crash or another process left behind); an outbox
+  // named in wake(schema) is drained at once.
+  std::chrono::milliseconds poll_interval{1000};
+  // After a wake the relay waits this long so that the commits of a burst share one pass.
+  std::chrono::milliseconds coalesce{2};
   size_t batch = 200;
 };
 
@@ -55,15 +59,21 @@ class outbox_relay {
   // Starts the relay thread; its first pass publishes whatever a crash left unpublished.
   void start();
   void stop();
-  // Asks for a pass now (call after committing a transaction that enqueued events).
+  // Asks for a pass over `schema`'s outbox now: call after committing a transaction that
+  // enqueued events there. Draining only the woken outboxes keeps an idle outbox from costing a
+  // transaction per commit elsewhere. An unknown schema wakes them all.
+  void wake(std::string_view schema);
+  // Asks for a pass over every outbox now.
   void wake();
 
   uint64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
-  // Runs one pass on the calling thread with connection `c`; returns events published.
+  // Runs one pass over every outbox on the calling thread with connection `c`; returns events
+  // published.
   size_t drain_once(pqxx::connection& c);
 
  private:
   void run();
+  size_t drain(pqxx::connection& c, const std::string& schema);
 
   relay_settings settings_;
   event_bus& bus_;
@@ -71,7 +81,8 @@ class outbox_relay {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool woken_ = false;
+  std::vector<bool> woken_;  // per schema, guarded by mutex_
+  bool any_woken_ = false;
   std::atomic<uint64_t> published_{0};
 };
 

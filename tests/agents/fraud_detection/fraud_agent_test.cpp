@@ -113,7 +113,8 @@ TEST_CASE("invalid scoring input is 422 and writes nothing", "[fraud][agent]") {
   CHECK(typed.error.kind == failure_kind::invalid);
   CHECK(typed.error.message.find("amount") != std::string::npos);
   CHECK(count_rows(f, "fraud_checks") == 0);
-  CHECK(count_rows(f, "outbox") == 0);
+  CHECK(count_rows(f, "outbox") == 0);  // nothing pending, and (below) nothing was published
+  for (const auto& e : f.events()) CHECK(e.publisher != "fraud_detection");
 }
 
 TEST_CASE("the same request twice returns the same check and one event, changed data a new check", "[fraud][agent]") {
