@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
 #include "customer/customer_actor.hpp"
+#include "customer/profile_input.hpp"
 #include "customer/profile_rules.hpp"
 #include "log/log.hpp"
 #include "runtime/event_subscription.hpp"
@@ -17,6 +17,8 @@
 namespace mercato {
 namespace customer {
 namespace {
+
+using json = nlohmann::json;
 
 constexpr auto loyalty_job_interval = std::chrono::hours(1);
 constexpr int max_event_attempts = 10;
@@ -139,6 +141,54 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
       [self](ensure_customer& m) -> caf::result<ensured_customer> {
         return answer<ensured_customer>(self, [m](pqxx::work& tx) { return store::ensure_profile(tx, m); });
       },
+      [self](create_customer& m) -> caf::result<customer_profile> {
+        // the REST body's validation (profile_input), then POST /customers' store unit
+        json body = registration_body(m);
+        input::issue_list issues;
+        input::object_reader in{body, {"body"}, issues};
+        store::new_profile p = read_registration(in, true);
+        if (!issues.empty()) return make_failure(invalid_input(issues));
+        return answer<customer_profile>(self, [p](pqxx::work& tx) {
+          auto r = store::create_profile(tx, p);
+          if (!r.ok()) return store::result<customer_profile>::from(r);
+          return store::result<customer_profile>::of(store::summary_of(tx, *r.value));
+        });
+      },
+      [self](update_customer& m) -> caf::result<customer_profile> {
+        std::string id = m.customer_id;
+        if (!valid_customer_id(id))
+          return make_failure(failure_kind::not_found, "customer_not_found",
+                              fmt::format("Customer with ID {} not found or update failed", id));
+        json body = changes_body(m);
+        input::issue_list issues;
+        input::object_reader in{body, {"body"}, issues};
+        json changes = read_profile_changes(in);
+        if (!issues.empty()) return make_failure(invalid_input(issues));
+        return answer<customer_profile>(self, [id, changes](pqxx::work& tx) {
+          auto r = store::update_profile(tx, id, changes);
+          if (!r.ok()) return store::result<customer_profile>::from(r);
+          return store::result<customer_profile>::of(store::summary_of(tx, *r.value));
+        });
+      },
+      [self](list_customers& m) -> caf::result<customer_list> {
+        json body = filter_body(m.filter);
+        input::issue_list issues;
+        input::object_reader in{body, {"filter"}, issues};
+        store::profile_filter f;
+        read_profile_filter(in, f);
+        if (m.skip < 0) issues.push_back({{"skip"}, "ensure this value is greater than or equal to 0", "value_error.number.not_ge"});
+        if (m.limit < 1 || m.limit > 1000)
+          issues.push_back({{"limit"}, "limit must be between 1 and 1000", "value_error.number.not_in_range"});
+        if (!issues.empty()) return make_failure(invalid_input(issues));
+        f.skip = m.skip;
+        f.limit = m.limit;
+        return answer<customer_list>(self, [f](pqxx::work& tx) {
+          customer_list out;
+          out.customers = store::summaries_of(tx, store::list_profiles(tx, f));
+          out.total = store::count_profiles(tx, f);
+          return store::result<customer_list>::of(std::move(out));
+        });
+      },
       [self](quote_redemption& m) -> caf::result<redemption> {
         return answer<redemption>(self, [m](pqxx::work& tx) { return store::quote_points(tx, m); });
       },
@@ -158,17 +208,11 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
         return answer<credit_result>(self, [m](pqxx::work& tx) { return store::add_credit(tx, m); });
       },
       [self](record_interaction& m) -> caf::result<interaction_recorded> {
-        static const std::set<std::string> types{"support_ticket", "chat", "email", "phone", "review", "feedback"};
-        static const std::set<std::string> priorities{"low", "medium", "high", "urgent"};
-        std::string priority = m.priority.empty() ? "medium" : m.priority;
-        if (!types.count(m.interaction_type) || !priorities.count(priority))
-          return make_failure(failure_kind::invalid, "invalid_interaction",
-                              "interaction_type or priority is not one of the allowed values");
-        nlohmann::json f{{"interaction_type", m.interaction_type}, {"priority", priority}};
-        if (!m.channel.empty()) f["interaction_channel"] = m.channel;
-        if (!m.subject.empty()) f["subject"] = m.subject;
-        if (!m.description.empty()) f["description"] = m.description;
-        if (!m.reference.empty()) f["reference"] = m.reference;
+        json body = interaction_body(m);
+        input::issue_list issues;
+        input::object_reader in{body, {"body"}, issues};
+        json f = read_interaction(in);
+        if (!issues.empty()) return make_failure(invalid_input(issues));
         std::string id = m.customer_id;
         return answer<interaction_recorded>(self, [id, f](pqxx::work& tx) {
           auto r = store::add_interaction(tx, id, f);

@@ -1,7 +1,9 @@
 // customer's typed interface (agents/8007-customer.md "Typed messages"), the part other agents use.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/money.hpp"
 #include "mercato/agent_actor.hpp"
@@ -27,6 +29,63 @@ struct customer_profile {
   bool email_verified = false;
   std::string preferred_language = "en";
   std::string customer_type = "individual";
+  std::string document;  // the full CustomerProfile document (the REST shape) as JSON text
+};
+
+// The typed door of POST /customers (+ `source`): the same validation and store unit as REST.
+// Empty text = absent. Reply: the new profile. Errors: invalid (code invalid_input, detail = the
+// REST 422 list as JSON; unknown_referral_code), conflict email_taken / id_taken (seed texts).
+struct create_customer {
+  std::string customer_id;  // empty → a UUID
+  std::string email;
+  std::string phone;
+  std::string first_name;
+  std::string last_name;
+  std::string date_of_birth;  // YYYY-MM-DD
+  std::string gender;
+  std::string customer_type = "individual";
+  std::string company_name;
+  std::string referral_code;  // another customer's
+  std::string source = "api";  // d2c:<store>, marketplace:<name>, api, …
+};
+
+// The typed door of PUT /customers/{customer_id}: only the fields set change; `clear` names the
+// nullable ones to set to null (phone, first_name, last_name, date_of_birth, gender,
+// company_name). Reply: the updated profile. Errors: not_found ("Customer with ID {id} not found
+// or update failed"), invalid (invalid_input, as create_customer), conflict email_taken /
+// illegal_transition (account status).
+struct update_customer {
+  std::string customer_id;
+  std::optional<std::string> email, phone, first_name, last_name, date_of_birth, gender, customer_type,
+      company_name, account_status, kyc_status, preferred_language;
+  std::optional<bool> email_verified, phone_verified;
+  std::optional<std::string> metadata_json;  // a JSON object
+  std::vector<std::string> clear;
+};
+
+// list_customers' filter; empty text / nullopt = any. registered_from/to: an ISO date (whole
+// days, UTC) or instant, both inclusive. marketing_opt_in: preference notifications.marketing_email
+// is true (opted in) / is not (default false: no consent).
+struct customer_filter {
+  std::string account_status;  // active | inactive | suspended | blocked
+  std::string customer_type;   // individual | business
+  std::string loyalty_tier;    // bronze … diamond
+  std::string registered_from;
+  std::string registered_to;
+  std::optional<bool> marketing_opt_in;
+  std::string email;   // exact (normalised)
+  std::string search;  // name, e-mail, phone
+};
+// Live profiles, registration_date DESC, customer_id (GET /customers' order); limit 1..1000.
+// Errors: invalid (invalid_input) for a bad filter value or window.
+struct list_customers {
+  customer_filter filter;
+  int64_t skip = 0;
+  int64_t limit = 100;
+};
+struct customer_list {
+  std::vector<customer_profile> customers;
+  int64_t total = 0;  // matching profiles, ignoring skip/limit
 };
 
 // Finds a live profile by e-mail (case-insensitive). Errors: not_found (customer_not_found).
@@ -58,8 +117,9 @@ struct add_store_credit {
   std::string reference;
 };
 
-// Logs a customer interaction (support tickets, chats…); errors: not_found, invalid (type,
-// priority). The reply is the CustomerInteraction document as JSON text.
+// Logs a customer interaction (support tickets, chats…); errors: not_found, invalid
+// (invalid_input: POST /customers/{id}/interactions' checks, detail = the 422 list). The reply is
+// the CustomerInteraction document as JSON text.
 struct record_interaction {
   std::string customer_id;
   std::string interaction_type;  // support_ticket | chat | email | phone | review | feedback
@@ -172,6 +232,10 @@ MERCATO_MESSAGE(mercato::customer::preferences)
 MERCATO_MESSAGE(mercato::customer::count_active_customers)
 MERCATO_MESSAGE(mercato::customer::expire_points)
 MERCATO_MESSAGE(mercato::customer::review_tiers)
+MERCATO_MESSAGE(mercato::customer::create_customer)
+MERCATO_MESSAGE(mercato::customer::update_customer)
+MERCATO_MESSAGE(mercato::customer::list_customers)
+MERCATO_MESSAGE(mercato::customer::customer_list)
 
 namespace mercato {
 using customer_actor = agent_actor::extend<
@@ -184,6 +248,9 @@ using customer_actor = agent_actor::extend<
     caf::replies_to<customer::restore_store_credit>::with<customer::credit_result>,
     caf::replies_to<customer::find_customer>::with<customer::customer_profile>,
     caf::replies_to<customer::ensure_customer>::with<customer::ensured_customer>,
+    caf::replies_to<customer::create_customer>::with<customer::customer_profile>,
+    caf::replies_to<customer::update_customer>::with<customer::customer_profile>,
+    caf::replies_to<customer::list_customers>::with<customer::customer_list>,
     caf::replies_to<customer::add_store_credit>::with<customer::credit_result>,
     caf::replies_to<customer::record_interaction>::with<customer::interaction_recorded>,
     caf::replies_to<customer::get_preferences>::with<customer::preferences>,

@@ -1,6 +1,8 @@
 // SQL for profiles, addresses, preferences and interactions (see customer_store.hpp).
 #include "customer/customer_store.hpp"
 
+#include <map>
+
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
@@ -231,9 +233,11 @@ result<json> find_by_email(pqxx::work& tx, const std::string& email) {
   return result<json>::of(profile_json(r[0]));
 }
 
-json list_profiles(pqxx::work& tx, const profile_filter& f) {
+namespace {
+
+// The WHERE clause of a profile listing; `params` receives its values ($1…).
+std::string profile_where(const profile_filter& f, std::vector<std::string>& params) {
   std::string where = "WHERE p.deleted_at IS NULL";
-  std::vector<std::string> params;
   auto add = [&](const std::string& clause, const std::string& value) {
     params.push_back(value);
     where += " AND " + fmt::format(clause, params.size());
@@ -242,6 +246,21 @@ json list_profiles(pqxx::work& tx, const profile_filter& f) {
   if (f.account_status) add("p.account_status = ${}", *f.account_status);
   if (f.customer_type) add("p.customer_type = ${}", *f.customer_type);
   if (f.loyalty_tier) add("coalesce(l.loyalty_tier, 'bronze') = ${}", *f.loyalty_tier);
+  // a date is a whole UTC day; an instant is taken as it is
+  if (f.registered_from)
+    add(f.registered_from->size() == 10 ? "p.registration_date >= (${}::date)::timestamp AT TIME ZONE 'UTC'"
+                                        : "p.registration_date >= ${}::timestamptz",
+        *f.registered_from);
+  if (f.registered_to)
+    add(f.registered_to->size() == 10 ? "p.registration_date < (${}::date + 1)::timestamp AT TIME ZONE 'UTC'"
+                                      : "p.registration_date <= ${}::timestamptz",
+        *f.registered_to);
+  if (f.marketing_opt_in)
+    where += fmt::format(
+        " AND {}EXISTS (SELECT 1 FROM customers.customer_preferences cp WHERE cp.customer_id = p.customer_id "
+        "AND cp.preference_category = 'notifications' AND cp.preference_key = 'marketing_email' "
+        "AND cp.preference_value = 'true'::jsonb)",
+        *f.marketing_opt_in ? "" : "NOT ");
   if (f.search) {
     std::string pattern = "%";
     for (char c : *f.search) {
@@ -256,6 +275,14 @@ json list_profiles(pqxx::work& tx, const profile_filter& f) {
         "ILIKE ${0} OR coalesce(p.phone, '') ILIKE ${0})",
         n);
   }
+  return where;
+}
+
+}  // namespace
+
+json list_profiles(pqxx::work& tx, const profile_filter& f) {
+  std::vector<std::string> params;
+  std::string where = profile_where(f, params);
   params.push_back(std::to_string(f.limit));
   params.push_back(std::to_string(f.skip));
   std::string sql = profile_select() + where +
@@ -265,6 +292,14 @@ json list_profiles(pqxx::work& tx, const profile_filter& f) {
   json out = json::array();
   for (const auto& r : rows) out.push_back(profile_json(r));
   return out;
+}
+
+int64_t count_profiles(pqxx::work& tx, const profile_filter& f) {
+  std::vector<std::string> params;
+  std::string sql = "SELECT count(*) FROM customers.customer_profiles p "
+                    "LEFT JOIN customers.customer_loyalty l ON l.customer_id = p.customer_id " +
+                    profile_where(f, params);
+  return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params))[0][0].as<int64_t>();
 }
 
 result<json> update_profile(pqxx::work& tx, const std::string& customer_id, const json& changes) {
@@ -304,14 +339,16 @@ result<json> update_profile(pqxx::work& tx, const std::string& customer_id, cons
   return R::of(*load_profile(tx, customer_id));
 }
 
-result<bool> erase_profile(pqxx::work& tx, const std::string& customer_id) {
+result<bool> erase_profile(pqxx::work& tx, const std::string& customer_id, std::optional<int64_t> open_orders) {
   using R = result<bool>;
   if (!lock_profile(tx, customer_id))
     return R::fail(failure_kind::not_found, "customer_not_found",
                    fmt::format("Customer with ID {} not found or delete failed", customer_id));
-  auto open = tx.exec_params("SELECT count(*) FROM customers.customer_orders WHERE customer_id = $1 AND open",
-                             customer_id)[0][0]
-                  .as<int64_t>();
+  const int64_t open =
+      open_orders ? *open_orders
+                  : tx.exec_params("SELECT count(*) FROM customers.customer_orders WHERE customer_id = $1 AND open",
+                                   customer_id)[0][0]
+                        .as<int64_t>();
   if (open > 0)
     return R::fail(failure_kind::conflict, "open_orders", "Customer has open orders",
                    json{{"open_orders", open}}.dump());
@@ -370,7 +407,10 @@ result<ensured_customer> ensure_profile(pqxx::work& tx, const ensure_customer& m
   return R::fail(failure_kind::conflict, "email_taken", email_taken_text(*email));
 }
 
-customer_profile summary_of(pqxx::work& tx, const json& profile) {
+namespace {
+
+// The summary's profile fields (no balances, no addresses).
+customer_profile profile_fields(const json& profile) {
   customer_profile out;
   auto str = [&](const char* k) {
     const auto& v = profile[k];
@@ -388,6 +428,23 @@ customer_profile summary_of(pqxx::work& tx, const json& profile) {
   out.email_verified = profile["email_verified"].get<bool>();
   out.preferred_language = str("preferred_language");
   out.customer_type = str("customer_type");
+  out.document = profile.dump();
+  return out;
+}
+
+// A default address row (newest first): the first default serving each purpose wins.
+void take_default(customer_profile& out, const pqxx::row& r) {
+  std::string type = r["address_type"].c_str();
+  if ((type == "shipping" || type == "both") && out.default_shipping_address_json.empty())
+    out.default_shipping_address_json = address_json(r).dump();
+  if ((type == "billing" || type == "both") && out.default_billing_address_json.empty())
+    out.default_billing_address_json = address_json(r).dump();
+}
+
+}  // namespace
+
+customer_profile summary_of(pqxx::work& tx, const json& profile) {
+  customer_profile out = profile_fields(profile);
   auto bal = db::exec_hot(tx,
       "SELECT coalesce((SELECT points_balance FROM customers.customer_loyalty WHERE customer_id = $1), 0), "
       "coalesce((SELECT balance FROM customers.store_credit WHERE customer_id = $1), 0)::text",
@@ -397,13 +454,36 @@ customer_profile summary_of(pqxx::work& tx, const json& profile) {
   auto defaults = db::exec_hot(tx, address_select() +
                                      "WHERE customer_id = $1 AND is_default ORDER BY updated_at DESC",
                                  out.customer_id);
-  for (const auto& r : defaults) {
-    std::string type = r["address_type"].c_str();
-    if ((type == "shipping" || type == "both") && out.default_shipping_address_json.empty())
-      out.default_shipping_address_json = address_json(r).dump();
-    if ((type == "billing" || type == "both") && out.default_billing_address_json.empty())
-      out.default_billing_address_json = address_json(r).dump();
+  for (const auto& r : defaults) take_default(out, r);
+  return out;
+}
+
+std::vector<customer_profile> summaries_of(pqxx::work& tx, const json& profiles) {
+  std::vector<customer_profile> out;
+  std::map<std::string, size_t> index;
+  json ids = json::array();
+  for (const auto& p : profiles) {
+    out.push_back(profile_fields(p));
+    index[out.back().customer_id] = out.size() - 1;
+    ids.push_back(out.back().customer_id);
   }
+  if (out.empty()) return out;
+  auto bal = tx.exec_params(
+      "SELECT i.id, coalesce(l.points_balance, 0), coalesce(c.balance, 0)::text "
+      "FROM jsonb_array_elements_text($1::jsonb) AS i(id) "
+      "LEFT JOIN customers.customer_loyalty l ON l.customer_id = i.id "
+      "LEFT JOIN customers.store_credit c ON c.customer_id = i.id",
+      ids.dump());
+  for (const auto& r : bal) {
+    auto& p = out[index.at(r[0].c_str())];
+    p.points_balance = r[1].as<int64_t>();
+    p.store_credit_balance = cents_of(r[2]);
+  }
+  auto defaults = tx.exec_params(address_select() +
+                                     "WHERE customer_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+                                     "AND is_default ORDER BY customer_id, updated_at DESC",
+                                 ids.dump());
+  for (const auto& r : defaults) take_default(out[index.at(r["customer_id"].c_str())], r);
   return out;
 }
 

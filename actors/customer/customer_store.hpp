@@ -61,17 +61,26 @@ result<json> find_by_email(pqxx::work& tx, const std::string& email);
 
 struct profile_filter {
   std::optional<std::string> email, account_status, customer_type, loyalty_tier, search;
+  // ISO date (whole UTC days) or instant ending in Z, both inclusive (validated by profile_input).
+  std::optional<std::string> registered_from, registered_to;
+  // notifications.marketing_email is true (opted in) / is not.
+  std::optional<bool> marketing_opt_in;
   int64_t skip = 0;
   int64_t limit = 100;
 };
+// CustomerProfile documents, registration_date DESC, customer_id.
 json list_profiles(pqxx::work& tx, const profile_filter& f);
+// How many profiles match `f` (skip/limit ignored).
+int64_t count_profiles(pqxx::work& tx, const profile_filter& f);
 
 // `changes` holds validated, normalized PUT fields (null = clear). 404, 409 email_taken,
 // 409 illegal account status change. Publishes customer_updated with the changed field names.
 result<json> update_profile(pqxx::work& tx, const std::string& customer_id, const json& changes);
 
-// Erasure: 404, 409 "Customer has open orders" (from the order events this agent has seen).
-result<bool> erase_profile(pqxx::work& tx, const std::string& customer_id);
+// Erasure: 404, 409 "Customer has open orders". `open_orders`: the order agent's count_open_orders
+// answer; nullopt (order agent down) → this agent's projection of the order events it has seen.
+result<bool> erase_profile(pqxx::work& tx, const std::string& customer_id,
+                           std::optional<int64_t> open_orders = std::nullopt);
 
 // ensure_customer: by e-mail (case-insensitive) or created with `source`.
 result<ensured_customer> ensure_profile(pqxx::work& tx, const ensure_customer& m);
@@ -79,6 +88,8 @@ result<ensured_customer> ensure_profile(pqxx::work& tx, const ensure_customer& m
 // The typed summary (validate_customer / get_customer): loyalty, credit and default addresses.
 result<customer_profile> summary(pqxx::work& tx, const std::string& customer_id);
 customer_profile summary_of(pqxx::work& tx, const json& profile);
+// The same for a list of profile documents, in their order (two queries for the whole list).
+std::vector<customer_profile> summaries_of(pqxx::work& tx, const json& profiles);
 
 // ---- addresses ------------------------------------------------------------------------------
 

@@ -33,13 +33,12 @@ struct account {
   std::string customer_id;
   ly::tier tier = ly::tier::bronze;
   int64_t balance = 0;
-  int64_t qualifying = 0;
 };
 
 // Locks the loyalty row of a live profile.
 std::optional<account> lock_account(pqxx::work& tx, const std::string& customer_id) {
   auto r = tx.exec_params(
-      "SELECT l.loyalty_tier, l.points_balance, l.qualifying_points FROM customers.customer_loyalty l "
+      "SELECT l.loyalty_tier, l.points_balance FROM customers.customer_loyalty l "
       "JOIN customers.customer_profiles p ON p.customer_id = l.customer_id "
       "WHERE l.customer_id = $1 AND p.deleted_at IS NULL FOR UPDATE OF l",
       customer_id);
@@ -48,7 +47,6 @@ std::optional<account> lock_account(pqxx::work& tx, const std::string& customer_
   a.customer_id = customer_id;
   a.tier = ly::parse_tier(r[0][0].c_str()).value_or(ly::tier::bronze);
   a.balance = r[0][1].as<int64_t>();
-  a.qualifying = r[0][2].as<int64_t>();
   return a;
 }
 
@@ -73,12 +71,12 @@ std::string insert_ledger(pqxx::work& tx, const std::string& customer_id, const 
   return id;
 }
 
-void set_points(pqxx::work& tx, const std::string& customer_id, int64_t balance, int64_t lifetime_delta,
-                int64_t qualifying_delta) {
+// qualifying_points are maintained by requalify (earning, reversal) and the tier review.
+void set_points(pqxx::work& tx, const std::string& customer_id, int64_t balance, int64_t lifetime_delta) {
   tx.exec_params(
       "UPDATE customers.customer_loyalty SET points_balance = $2, points_lifetime = points_lifetime + $3, "
-      "qualifying_points = greatest(0, qualifying_points + $4), updated_at = now() WHERE customer_id = $1",
-      customer_id, balance, lifetime_delta, qualifying_delta);
+      "updated_at = now() WHERE customer_id = $1",
+      customer_id, balance, lifetime_delta);
 }
 
 void points_changed(pqxx::work& tx, const std::string& customer_id, int64_t delta, int64_t balance,
@@ -87,6 +85,24 @@ void points_changed(pqxx::work& tx, const std::string& customer_id, int64_t delt
           json{{"customer_id", customer_id}, {"delta", delta}, {"balance", balance}, {"reason", reason},
                {"reference", reference}},
           customer_id, reference);
+}
+
+// Qualifying points: earned (net of reversals) in the 365 days up to `as_of` ("" = now).
+int64_t qualifying_in_window(pqxx::work& tx, const std::string& customer_id, const std::string& as_of) {
+  return tx.exec_params(
+      "SELECT greatest(0, coalesce(sum(points_amount), 0)) FROM customers.loyalty_transactions "
+      "WHERE customer_id = $1 AND transaction_type IN ('earn', 'bonus', 'reverse') "
+      "AND created_at > coalesce($2::timestamptz, now()) - interval '365 days' "
+      "AND created_at <= coalesce($2::timestamptz, now())",
+      customer_id, as_of_param(as_of))[0][0].as<int64_t>();
+}
+
+// After an earning or a reversal: qualifying_points recomputed over the last 365 days (a stored
+// running total would still count points that left the window since the last review).
+int64_t requalify(pqxx::work& tx, const std::string& customer_id) {
+  int64_t q = qualifying_in_window(tx, customer_id, "");
+  tx.exec_params("UPDATE customers.customer_loyalty SET qualifying_points = $2 WHERE customer_id = $1", customer_id, q);
+  return q;
 }
 
 // Upgrades at once when qualifying points cross a threshold (tier_start today, expiry +365 d).
@@ -241,7 +257,7 @@ result<json> adjust_points(pqxx::work& tx, const std::string& customer_id, int64
     consume_lots(tx, customer_id, -points);
   }
   std::string id = insert_ledger(tx, customer_id, l);
-  set_points(tx, customer_id, l.balance_after, 0, 0);
+  set_points(tx, customer_id, l.balance_after, 0);
   points_changed(tx, customer_id, points, l.balance_after, "adjustment", id);
   auto row = tx.exec_params(ledger_select() + "WHERE transaction_id = $1::uuid", id)[0];
   return R::of(json{{"transaction", ledger_json(row)}, {"loyalty", *loyalty(tx, customer_id).value}});
@@ -300,7 +316,7 @@ result<redemption> redeem(pqxx::work& tx, const redeem_points& m) {
     tx.exec_params("INSERT INTO customers.loyalty_redemption_lots (redeem_transaction_id, lot_transaction_id, "
                    "points, expires_at) VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz)",
                    id, lot.lot_id, lot.points, lot.expires_at);
-  set_points(tx, m.customer_id, l.balance_after, 0, 0);
+  set_points(tx, m.customer_id, l.balance_after, 0);
   points_changed(tx, m.customer_id, -m.points, l.balance_after, "redeem", m.order_id);
   return R::of(redemption{m.points, quote.discount});
 }
@@ -344,7 +360,7 @@ result<redemption> restore(pqxx::work& tx, const restore_points& m) {
   }
   tx.exec_params("UPDATE customers.loyalty_transactions SET restored_at = now() WHERE transaction_id = $1::uuid",
                  redeem_id);
-  set_points(tx, customer_id, balance, 0, 0);
+  set_points(tx, customer_id, balance, 0);
   if (restored > 0) points_changed(tx, customer_id, restored, balance, "restore", m.order_id);
   return R::of(redemption{restored, ly::points_value(restored)});
 }
@@ -386,7 +402,7 @@ int64_t expire_lots(pqxx::work& tx, const std::string& as_of) {
       insert_ledger(tx, customer_id, l);
       ++expired;
     }
-    set_points(tx, customer_id, balance, 0, 0);
+    set_points(tx, customer_id, balance, 0);
     if (total > 0) points_changed(tx, customer_id, -total, balance, "expire", customer_id);
   }
   return expired;
@@ -402,12 +418,7 @@ int64_t review_tier_expiries(pqxx::work& tx, const std::string& as_of) {
     const std::string customer_id = d[0].c_str();
     ly::tier current = ly::parse_tier(d[1].c_str()).value_or(ly::tier::bronze);
     // qualifying points: earned (net of reversals) in the 365 days before the review
-    int64_t qualifying = tx.exec_params(
-        "SELECT greatest(0, coalesce(sum(points_amount), 0)) FROM customers.loyalty_transactions "
-        "WHERE customer_id = $1 AND transaction_type IN ('earn', 'bonus', 'reverse') "
-        "AND created_at > coalesce($2::timestamptz, now()) - interval '365 days' "
-        "AND created_at <= coalesce($2::timestamptz, now())",
-        customer_id, as_of_param(as_of))[0][0].as<int64_t>();
+    int64_t qualifying = qualifying_in_window(tx, customer_id, as_of);
     ly::tier next = ly::reviewed_tier(current, qualifying);
     tx.exec_params(
         "UPDATE customers.customer_loyalty SET loyalty_tier = $2, qualifying_points = $3, "
@@ -634,10 +645,10 @@ void earn_for_delivery(pqxx::work& tx, const std::string& order_id, order_row& o
                                 ly::multiplier_e3(a->tier) / 1000.0);
     l.expires_at = tx.exec("SELECT (now() + interval '365 days')::text")[0][0].c_str();
     insert_ledger(tx, o.customer_id, l);
-    set_points(tx, o.customer_id, l.balance_after, points, points);
+    set_points(tx, o.customer_id, l.balance_after, points);
     tx.exec_params("UPDATE customers.customer_orders SET points_earned = $2 WHERE order_id = $1", order_id, points);
     points_changed(tx, o.customer_id, points, l.balance_after, "earn", order_id);
-    upgrade_if_reached(tx, *a, a->qualifying + points);
+    upgrade_if_reached(tx, *a, requalify(tx, o.customer_id));
   }
   // Referral bonus: the referrer earns once, when the referred customer's first order is delivered.
   auto ref = tx.exec_params(
@@ -657,9 +668,9 @@ void earn_for_delivery(pqxx::work& tx, const std::string& order_id, order_row& o
   b.description = fmt::format("Referral bonus for {}", o.customer_id);
   b.expires_at = tx.exec("SELECT (now() + interval '365 days')::text")[0][0].c_str();
   insert_ledger(tx, referrer, b);
-  set_points(tx, referrer, b.balance_after, ly::referral_bonus, ly::referral_bonus);
+  set_points(tx, referrer, b.balance_after, ly::referral_bonus);
   points_changed(tx, referrer, ly::referral_bonus, b.balance_after, "referral_bonus", o.customer_id);
-  upgrade_if_reached(tx, *r, r->qualifying + ly::referral_bonus);
+  upgrade_if_reached(tx, *r, requalify(tx, referrer));
 }
 
 void reverse_for_refund(pqxx::work& tx, const event& e, const std::string& order_id, order_row& o, const json& p) {
@@ -689,7 +700,8 @@ void reverse_for_refund(pqxx::work& tx, const event& e, const std::string& order
                                : fmt::format("Reversed for refund of order {}: {} due, {} short (balance too low)",
                                              order_id, due, due - taken);
   if (taken > 0 || due > 0) insert_ledger(tx, o.customer_id, l);
-  set_points(tx, o.customer_id, l.balance_after, 0, -due);
+  set_points(tx, o.customer_id, l.balance_after, 0);
+  requalify(tx, o.customer_id);
   tx.exec_params("UPDATE customers.customer_orders SET points_reversed = points_reversed + $2 WHERE order_id = $1",
                  order_id, due);
   points_changed(tx, o.customer_id, -taken, l.balance_after, "refund", order_id);

@@ -6,9 +6,11 @@
 #include <pqxx/pqxx>
 
 #include "customer/customer_actor.hpp"
+#include "customer/profile_input.hpp"
 #include "customer/profile_rules.hpp"
 #include "customer/agent_lookup.hpp"
-#include "runtime/clock.hpp"
+#include "log/log.hpp"
+#include "order/order_messages.hpp"
 
 namespace mercato::customer {
 namespace {
@@ -47,109 +49,23 @@ std::string query_encode(std::string_view v) {
   return out;
 }
 
-std::string today() { return clock::iso8601_now().substr(0, 10); }
-
-// date_of_birth: a real date in the past, age ≤ 130.
-void read_birth_date(input::object_reader& in, json& out) {
-  auto d = in.string("date_of_birth", optional, 0, 10);
-  if (!d) return;
-  if (!valid_iso_date(*d)) {
-    in.issue("date_of_birth", "invalid date format", "value_error.date");
-    return;
-  }
-  std::string now = today();
-  std::string oldest = fmt::format("{:04d}{}", std::stoi(now.substr(0, 4)) - 130, now.substr(4));
-  if (*d >= now || *d < oldest) {
-    in.issue("date_of_birth", "date of birth must be in the past (age at most 130)", "value_error.date");
-    return;
-  }
-  out["date_of_birth"] = *d;
-}
-
-void read_email(input::object_reader& in, json& out, input::presence p) {
-  auto raw = in.string("email", p, 1, 320);
-  if (!raw) return;
-  auto email = normalize_email(*raw);
-  if (!email) {
-    in.issue("email", "value is not a valid email address", "value_error.email");
-    return;
-  }
-  out["email"] = *email;
-}
-
-void read_phone(input::object_reader& in, json& out) {
-  auto raw = in.string("phone", optional, 0, 40);
-  if (!raw) return;
-  auto phone = normalize_phone(*raw);
-  if (!phone) {
-    in.issue("phone", "value is not a valid phone number (7 to 15 digits, optional leading +)", "value_error.phone");
-    return;
-  }
-  out["phone"] = *phone;
-}
-
-// A nullable text field of an update: null clears it.
-void read_text(input::object_reader& in, json& out, const char* key, size_t max_len, size_t min_len = 0) {
-  if (in.json().contains(key) && in.json()[key].is_null()) {
-    out[key] = nullptr;
-    return;
-  }
-  if (auto v = in.string(key, optional, min_len, max_len)) out[key] = *v;
-}
-
-void reject_unknown(input::object_reader& in, const std::set<std::string>& allowed) {
-  for (auto it = in.json().begin(); it != in.json().end(); ++it)
-    if (!allowed.count(it.key())) in.issue(std::vector<std::string>{"body", it.key()}, "extra fields not permitted", "value_error.extra");
-}
-
 // ---- profiles -------------------------------------------------------------------------------
 
-void create_customer(customer_self self, http::request_context& rc) {
+void create_customer_route(customer_self self, http::request_context& rc) {
   input::body_reader in{rc.request.body};
-  store::new_profile p;
-  if (auto id = in.string("customer_id", optional, 1, 100)) {
-    if (!valid_customer_id(*id))
-      in.issue("customer_id", "customer_id may hold letters, digits and _ . : @ - only", "value_error.str.regex");
-    else
-      p.customer_id = *id;
-  }
-  json f = json::object();
-  read_email(in, f, required);
-  read_phone(in, f);
-  read_birth_date(in, f);
-  p.first_name = in.string("first_name", optional, 0, 100);
-  p.last_name = in.string("last_name", optional, 0, 100);
-  p.gender = in.string("gender", optional, 0, 50);
-  p.company_name = in.string("company_name", optional, 0, 200);
-  if (auto t = in.choice("customer_type", optional, {"individual", "business"}, true)) p.customer_type = *t;
-  if (auto code = in.string("referral_code", optional, 0, 20)) {
-    std::string upper;
-    for (char c : *code) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    if (!valid_referral_code(upper))
-      in.issue("referral_code", "unknown referral code", "value_error.referral_code");
-    else
-      p.referral_code = upper;
-  }
+  store::new_profile p = read_registration(in);
   if (!in.ok()) return rc.respond(in.error_response());
-  p.email = f["email"];
-  if (f.contains("phone")) p.phone = f["phone"].get<std::string>();
-  if (f.contains("date_of_birth")) p.date_of_birth = f["date_of_birth"].get<std::string>();
-  p.source = "api";
   respond_with<json>(self, rc, [p](pqxx::work& tx) { return store::create_profile(tx, p); },
                      [](json&& j) { return created_json(j); });
 }
 
-void list_customers(customer_self self, http::request_context& rc) {
+void list_customers_route(customer_self self, http::request_context& rc) {
   input::query_reader q{rc.request};
   auto w = input::read_window(q);
   store::profile_filter f;
   f.skip = w.skip;
   f.limit = w.limit;
-  if (auto e = q.string("email", optional, 1, 320)) f.email = normalize_email(*e).value_or(*e);
-  f.account_status = q.choice("account_status", optional, {"active", "inactive", "suspended", "blocked"}, true);
-  f.customer_type = q.choice("customer_type", optional, {"individual", "business"}, true);
-  f.loyalty_tier = q.choice("loyalty_tier", optional, {"bronze", "silver", "gold", "platinum", "diamond"}, true);
-  f.search = q.string("search", optional, 1, 200);
+  read_profile_filter(q, f);
   if (!q.ok()) return rc.respond(q.error_response());
   respond_with<json>(self, rc, [f](pqxx::work& tx) { return store::result<json>::of(store::list_profiles(tx, f)); },
                      [](json&& j) { return ok_json(j); });
@@ -162,41 +78,13 @@ void get_customer_route(customer_self self, http::request_context& rc) {
                      [](json&& j) { return ok_json(j); });
 }
 
-void update_customer(customer_self self, http::request_context& rc) {
+void update_customer_route(customer_self self, http::request_context& rc) {
   std::string id = rc.params.get("customer_id");
   if (!valid_customer_id(id))
     return rc.respond(http::not_found(fmt::format("Customer with ID {} not found or update failed", id)));
   input::body_reader in{rc.request.body};
   if (!in.ok()) return rc.respond(in.error_response());
-  reject_unknown(in, {"email", "phone", "first_name", "last_name", "date_of_birth", "gender", "customer_type",
-                      "company_name", "account_status", "email_verified", "phone_verified", "kyc_status",
-                      "metadata", "preferred_language"});
-  json c = json::object();
-  if (in.json().contains("email")) read_email(in, c, required);
-  if (in.json().contains("phone")) {
-    if (in.json()["phone"].is_null())
-      c["phone"] = nullptr;
-    else
-      read_phone(in, c);
-  }
-  if (in.json().contains("date_of_birth")) {
-    if (in.json()["date_of_birth"].is_null())
-      c["date_of_birth"] = nullptr;
-    else
-      read_birth_date(in, c);
-  }
-  read_text(in, c, "first_name", 100);
-  read_text(in, c, "last_name", 100);
-  read_text(in, c, "gender", 50);
-  read_text(in, c, "company_name", 200);
-  if (auto v = in.choice("customer_type", optional, {"individual", "business"}, true)) c["customer_type"] = *v;
-  if (auto v = in.choice("account_status", optional, {"active", "inactive", "suspended", "blocked"}, true))
-    c["account_status"] = *v;
-  if (auto v = in.choice("kyc_status", optional, {"pending", "verified", "failed"}, true)) c["kyc_status"] = *v;
-  if (auto v = in.boolean("email_verified", optional)) c["email_verified"] = *v;
-  if (auto v = in.boolean("phone_verified", optional)) c["phone_verified"] = *v;
-  if (auto v = in.string("preferred_language", optional, 2, 10)) c["preferred_language"] = *v;
-  if (const auto* m = in.object("metadata", optional)) c["metadata"] = *m;
+  json c = read_profile_changes(in);
   if (!in.ok()) return rc.respond(in.error_response());
   respond_with<json>(self, rc, [id, c](pqxx::work& tx) { return store::update_profile(tx, id, c); },
                      [](json&& j) { return ok_json(j); });
@@ -206,11 +94,24 @@ void delete_customer(customer_self self, http::request_context& rc) {
   std::string id = rc.params.get("customer_id");
   if (!valid_customer_id(id))
     return rc.respond(http::not_found(fmt::format("Customer with ID {} not found or delete failed", id)));
-  // The open-order guard reads this agent's projection of order events (customer_orders): the
-  // order agent has no count_open_orders message yet, and the projection keeps DELETE working
-  // while the order agent is down.
-  respond_with<bool>(self, rc, [id](pqxx::work& tx) { return store::erase_profile(tx, id); },
-                     [](bool&&) { return no_content(); });
+  auto ctx = std::make_shared<http::request_context>(std::move(rc));
+  auto erase = [self, ctx, id](std::optional<int64_t> open_orders) {
+    run_store<bool>(
+        self, [id, open_orders](pqxx::work& tx) { return store::erase_profile(tx, id, open_orders); },
+        [ctx](bool&&) { ctx->respond(no_content()); }, [ctx](const failure& f) { ctx->respond(failure_response(f)); });
+  };
+  // The open-order guard asks the order agent (count_open_orders: its orders table is the truth,
+  // including orders placed before this agent saw any event). While the order agent is down,
+  // this agent's projection of the order events (customer_orders) answers instead.
+  const agent_context& actx = self->state.shell->context();
+  caf::actor order = lookup_agent(actx, "order");
+  if (!order) return erase(std::nullopt);
+  self->request(caf::actor_cast<order_actor>(order), actx.call_timeout, order::count_open_orders{id})
+      .then([erase](count_reply& n) { erase(n.count); },
+            [erase, id](caf::error& e) {
+              log::warn("customer", "open_orders_unavailable", {{"customer_id", id}, {"error", read_failure(e).message}});
+              erase(std::nullopt);
+            });
 }
 
 // The order agent's list for this customer, asked through the order agent's own REST door
@@ -425,16 +326,7 @@ void add_interaction(customer_self self, http::request_context& rc) {
   std::string id;
   if (!check_customer_id(rc, id)) return;
   input::body_reader in{rc.request.body};
-  json f = json::object();
-  if (auto v = in.choice("interaction_type", required,
-                         {"support_ticket", "chat", "email", "phone", "review", "feedback"}, true))
-    f["interaction_type"] = *v;
-  if (auto v = in.string("interaction_channel", optional, 0, 50)) f["interaction_channel"] = *v;
-  if (auto v = in.string("subject", optional, 0, 200)) f["subject"] = *v;
-  if (auto v = in.string("description", optional, 0, 5000)) f["description"] = *v;
-  if (auto v = in.choice("priority", optional, {"low", "medium", "high", "urgent"}, true)) f["priority"] = *v;
-  if (auto v = in.string("reference", optional, 0, 200)) f["reference"] = *v;
-  if (const auto* m = in.object("metadata", optional)) f["metadata"] = *m;
+  json f = read_interaction(in);
   if (!in.ok()) return rc.respond(in.error_response());
   respond_with<json>(self, rc, [id, f](pqxx::work& tx) { return store::add_interaction(tx, id, f); },
                      [](json&& j) { return created_json(j); });
@@ -480,10 +372,10 @@ void add_customer_routes(customer_self self) {
   auto bind = [self](void (*fn)(customer_self, http::request_context&)) {
     return [self, fn](http::request_context& rc) { fn(self, rc); };
   };
-  r.add("GET", "/customers", "List customers", bind(list_customers));
-  r.add("POST", "/customers", "Register a customer", bind(create_customer));
+  r.add("GET", "/customers", "List customers", bind(list_customers_route));
+  r.add("POST", "/customers", "Register a customer", bind(create_customer_route));
   r.add("GET", "/customers/{customer_id}", "Get a customer", bind(get_customer_route));
-  r.add("PUT", "/customers/{customer_id}", "Update a customer", bind(update_customer));
+  r.add("PUT", "/customers/{customer_id}", "Update a customer", bind(update_customer_route));
   r.add("DELETE", "/customers/{customer_id}", "Erase a customer's personal data", bind(delete_customer));
   r.add("GET", "/customers/{customer_id}/orders", "The customer's orders (from the order agent)",
         bind(customer_orders));

@@ -31,20 +31,6 @@ std::optional<item_label> label_book::get(const std::string& item_id) const {
 label_scope::label_scope(const label_book* book) : previous_(current_labels) { current_labels = book; }
 label_scope::~label_scope() { current_labels = previous_; }
 
-namespace {
-
-std::string quote_element(const std::string& v) {
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
-}  // namespace
-
 pqxx::result run(pqxx::work& tx, const std::string& sql, const params& p) {
   return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(p));
 }
@@ -52,24 +38,6 @@ pqxx::result run(pqxx::work& tx, const std::string& sql, const params& p) {
 // The hot statements (order saga: check, reserve, confirm): prepared once per connection.
 pqxx::result prep(pqxx::work& tx, const std::string& sql, const params& p) {
   return db::exec_hot(tx, sql, pqxx::prepare::make_dynamic_params(p));
-}
-
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += quote_element(values[i]);
-  }
-  return out + "}";
-}
-
-std::string int_array(const std::vector<int64_t>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(values[i]);
-  }
-  return out + "}";
 }
 
 // Row locks on every level of `products`, in (product_id, warehouse_id) order; lock_timeout 3 s.

@@ -18,6 +18,7 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "db/sql_array.hpp"
 #include "inventory/stock_rules.hpp"
 #include "mercato/event.hpp"
 
@@ -57,8 +58,8 @@ pqxx::result run(pqxx::work& tx, const std::string& sql, const params& p);
 pqxx::result prep(pqxx::work& tx, const std::string& sql, const params& p);
 
 // PostgreSQL array literals ({"a","b"}, {1,2}) for `$n::text[]` / `$n::int[]` parameters.
-std::string text_array(const std::vector<std::string>& values);
-std::string int_array(const std::vector<int64_t>& values);
+using db::int_array;
+using db::text_array;
 
 // Row locks on every level of `products`, in (product_id, warehouse_id) order; `set_timeout`
 // first sets lock_timeout 3 s for the transaction (a timeout is SQLSTATE 55P03 → 503).

@@ -5,6 +5,7 @@
 #include "order/enhanced_concepts.hpp"
 
 #include "order/enhanced_rules.hpp"
+#include "order/sales_figures.hpp"
 
 namespace mercato::order::enhanced {
 namespace {
@@ -94,17 +95,11 @@ void sales(const deps_ptr& deps, http::request_context& ctx) {
     auto [start, end] = bounds(tx, w);
     auto [cur, prev] = figures(tx, start, end);
     json top = json::array();
-    for (const auto& r : tx.exec_params(
-             "SELECT i.product_id, max(i.product_name), sum(i.total_price - i.discount_amount)::text, sum(i.quantity) "
-             "FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.order_id "
-             "WHERE o.created_at >= $1::timestamptz AND o.created_at < $2::timestamptz "
-             "AND o.status NOT IN ('pending', 'cancelled') GROUP BY i.product_id "
-             "ORDER BY sum(i.total_price - i.discount_amount) DESC, i.product_id LIMIT 10",
-             start, end))
-      top.push_back(json{{"product_id", r[0].c_str()},
-                         {"name", r[1].c_str()},
-                         {"revenue", money::to_json(money::parse_decimal(r[2].c_str()).value_or(0))},
-                         {"units", r[3].as<int64_t>()}});
+    for (const auto& p : top_products(tx, start, end))
+      top.push_back(json{{"product_id", p.product_id},
+                         {"name", p.name},
+                         {"revenue", money::to_json(p.revenue)},
+                         {"units", p.units}});
     json revenue = money::to_json(cur.revenue), aov = money::to_json(cur.aov());
     json body{{"total_revenue", revenue},
               {"total_orders", cur.orders},

@@ -165,7 +165,8 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
     };
     add_enhanced_routes(st.shell->routes(), deps);
     reload_tax_rates(self);
-    subscribe_events(self, ctx, {"payment.payment_authorized", "payment.payment_captured"});
+    subscribe_events(self, ctx, {"payment.payment_authorized", "payment.payment_captured",
+                                 "transport.shipment_status_updated", "transport.shipment_delivered"});
     self->delayed_send(self, first_scan, saga_tick_atom::value);
   }
   st.shell->set_health_extras([self] {
@@ -269,9 +270,12 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
         return rp;
       },
       [self](event& e) {
+        // Transport's status of an order shipment: the record_shipment_event path (idempotent by
+        // the shipment's state, so duplicate deliveries are harmless).
+        if (e.name == "transport.shipment_status_updated" || e.name == "transport.shipment_delivered")
+          return on_transport_event(self, e);
         // An authorization made at the payment agent for a waiting order resumes its saga (the
-        // check is idempotent, so duplicate deliveries are harmless). Transport events are not
-        // consumed yet: shipments advance through REST.
+        // check is idempotent, so duplicate deliveries are harmless).
         if (e.name != "payment.payment_authorized" && e.name != "payment.payment_captured") return;
         auto p = nlohmann::json::parse(e.payload, nullptr, false);
         if (p.is_object() && p.contains("order_id") && p["order_id"].is_string())
@@ -377,6 +381,22 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
               rp.deliver(std::move(*r.value));
             });
         return rp;
+      },
+      [self](list_orders_query& msg) -> caf::result<order_list> {
+        if (!self->state.ctx.database) return no_database();
+        return answer_list_orders(self, std::move(msg));
+      },
+      [self](sales_summary& msg) -> caf::result<sales_summary_reply> {
+        if (!self->state.ctx.database) return no_database();
+        return answer_sales_summary(self, std::move(msg));
+      },
+      [self](record_shipment_event& msg) -> caf::result<shipment_event_result> {
+        if (!self->state.ctx.database) return no_database();
+        return answer_shipment_event(self, std::move(msg));
+      },
+      [self](place_replacement_order& msg) -> caf::result<order_view> {
+        if (!self->state.ctx.database) return no_database();
+        return answer_replacement_order(self, std::move(msg));
       },
       [self](saga_tick_atom) {
         drive_due_sagas(self);

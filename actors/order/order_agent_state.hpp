@@ -113,6 +113,20 @@ void change_status(order_self self, const std::string& order_ref, const std::str
 // routes.cpp
 void add_order_routes(order_self self);
 
+// order_queries.cpp (typed reads)
+caf::result<order_list> answer_list_orders(order_self self, list_orders_query msg);
+caf::result<sales_summary_reply> answer_sales_summary(order_self self, sales_summary msg);
+
+// shipment_events.cpp: a carrier status for a partial shipment (record_shipment_event), also fed by
+// the transport events (shipment_status_updated, shipment_delivered)
+using shipment_event_done = std::function<void(const failure*, shipment_event_result)>;
+void apply_shipment_event(order_self self, record_shipment_event msg, shipment_event_done done);
+caf::result<shipment_event_result> answer_shipment_event(order_self self, record_shipment_event msg);
+void on_transport_event(order_self self, const event& e);
+
+// replacement_order.cpp: place_replacement_order
+caf::result<order_view> answer_replacement_order(order_self self, place_replacement_order msg);
+
 // order_agent.cpp helpers
 void reload_tax_rates(order_self self, std::function<void()> then = {});
 // Runs `fn` inside the actor after `delay`.

@@ -10,6 +10,7 @@
 #include "domain/money.hpp"
 #include "mercato/agent_actor.hpp"
 #include "mercato/domain_messages.hpp"
+#include "order/order_model.hpp"
 
 namespace mercato::order {
 
@@ -100,6 +101,86 @@ struct status_counts {
   std::vector<std::pair<std::string, int64_t>> counts;
 };
 
+// The filters of GET /orders (the contract's `list_orders`; named so it does not collide with the
+// store function) → that page of orders and the filter's total. Errors: invalid (unknown status or
+// sort field, skip < 0, limit outside 1..1000, unparsable date).
+struct list_orders_query {
+  order_filter filter;
+};
+struct order_list {
+  std::vector<order_view> orders;
+  int64_t total = 0;
+};
+
+// Sales of orders created in [from, to) (ISO 8601 date or time; empty = unbounded), grouped by
+// day (UTC). Counted orders and revenue as the analytics Rules: not pending/cancelled, revenue =
+// Σ(total_amount − amount_refunded); top_products: the 10 best by line revenue (total_price −
+// discount_amount). Errors: invalid (group_by other than "day", unparsable bound).
+struct sales_summary {
+  std::string from;
+  std::string to;
+  std::string group_by = "day";
+};
+struct sales_bucket {  // one day (date = YYYY-MM-DD) or one channel (date = the channel)
+  std::string key;
+  int64_t orders = 0;
+  money::cents revenue = 0;
+};
+struct product_sales {
+  std::string product_id;
+  std::string name;
+  int64_t units = 0;
+  money::cents revenue = 0;
+};
+struct sales_summary_reply {
+  int64_t orders = 0;
+  money::cents revenue = 0;
+  std::string currency;
+  std::vector<sales_bucket> by_day;      // key = date, oldest first
+  std::vector<sales_bucket> by_channel;  // key = channel, best first
+  std::vector<product_sales> top_products;
+};
+
+// A carrier/transport status for a partial shipment of the order (the same handler the transport
+// events would use). Transport statuses map onto the shipment's: label_created → tracking data only;
+// picked_up → shipped (hand-over: capture + stock commit); in_transit, customs → in_transit;
+// out_for_delivery; delivered (the order delivered once every shipment is); failed_delivery,
+// failed → failed; returned; exception, cancelled → tracking data only. A repeated or stale event
+// (the shipment is already there or further) changes nothing. Errors: not_found (order or
+// shipment, or the shipment is not the order's), invalid (unknown status), conflict (capture
+// declined on hand-over).
+struct record_shipment_event {
+  std::string order_id;
+  std::string order_shipment_id;
+  std::string status;
+  std::string tracking_number;
+  std::string carrier;
+  std::string occurred_at;  // ISO 8601; empty = now (the delivery time for `delivered`)
+};
+struct shipment_event_result {  // the contract's "ok"
+  bool ok = true;
+  bool applied = false;      // false: repeated / stale event, nothing changed
+  std::string status;        // the shipment's status after the event
+};
+
+// A replacement (exchange) order: same customer, addresses and lines of the original, at 0.00,
+// no fraud or payment step (payment_status not_required), confirmed once its stock is reserved and
+// confirmed at inventory. Idempotent by `reference` (the same reference → the same order).
+// Errors: not_found (original order), invalid (detail: the issue list: empty items, unknown line
+// or product of the original, quantity < 1 or above the line's), insufficient_stock (conflict),
+// dependency_unavailable.
+struct replacement_item {
+  std::string order_item_id;  // item UUID or line number of the original order, or
+  std::string product_id;     // a product id / SKU of one of its lines
+  int64_t quantity = 0;
+};
+struct place_replacement_order {
+  std::string original_order_id;  // UUID or order number
+  std::vector<replacement_item> items;
+  std::string reason;
+  std::string reference;
+};
+
 }  // namespace mercato::order
 
 MERCATO_MESSAGE(mercato::order::quote_order)
@@ -117,6 +198,13 @@ MERCATO_MESSAGE(mercato::order::order_view)
 MERCATO_MESSAGE(mercato::order::get_order)
 MERCATO_MESSAGE(mercato::order::cancel_order)
 MERCATO_MESSAGE(mercato::order::count_recent_orders)
+MERCATO_MESSAGE(mercato::order::list_orders_query)
+MERCATO_MESSAGE(mercato::order::order_list)
+MERCATO_MESSAGE(mercato::order::sales_summary)
+MERCATO_MESSAGE(mercato::order::sales_summary_reply)
+MERCATO_MESSAGE(mercato::order::record_shipment_event)
+MERCATO_MESSAGE(mercato::order::shipment_event_result)
+MERCATO_MESSAGE(mercato::order::place_replacement_order)
 
 namespace mercato {
 using order_actor = agent_actor::extend<
@@ -132,5 +220,9 @@ using order_actor = agent_actor::extend<
     caf::replies_to<order::get_order_payable>::with<order::order_payable>,
     caf::replies_to<order::update_status>::with<order::order_view>,
     caf::replies_to<order::quote_order>::with<order::order_quote>,
-    caf::replies_to<order::count_orders_by_status>::with<order::status_counts>>;
+    caf::replies_to<order::count_orders_by_status>::with<order::status_counts>,
+    caf::replies_to<order::list_orders_query>::with<order::order_list>,
+    caf::replies_to<order::sales_summary>::with<order::sales_summary_reply>,
+    caf::replies_to<order::record_shipment_event>::with<order::shipment_event_result>,
+    caf::replies_to<order::place_replacement_order>::with<order::order_view>>;
 }  // namespace mercato

@@ -139,6 +139,17 @@ struct order_record {
   std::vector<order_line> lines;
 };
 
+// The filters of GET /orders (REST and the typed list_orders_query), read by order_store list_orders /
+// count_orders.
+struct order_filter {
+  std::vector<std::string> statuses;
+  std::string customer_id, channel, payment_status, fulfillment_status, tag, search;
+  std::string date_from, date_to;  // ISO dates/times
+  std::string sort_by = "created_at";
+  bool ascending = false;
+  int64_t skip = 0, limit = 100;
+};
+
 // What a place saga needs to resume after a restart (stored as sagas.context).
 struct place_context {
   std::string customer_id;

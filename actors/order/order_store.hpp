@@ -55,14 +55,7 @@ std::optional<order_record> load_order(pqxx::work& tx, const std::string& ref, b
 std::string find_channel_order(pqxx::work& tx, const std::string& channel, const std::string& channel_name,
                                const std::string& channel_order_id);
 
-struct order_filter {
-  std::vector<std::string> statuses;
-  std::string customer_id, channel, payment_status, fulfillment_status, tag, search;
-  std::string date_from, date_to;  // ISO dates/times
-  std::string sort_by = "created_at";
-  bool ascending = false;
-  int64_t skip = 0, limit = 100;
-};
+// order_filter (the filters of GET /orders) is in order_model.hpp: the typed list_orders_query carries it.
 std::vector<order_record> list_orders(pqxx::work& tx, const order_filter& f, bool with_lines = true);
 int64_t count_orders(pqxx::work& tx, const order_filter& f);
 // Orders of `customer_id` in the last `hours`, without `exclude_order_id`, counted up to

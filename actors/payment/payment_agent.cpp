@@ -1,7 +1,7 @@
 // The payment agent (port 8004, schema payments): typed messages for the order / returns / fraud
 // agents, REST routes (routes.cpp), and the timers for reconciliation (30 s) and authorization
-// expiry (10 min). Every money operation runs on a pool thread (payment_operations.hpp); the actor
-// only translates messages and replies.
+// expiry (10 min) and webhook retry (60 s). Every money operation runs on a pool thread
+// (payment_operations.hpp); the actor only translates messages and replies.
 #include "payment/payment_agent.hpp"
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include "log/log.hpp"
 #include "payment/payment_json.hpp"
 #include "payment/payment_runtime.hpp"
+#include "payment/payment_webhooks.hpp"
 #include "runtime/agent_error.hpp"
 #include "runtime/uuid.hpp"
 
@@ -23,6 +24,7 @@ namespace {
 
 constexpr auto reconcile_every = std::chrono::seconds(30);
 constexpr auto expire_every = std::chrono::minutes(10);
+constexpr auto webhook_retry_every = std::chrono::seconds(60);
 
 // The typed reply of an operation: its payment view, or the failure it met.
 template <class Reply, class Make>
@@ -87,9 +89,11 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
   }
   self->state.ops = std::make_shared<payment_operations>(
       std::make_shared<gateway_registry>(std::move(settings), std::move(stripe)));
+  self->state.shell->set_root_message("Payment Agent Enhanced API is running!");  // the contract's text
   add_payment_routes(self);
   self->delayed_send(self, reconcile_every, reconcile_atom::value);
   self->delayed_send(self, expire_every, expire_atom::value);
+  self->delayed_send(self, webhook_retry_every, webhook_atom::value);
 
   return {
       on_http_call(self),
@@ -255,6 +259,11 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
         auto ops = self->state.ops;
         return run_count(self, [ops](pqxx::connection& c) { return ops->expire_authorizations(c); });
       },
+      [=](retry_webhooks& m) -> caf::result<count_reply> {
+        auto ops = self->state.ops;
+        int64_t limit = std::clamp<int64_t>(m.limit, 1, 1000);
+        return run_count(self, [ops, limit](pqxx::connection& c) { return reapply_webhooks(*ops, c, limit); });
+      },
       [=](const event&) {
         // No subscriptions: the order agent drives payments by message.
       },
@@ -275,6 +284,15 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
                            if (o.ok() && *o.value > 0)
                              log::info("payment", "authorizations_expired", {{"count", *o.value}});
                            self->delayed_send(self, expire_every, expire_atom::value);
+                         });
+      },
+      [=](webhook_atom) {
+        auto ops = self->state.ops;
+        on_pool<int64_t>(self, [ops](pqxx::connection& c) { return reapply_webhooks(*ops, c, 100); },
+                         [self](db::outcome<int64_t> o) {
+                           if (o.ok() && *o.value > 0)
+                             log::info("payment", "webhooks_applied", {{"count", *o.value}});
+                           self->delayed_send(self, webhook_retry_every, webhook_atom::value);
                          });
       },
   };

@@ -49,4 +49,12 @@ void ask_customer(caf::actor me, const agent_context& ctx, std::string customer_
       [done](failure f) { done(false, std::move(f)); });
 }
 
+void ask_order_payable(caf::actor me, const agent_context& ctx, std::string order_id,
+                       std::function<void(std::optional<order::order_payable>, failure)> done) {
+  ask<order_actor, order::order_payable>(
+      me, ctx, "order", order::get_order_payable{std::move(order_id)}, std::chrono::milliseconds(2000),
+      [done](order::order_payable& r) { done(r, failure{}); },
+      [done](failure f) { done(std::nullopt, std::move(f)); });
+}
+
 }  // namespace mercato::payment

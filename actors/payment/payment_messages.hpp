@@ -109,6 +109,11 @@ struct reconcile_payments {
   int64_t older_than_seconds = 30;
 };
 struct expire_authorizations {};
+// Re-applies stored webhooks not yet processed (retry_count < 10); also a 60 s timer. Reply: how
+// many were processed by this pass.
+struct retry_webhooks {
+  int64_t limit = 100;
+};
 
 }  // namespace mercato::payment
 
@@ -126,6 +131,7 @@ MERCATO_MESSAGE(mercato::payment::record_external_payment)
 MERCATO_MESSAGE(mercato::payment::count_method_changes)
 MERCATO_MESSAGE(mercato::payment::reconcile_payments)
 MERCATO_MESSAGE(mercato::payment::expire_authorizations)
+MERCATO_MESSAGE(mercato::payment::retry_webhooks)
 
 namespace mercato {
 using payment_actor = agent_actor::extend<
@@ -139,6 +145,7 @@ using payment_actor = agent_actor::extend<
     caf::replies_to<payment::count_method_changes>::with<count_reply>,
     caf::replies_to<payment::reconcile_payments>::with<count_reply>,
     caf::replies_to<payment::expire_authorizations>::with<count_reply>,
+    caf::replies_to<payment::retry_webhooks>::with<count_reply>,
     caf::replies_to<prune_idempotency_keys>::with<count_reply>,
     caf::replies_to<outbox_stats>::with<outbox_stats_reply>,
     caf::reacts_to<event>>;

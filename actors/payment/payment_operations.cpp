@@ -146,6 +146,7 @@ int gateway_registry::default_gateway_id() const {
 
 operation_result payment_operations::authorize(pqxx::connection& c, const authorize_input& in) {
   std::optional<transaction_row> staged;
+  bool fresh = false;  // staged by this call (else: an earlier attempt with the same key)
   {
     pqxx::work tx{c};
     if (!in.order_id.empty()) {
@@ -242,18 +243,19 @@ operation_result payment_operations::authorize(pqxx::connection& c, const author
           return refused(refuse(failure_kind::conflict, "payment_exists", "Order already has a live payment"));
       } else {
         staged = t;
+        fresh = true;
       }
     }
     tx.commit();
   }
-  if (in.fraud_blocked && staged->status == "pending") {
+  if (in.fraud_blocked && fresh) {  // an earlier send may have acted: never fail it here
     gateway_result blocked;
     blocked.result = gateway_result::outcome::declined;
     blocked.error_code = "FRAUD_BLOCKED";
     blocked.message = "Payment blocked by fraud screening";
     return apply(c, *staged, blocked);
   }
-  return send_and_apply(c, *staged);
+  return send_and_apply(c, *staged, !fresh);
 }
 
 // A repeated idempotency key: the stored result, or the still-pending operation re-sent with the
@@ -269,7 +271,7 @@ std::optional<operation_result> payment_operations::replay_by_key(pqxx::connecti
     return refused(refuse(failure_kind::invalid, "invalid", "Idempotency key already used for another operation"));
   if (!pending(*e)) return stored(tx, *e);
   tx.commit();
-  return send_and_apply(c, *e);
+  return send_and_apply(c, *e, true);
 }
 
 operation_result payment_operations::capture(pqxx::connection& c, const capture_input& in) {
@@ -492,7 +494,7 @@ operation_result payment_operations::resume(pqxx::connection& c, const std::stri
     r.message = "No answer from the payment gateway within 24 hours";
     return apply(c, *t, r);
   }
-  return send_and_apply(c, *t);
+  return send_and_apply(c, *t, true);
 }
 
 int64_t payment_operations::expire_authorizations(pqxx::connection& c, int64_t limit) {
@@ -519,7 +521,8 @@ int64_t payment_operations::expire_authorizations(pqxx::connection& c, int64_t l
 
 // ---------------------------------------------------------------- phases 2 and 3
 
-operation_result payment_operations::send_and_apply(pqxx::connection& c, const transaction_row& t) {
+operation_result payment_operations::send_and_apply(pqxx::connection& c, const transaction_row& t,
+                                                    bool resend) {
   std::optional<payment_row> p;
   std::optional<gateway_row> g;
   {
@@ -540,6 +543,9 @@ operation_result payment_operations::send_and_apply(pqxx::connection& c, const t
   } else {
     r = gw->refund(p->gateway_reference, t.amount, t.transaction_id);
   }
+  // A re-send that could not reach the PSP says nothing about the first send, which may have
+  // acted: the outcome stays unknown (never a definite failure of money that may have moved).
+  if (resend && r.result == gateway_result::outcome::unavailable) r.result = gateway_result::outcome::outcome_unknown;
   return apply(c, t, r);
 }
 
@@ -684,6 +690,13 @@ operation_result payment_operations::apply_in(pqxx::work& tx, payment_row p, tra
     e["error_code"] = t.error_code;
     e["error_message"] = t.error_message;
     emit("payment_failed", e);
+  }
+  if (!ok && t.error_code == "GATEWAY_TIMEOUT") {  // reconciliation gave up after 24 h: alert
+    json alert = base;
+    alert["operation"] = t.type;
+    alert["pending_since"] = t.initiated_at;
+    alert["reason"] = "No answer from the payment gateway within 24 hours; check the PSP by hand";
+    emit("reconciliation_alert", alert);
   }
   out.wrote_events = true;
   if (!ok) out.refusal = declined_failure(t);

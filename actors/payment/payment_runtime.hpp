@@ -18,9 +18,11 @@ namespace mercato::payment {
 
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using webhook_atom = caf::atom_constant<caf::atom("webhooks")>;
 
 using payment_impl =
-    payment_actor::extend<caf::reacts_to<reconcile_atom>, caf::reacts_to<expire_atom>>;
+    payment_actor::extend<caf::reacts_to<reconcile_atom>, caf::reacts_to<expire_atom>,
+                          caf::reacts_to<webhook_atom>>;
 
 struct payment_state : agent_state {
   std::shared_ptr<payment_operations> ops;

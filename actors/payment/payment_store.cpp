@@ -321,6 +321,14 @@ std::optional<payment_row> latest_payment_for_order(tx_t& tx, const std::string&
   return read_payment(r[0]);
 }
 
+std::optional<payment_row> payment_by_reference(tx_t& tx, int gateway_id, const std::string& reference) {
+  auto r = tx.exec_params(cat({"SELECT ", payment_cols, " FROM payments.payments WHERE gateway_id = $1"
+                               " AND gateway_reference = $2 ORDER BY created_at DESC LIMIT 1 FOR UPDATE"}),
+                          gateway_id, reference);
+  if (r.empty()) return std::nullopt;
+  return read_payment(r[0]);
+}
+
 std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f) {
   std::vector<payment_row> out;
   for (const auto& r : db::exec_hot(tx,
@@ -403,6 +411,14 @@ std::optional<transaction_row> authorization_by_key(tx_t& tx, const std::string&
                                " AND transaction_type IN ('authorize', 'sale')"
                                " ORDER BY created_at DESC LIMIT 1"}),
                           order_id, key);
+  if (r.empty()) return std::nullopt;
+  return read_transaction(r[0]);
+}
+
+std::optional<transaction_row> in_flight_transaction(tx_t& tx, const std::string& payment_id) {
+  auto r = tx.exec_params(cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
+                               " WHERE payment_id = $1::uuid AND transaction_status IN ('pending', 'processing')"}),
+                          payment_id);
   if (r.empty()) return std::nullopt;
   return read_transaction(r[0]);
 }

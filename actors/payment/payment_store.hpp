@@ -94,6 +94,8 @@ struct payment_filter {
   int64_t skip = 0, limit = 100;
 };
 std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f);
+// The payment a PSP knows as `reference` on gateway `gateway_id` (webhooks), locked.
+std::optional<payment_row> payment_by_reference(tx_t& tx, int gateway_id, const std::string& reference);
 // Inserts the payment and its first transaction; false when the order already has a live payment
 // (nothing written).
 bool insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t);
@@ -111,6 +113,8 @@ std::optional<transaction_row> transaction_by_key(tx_t& tx, const std::string& p
 std::optional<transaction_row> authorization_by_key(tx_t& tx, const std::string& order_id,
                                                     const std::string& key);
 std::vector<transaction_row> transactions_of(tx_t& tx, const std::string& payment_id);
+// The payment's operation still pending at the gateway, if any (at most one: the in-flight index).
+std::optional<transaction_row> in_flight_transaction(tx_t& tx, const std::string& payment_id);
 // False when another operation is in flight on the payment or the key exists (nothing written).
 bool insert_transaction(tx_t& tx, const transaction_row& t);
 // Completes a pending transaction; nullopt when it was no longer pending.

@@ -16,6 +16,7 @@
 #include "payment/payment_asks.hpp"
 #include "payment/payment_json.hpp"
 #include "payment/payment_runtime.hpp"
+#include "payment/payment_webhooks.hpp"
 #include "payment/test_gateway.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/uuid.hpp"
@@ -235,6 +236,27 @@ std::optional<payment_request> read_payment_request(const http_request& req, con
   return p;
 }
 
+// The order check of a REST payment naming an order_id; nullopt when the payment may proceed.
+std::optional<http_response> check_order_payable(const payment_request& p,
+                                                 const std::optional<order::order_payable>& o, const failure& f) {
+  if (!o) {
+    if (f.kind == failure_kind::not_found) return http::error(422, "Order not found");
+    return failure_response(f);
+  }
+  if (!o->customer_id.empty() && o->customer_id != p.customer_id)
+    return http::error(422, "customer_id does not match the order's customer");
+  if (o->status != "pending" && o->status != "confirmed")
+    return http::error(409, fmt::format("Order is not awaiting payment (status: {})", o->status));
+  if (!o->currency.empty() && o->currency != p.currency)
+    return http::error(422, fmt::format("Currency does not match the order's currency ({})", o->currency));
+  // Already authorized in full: a replay (Idempotency-Key) or a second attempt, which the
+  // operation answers with the stored response or 409 "Order already has a live payment".
+  bool repeat = o->balance_due == 0 && p.amount == o->amount_authorized;
+  if (p.amount != o->balance_due && !repeat)
+    return http::error(422, fmt::format("Amount does not match order balance due ({})", money::format(o->balance_due)));
+  return std::nullopt;
+}
+
 void handle_payment_request(payment_self self, request_context& rc, const std::string& default_type,
                             bool authorization_shape) {
   auto ops = self->state.ops;
@@ -242,9 +264,6 @@ void handle_payment_request(payment_self self, request_context& rc, const std::s
   auto p = read_payment_request(rc.request, default_type, authorization_shape,
                                 ops->gateways().settings().fingerprint_secret, error);
   if (!p) return rc.respond(std::move(error));
-  // REST payments naming an order_id should be checked against order `get_order_payable` (order
-  // exists, awaits payment, amount = balance due). That message is not in order_messages.hpp yet,
-  // so the check is skipped here; typed callers (the order saga) are trusted for the amount.
   auto run = [self, ops, p = *p](request_context& rc, int score, std::string level, bool blocked) {
     auto request = rc.request;
     respond_on_pool(self, rc, [ops, p, request, score, level, blocked](pqxx::connection& c) {
@@ -256,15 +275,26 @@ void handle_payment_request(payment_self self, request_context& rc, const std::s
   };
   if (p->type != "authorize" && p->type != "sale") return run(rc, -1, {}, false);
   // Fraud screening (entity payment); when fraud_detection is down the payment proceeds unscored.
-  fraud::score_entity score{"payment", p->order_id.empty() ? uuid_v4() : p->order_id, p->customer_id,
-                            json{{"amount", money::to_json(p->amount)}, {"currency", p->currency}}};
+  auto screen = [self, run, p = *p](std::shared_ptr<request_context> shared) {
+    fraud::score_entity score{"payment", p.order_id.empty() ? uuid_v4() : p.order_id, p.customer_id,
+                              json{{"amount", money::to_json(p.amount)}, {"currency", p.currency}}};
+    ask_fraud_score(caf::actor_cast<caf::actor>(self), self->state.shell->context(), std::move(score),
+                    [shared, run](std::optional<fraud::fraud_result> r, failure f) {
+                      if (r) return run(*shared, r->risk_score, r->risk_level, r->decision == "blocked");
+                      log::debug("payment", "fraud_score_unavailable", {{"reason", f.message}});
+                      run(*shared, -1, {}, false);
+                    });
+  };
   auto shared = std::make_shared<request_context>(std::move(rc));
-  ask_fraud_score(caf::actor_cast<caf::actor>(self), self->state.shell->context(), std::move(score),
-                  [shared, run](std::optional<fraud::fraud_result> r, failure f) {
-                    if (r) return run(*shared, r->risk_score, r->risk_level, r->decision == "blocked");
-                    log::debug("payment", "fraud_score_unavailable", {{"reason", f.message}});
-                    run(*shared, -1, {}, false);
-                  });
+  if (p->order_id.empty()) return screen(shared);
+  // A REST payment for an order (never the order saga: it uses the typed messages) must match
+  // what the order agent says is payable: the order exists, awaits payment (pending) or is
+  // confirmed, and the amount is its balance due. The order agent down → 503, nothing written.
+  ask_order_payable(caf::actor_cast<caf::actor>(self), self->state.shell->context(), p->order_id,
+                    [shared, screen, p = *p](std::optional<order::order_payable> o, failure f) {
+                      if (auto refusal = check_order_payable(p, o, f)) return shared->respond(std::move(*refusal));
+                      screen(shared);
+                    });
 }
 
 // ---------------------------------------------------------------- methods
@@ -446,49 +476,14 @@ http_response revenue_analytics(pqxx::connection& c, int64_t days) {
                                  {"timestamp", clock::iso8601_now()}});
 }
 
-// ---------------------------------------------------------------- webhooks
-
-http_response receive_webhook(payment_operations& ops, pqxx::connection& c, const http_request& req,
-                              const std::string& gateway_name) {
-  pqxx::work tx{c};
-  std::optional<gateway_row> g;
-  for (auto& row : ops.gateways().rows(tx)) {
-    std::string a = row.gateway_name, b = gateway_name;
-    for (auto& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    for (auto& ch : b) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (a == b || row.adapter == b) g = row;
-  }
-  if (!g || g->adapter != "stripe") return http::error(404, "Payment gateway not found");
-  int64_t now = static_cast<int64_t>(std::time(nullptr));
-  if (!ops.gateways().stripe().verify_signature(req.header("stripe-signature"), req.body, now))
-    return http::error(400, "Invalid webhook signature or timestamp");
-  auto doc = json::parse(req.body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("id") || !doc["id"].is_string())
-    return http::error(400, "Malformed webhook event");
-  std::string type = doc.value("type", "");
-  auto inserted = tx.exec_params(
-      "INSERT INTO payments.payment_webhooks (gateway_id, event_id, event_type, payload, signature_verified)"
-      " VALUES ($1, $2, $3, $4::jsonb, true) ON CONFLICT (gateway_id, event_id) DO NOTHING RETURNING webhook_id",
-      g->gateway_id, doc["id"].get<std::string>(), type, req.body);
-  if (inserted.empty()) return json_response(200, json{{"received", true}, {"duplicate", true}});
-  // Payments made through Stripe would be matched by gateway_reference; this build cannot create
-  // them (no outbound client), so events are recorded, disputes announced, and marked processed.
-  if (type == "charge.dispute.created") {
-    json payload{{"gateway_id", g->gateway_id}, {"event_id", doc["id"]}, {"event", doc.value("data", json::object())}};
-    db::outbox{"payments"}.enqueue(tx, make_event("payment", "dispute_opened", payload.dump()),
-                                   doc["id"].get<std::string>());
-  }
-  tx.exec_params("UPDATE payments.payment_webhooks SET processed = true, processed_at = now() WHERE webhook_id = $1",
-                 inserted[0][0].as<int64_t>());
-  tx.commit();
-  return json_response(200, json{{"received", true}});
-}
-
 }  // namespace
 
 void add_payment_routes(payment_self self) {
   auto& routes = self->state.shell->routes();
   auto ops = self->state.ops;
+
+  // GET / is the platform's route (agent_shell: declared first, so it wins): its message is
+  // "Payment Agent Enhanced API is running" — the contract's trailing "!" needs a shared change.
 
   routes.add("GET", "/api/v1/payment/gateways", "List payment gateways", [self, ops](request_context& rc) {
     respond_on_pool(self, rc, [ops](pqxx::connection& c) {
@@ -717,7 +712,7 @@ void add_payment_routes(payment_self self) {
                std::string name = rc.params.get("gateway_name");
                auto request = rc.request;
                respond_on_pool(self, rc, [ops, name, request](pqxx::connection& c) {
-                 return receive_webhook(*ops, c, request, name);
+                 return receive_webhook(*ops, c, request, name, static_cast<int64_t>(std::time(nullptr)));
                });
              });
 

@@ -8,6 +8,7 @@
 
 #include "inventory/inventory_messages.hpp"
 #include "log/log.hpp"
+#include "product/attribute_store.hpp"
 #include "product/product_runtime.hpp"
 #include "product/resolve.hpp"
 #include "product/agent_lookup.hpp"
@@ -51,14 +52,18 @@ void load_model(product_self self) {
     self->state.loaded = true;  // nothing to load: serve an empty catalogue
     return;
   }
-  db_transact<catalog_snapshot>(self, *pool, [](pqxx::work& tx) { return load_catalog(tx); },
-                                [self](db::outcome<catalog_snapshot> r) {
+  using snapshot = std::pair<catalog_snapshot, extras_snapshot>;
+  db_transact<snapshot>(self, *pool, [](pqxx::work& tx) { return snapshot{load_catalog(tx), load_extras(tx)}; },
+                                [self](db::outcome<snapshot> r) {
                                   if (!r.ok()) {
                                     log::warn("product", "catalog_load_failed", {{"reason", r.failure->message}});
                                     after(self, std::chrono::seconds(1), [self] { load_model(self); });
                                     return;
                                   }
-                                  self->state.model.load(std::move(*r.value));
+                                  self->state.model.load(std::move(r.value->first));
+                                  auto& extras = r.value->second;
+                                  self->state.attributes.load(std::move(extras.definitions), std::move(extras.values));
+                                  self->state.seo.load(std::move(extras.seo));
                                   self->state.loaded = true;
                                   auto waiting = std::move(self->state.waiting);
                                   self->state.waiting.clear();
@@ -246,6 +251,26 @@ product_actor::behavior_type product_agent(product_self self, agent_context ctx)
           for (const auto& sku : m.skus)
             if (auto owner = self->state.model.sku_owner(sku)) out.items.emplace_back(sku, owner->second);
           rp.deliver(std::move(out));
+        });
+        if (!queued) rp.deliver(make_failure(failure_kind::unavailable, "unavailable", "Catalogue is loading"));
+        return rp;
+      },
+      [self](list_products& m) -> caf::result<product_list> {
+        auto rp = self->make_response_promise<product_list>();
+        bool queued = when_loaded(self, [self, m, rp]() mutable {
+          std::string error;
+          if (auto out = list_summaries(self->state.model, m, error)) rp.deliver(std::move(*out));
+          else rp.deliver(make_failure(failure_kind::invalid, "invalid", error));
+        });
+        if (!queued) rp.deliver(make_failure(failure_kind::unavailable, "unavailable", "Catalogue is loading"));
+        return rp;
+      },
+      [self](bundle_price& m) -> caf::result<bundle_price_calculation> {
+        auto rp = self->make_response_promise<bundle_price_calculation>();
+        bool queued = when_loaded(self, [self, m, rp]() mutable {
+          bundle_price_calculation out;
+          if (auto f = quote_bundle(self->state.model, m, out)) rp.deliver(to_error(*f));
+          else rp.deliver(std::move(out));
         });
         if (!queued) rp.deliver(make_failure(failure_kind::unavailable, "unavailable", "Catalogue is loading"));
         return rp;

@@ -59,6 +59,7 @@ struct get_product {
 struct get_products {
   std::vector<std::string> ids;
 };
+using get_products_batch = get_products;  // the contract's alias: the same message
 struct product_summary {
   std::string product_id;
   std::string sku;
@@ -83,8 +84,56 @@ struct sku_map {
   std::vector<std::pair<std::string, std::string>> items;  // (sku, item_id)
 };
 
+// list_products: the filters of GET /products → products (summaries) and the total over all pages.
+struct list_products {
+  std::string status = "active";  // draft | active | archived | all
+  std::string category;           // free text / category name (case-insensitive)
+  std::string category_id;
+  bool include_subcategories = false;
+  std::string brand;
+  money::cents min_price = -1;  // < 0: no bound
+  money::cents max_price = -1;
+  std::string search;
+  std::string sort;  // popular | newest | price_asc | price_desc | name (empty: newest, relevance with search)
+  int64_t skip = 0;
+  int64_t limit = 100;  // 1..1000
+};
+struct product_list {
+  std::vector<product_summary> products;
+  int64_t total = 0;
+};
+
+// bundle_price: BundlePriceCalculation of POST /bundles/{bundle_id}/price. Errors: not_found,
+// selection_invalid, max_quantity (quantity above the bundle's max_quantity), invalid (quantity < 1).
+struct bundle_price {
+  std::string bundle_id;  // id or SKU
+  std::vector<std::string> selected_components;
+  int64_t quantity = 1;
+};
+struct bundle_price_line {
+  std::string product_id;  // component item id
+  std::string product_name;
+  int64_t quantity = 0;  // component quantity × bundle quantity
+  money::cents unit_price = 0;
+  money::cents total = 0;
+};
+struct bundle_price_calculation {
+  std::string bundle_id;
+  int64_t quantity = 1;
+  money::cents original_price = 0;
+  money::cents bundle_price = 0;
+  money::cents discount_amount = 0;
+  int64_t discount_percentage_e2 = 0;  // 10 % = 1000
+  std::vector<bundle_price_line> components_breakdown;
+  int64_t available_quantity = -1;  // -1: unknown (inventory unavailable)
+};
+
 }  // namespace mercato::product
 
+MERCATO_MESSAGE(mercato::product::list_products)
+MERCATO_MESSAGE(mercato::product::product_list)
+MERCATO_MESSAGE(mercato::product::bundle_price)
+MERCATO_MESSAGE(mercato::product::bundle_price_calculation)
 MERCATO_MESSAGE(mercato::product::resolve_items)
 MERCATO_MESSAGE(mercato::product::resolved_items)
 MERCATO_MESSAGE(mercato::product::get_product)
@@ -100,6 +149,8 @@ using product_actor = agent_actor::extend<
     caf::replies_to<product::get_product>::with<product::product_summary>,
     caf::replies_to<product::get_products>::with<product::product_summaries>,
     caf::replies_to<product::get_products_by_sku>::with<product::sku_map>,
+    caf::replies_to<product::list_products>::with<product::product_list>,
+    caf::replies_to<product::bundle_price>::with<product::bundle_price_calculation>,
     caf::replies_to<outbox_stats>::with<outbox_stats_reply>,
     caf::reacts_to<event>>;
 }  // namespace mercato

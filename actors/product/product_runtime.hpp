@@ -12,9 +12,11 @@
 #include "db/db_pool.hpp"
 #include "db/outbox.hpp"
 #include "http/router.hpp"
+#include "product/attributes.hpp"
 #include "product/catalog.hpp"
 #include "product/product_messages.hpp"
 #include "product/product_store.hpp"
+#include "product/seo.hpp"
 #include "runtime/agent_behavior.hpp"
 #include "runtime/agent_error.hpp"
 #include "runtime/db_call.hpp"
@@ -23,6 +25,8 @@ namespace mercato::product {
 
 struct product_state : agent_state {
   catalog model;
+  attribute_catalog attributes;  // typed attribute definitions and values (same invariant as `model`)
+  seo_catalog seo;               // stored SEO rows
   bool loaded = false;
   std::vector<std::function<void()>> waiting;  // requests that arrived before the load finished
   std::deque<std::function<void()>> writes;    // queued write jobs
@@ -82,5 +86,7 @@ void send_initial_stock(product_self self, const std::string& product_id, int64_
                         std::function<void(bool pending)> then);
 
 void add_product_routes(product_self self);
+void add_attribute_routes(product_self self);  // attribute_routes.cpp
+void add_seo_routes(product_self self);        // seo_routes.cpp
 
 }  // namespace mercato::product

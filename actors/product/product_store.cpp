@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "db/outbox.hpp"
+#include "db/sql_array.hpp"
 #include "mercato/event.hpp"
 
 namespace mercato::product {
@@ -46,22 +47,6 @@ std::optional<int64_t> read_opt_int(const pqxx::field& f) {
 std::optional<std::string> read_opt_str(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return std::string{f.c_str()};
-}
-
-// PostgreSQL array literal for `$n::text[]`.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
 }
 
 #define US(col) "(extract(epoch from " col ") * 1000000)::bigint"
@@ -338,7 +323,7 @@ namespace {
 void write_product_row(pqxx::work& tx, const product_record& p, bool insert, int64_t initial_stock) {
   auto cost = money_text(p.cost);
   auto cap = money_text(p.compare_at_price);
-  std::string tags = text_array(p.tags);
+  std::string tags = db::text_array(p.tags);
   if (insert) {
     tx.exec_params(
         "INSERT INTO catalog.products (product_id, sku, name, description, category, brand, price, cost,"

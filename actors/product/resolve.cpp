@@ -1,6 +1,8 @@
 // Order-line resolution (see resolve.hpp).
 #include "product/resolve.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace mercato::product {
@@ -163,6 +165,75 @@ std::optional<product_summary> summarize(const catalog& cat, const std::string& 
       s.price = q.price;
     return s;
   }
+  return std::nullopt;
+}
+
+std::optional<product_list> list_summaries(const catalog& cat, const list_products& m, std::string& error) {
+  static const std::vector<std::string> statuses{"draft", "active", "archived", "all"};
+  static const std::vector<std::string> sorts{"", "popular", "newest", "price_asc", "price_desc", "name"};
+  if (std::find(statuses.begin(), statuses.end(), m.status) == statuses.end()) error = "Unknown status: " + m.status;
+  else if (std::find(sorts.begin(), sorts.end(), m.sort) == sorts.end()) error = "Unknown sort: " + m.sort;
+  else if (m.limit < 1 || m.limit > 1000) error = "limit must be between 1 and 1000";
+  else if (m.skip < 0) error = "skip must be at least 0";
+  else if (m.min_price >= 0 && m.max_price >= 0 && m.min_price > m.max_price)
+    error = "max_price must be greater than or equal to min_price";
+  if (!error.empty()) return std::nullopt;
+  list_query q;
+  if (m.status == "all") q.status.reset();
+  else q.status = m.status;
+  q.category = m.category;
+  q.category_id = m.category_id;
+  q.include_subcategories = m.include_subcategories;
+  q.brand = m.brand;
+  if (m.min_price >= 0) q.min_price = m.min_price;
+  if (m.max_price >= 0) q.max_price = m.max_price;
+  q.search = m.search;
+  q.sort = !m.sort.empty() ? m.sort : m.search.empty() ? "newest" : "relevance";
+  q.skip = m.skip;
+  q.limit = m.limit;
+  auto result = cat.list(q);
+  product_list out;
+  out.total = result.total;
+  for (const auto* p : result.page)
+    if (auto s = summarize(cat, p->id)) out.products.push_back(std::move(*s));
+  return out;
+}
+
+std::optional<resolve_failure> quote_bundle(const catalog& cat, const bundle_price& m, bundle_price_calculation& out) {
+  const auto* b = cat.bundle(m.bundle_id);
+  if (!b) return fail("not_found", "Bundle not found", 0, m.bundle_id);
+  if (m.quantity < 1) return fail("invalid", "quantity must be at least 1", 0, m.bundle_id);
+  std::vector<std::string> selection = m.selected_components;
+  for (auto& s : selection) {
+    if (const auto* v = cat.variant(s)) s = v->id;
+    else if (const auto* p = cat.product(s)) s = p->id;
+  }
+  bundle_quote quote;
+  auto terms = b->terms(now_micros());
+  auto err = price_bundle(terms, selection, m.quantity, [&](const std::string& id) { return cat.item_price(id); }, quote);
+  if (err == bundle_error::max_quantity)
+    return fail("max_quantity", "Quantity exceeds the bundle maximum of " + std::to_string(b->max_quantity.value_or(0)),
+                0, m.bundle_id);
+  if (err != bundle_error::none)
+    return fail("selection_invalid", "Invalid component selection for this bundle", 0, m.bundle_id);
+  out.bundle_id = b->id;
+  out.quantity = m.quantity;
+  out.original_price = quote.original;
+  out.bundle_price = quote.price;
+  out.discount_amount = quote.discount;
+  out.discount_percentage_e2 = quote.discount_pct_e2;
+  for (const auto& c : quote.components) {
+    bundle_price_line line;
+    line.product_id = c.item_id;
+    if (const auto* v = cat.variant(c.item_id)) line.product_name = v->name;
+    if (const auto* p = cat.product(c.item_id)) line.product_name = p->name;
+    line.quantity = c.quantity;
+    line.unit_price = c.unit_price;
+    line.total = c.total;
+    out.components_breakdown.push_back(std::move(line));
+  }
+  auto avail = bundle_availability(terms.components, [&](const std::string& id) { return cat.available(id); });
+  out.available_quantity = avail ? *avail : -1;
   return std::nullopt;
 }
 

@@ -23,4 +23,11 @@ std::optional<resolve_failure> resolve(const catalog& cat, const resolve_items& 
 // Summary of a product, variant or bundle by id or SKU; nullopt when unknown.
 std::optional<product_summary> summarize(const catalog& cat, const std::string& id_or_sku);
 
+// list_products: the GET /products list as summaries; nullopt + `error` when a filter is invalid.
+std::optional<product_list> list_summaries(const catalog& cat, const list_products& m, std::string& error);
+
+// bundle_price (and POST /bundles/{bundle_id}/price): the calculation, or the failure
+// (code not_found | selection_invalid | max_quantity | invalid). Selections may name SKUs.
+std::optional<resolve_failure> quote_bundle(const catalog& cat, const bundle_price& m, bundle_price_calculation& out);
+
 }  // namespace mercato::product

@@ -11,6 +11,8 @@
 #include "http/problem.hpp"
 #include "product/product_input.hpp"
 #include "product/product_runtime.hpp"
+#include "product/resolve.hpp"
+#include "product/route_helpers.hpp"
 #include "runtime/uuid.hpp"
 
 namespace mercato::product {
@@ -19,51 +21,6 @@ using nlohmann::json;
 using http::request_context;
 
 namespace {
-
-http_response json_text(int status, std::string body) { return http_response::json(status, std::move(body)); }
-
-// Routes answer from the model; requests that arrive before it is loaded wait for it.
-http::route_handler loaded(product_self self, std::function<void(request_context&)> fn) {
-  return [self, fn](request_context& ctx) {
-    auto shared = std::make_shared<request_context>(std::move(ctx));
-    if (!when_loaded(self, [fn, shared] { fn(*shared); }))
-      shared->respond(http::unavailable("Catalogue is loading", 1));
-  };
-}
-
-// A database error of a write as an HTTP answer; unique violations get `conflict_detail`.
-http_response db_error_response(const db::error& e, const std::string& conflict_detail) {
-  if (e.code == db::errc::conflict) return http::error(409, conflict_detail);
-  return failure_response(db_failure(e));
-}
-
-template <class T>
-bool write_failed(const request_context& ctx, db::outcome<unit_result<T>>& r, const std::string& conflict_detail) {
-  if (!r.ok()) {
-    ctx.respond(db_error_response(*r.failure, conflict_detail));
-    return true;
-  }
-  if (!r.value->value) {
-    ctx.respond(http::error(r.value->status, r.value->detail));
-    return true;
-  }
-  return false;
-}
-
-std::string products_array(const catalog& cat, const std::vector<const product_record*>& page) {
-  std::string out = "[";
-  for (size_t i = 0; i < page.size(); ++i) {
-    if (i) out += ',';
-    out += cat.product_json(*page[i]);
-  }
-  out += ']';
-  return out;
-}
-
-const product_record* live_product(const catalog& cat, const std::string& key) {
-  const auto* p = cat.product(key);
-  return p && !p->deleted() ? p : nullptr;
-}
 
 json mappings_json(const catalog& cat, const product_record& p) {
   json list = json::array();
@@ -77,7 +34,16 @@ json mappings_json(const catalog& cat, const product_record& p) {
 
 // ---- products -------------------------------------------------------------------------------
 
-void list_products(product_self self, request_context& ctx) {
+// Required attributes are enforced when a product becomes active (contract Rules "Attributes").
+void check_required_attributes(product_self self, const product_record& p, input::object_reader& in) {
+  auto missing = self->state.attributes.missing_required(p, self->state.model, self->state.attributes.values_of(p.id));
+  if (missing.empty()) return;
+  std::string list;
+  for (const auto& code : missing) list += (list.empty() ? "" : ", ") + code;
+  in.issue(std::vector<std::string>{"body", "status"}, "Required attributes missing: " + list, "value_error.missing");
+}
+
+void list_products_route(product_self self, request_context& ctx) {
   input::query_reader q{ctx.request};
   list_query lq;
   int64_t limit = q.integer("limit", input::optional, 1, 1000).value_or(100);
@@ -156,6 +122,7 @@ void create_product(product_self self, request_context& ctx) {
   product_record base;
   base.id = uuid_v4();
   auto record = apply_product_input(input, base, cat, in);
+  if (record.status == "active") check_required_attributes(self, record, in);
   if (!in.ok()) return ctx.respond(in.error_response());
   int64_t stock = input.stock_quantity;
   std::string conflict = "Product with SKU " + record.sku + " already exists";
@@ -187,6 +154,7 @@ void change_product(product_self self, request_context& ctx, body_mode mode) {
   if (input.sku && *input.sku != before->sku && cat.sku_taken(*input.sku))
     return ctx.respond(http::error(409, "Product with SKU " + *input.sku + " already exists"));
   auto after = apply_product_input(input, *before, cat, in);
+  if (after.status == "active" && before->status != "active") check_required_attributes(self, after, in);
   if (!in.ok()) return ctx.respond(in.error_response());
   product_record old = *before;
   std::string conflict = "Product with SKU " + after.sku + " already exists";
@@ -719,44 +687,30 @@ void price_bundle_route(product_self self, request_context& ctx) {
   const auto* b = cat.bundle(ctx.params.get("bundle_id"));
   if (!b) return ctx.respond(http::error(404, "Bundle not found"));
   input::body_reader in{ctx.request.body, true};
-  auto selection = in.strings("selected_components", input::optional, 100, 100).value_or(std::vector<std::string>{});
-  int64_t quantity = in.integer("quantity", input::optional, 1, 1'000'000).value_or(1);
+  bundle_price m;
+  m.bundle_id = b->id;
+  m.selected_components = in.strings("selected_components", input::optional, 100, 100).value_or(std::vector<std::string>{});
+  m.quantity = in.integer("quantity", input::optional, 1, 1'000'000).value_or(1);
   if (!in.ok()) return ctx.respond(in.error_response());
-  // Selections may name SKUs: map them to item ids.
-  for (auto& s : selection) {
-    if (const auto* v = cat.variant(s)) s = v->id;
-    else if (const auto* p = cat.product(s)) s = p->id;
-  }
-  bundle_quote quote;
-  micros now = now_micros();
-  auto terms = b->terms(now);
-  auto err = price_bundle(terms, selection, quantity, [&](const std::string& id) { return cat.item_price(id); }, quote);
-  if (err == bundle_error::max_quantity) {
-    in.issue("quantity", "Quantity exceeds the bundle maximum of " + std::to_string(b->max_quantity.value_or(0)));
-    return ctx.respond(in.error_response());
-  }
-  if (err != bundle_error::none) {
-    in.issue("selected_components", "Invalid component selection for this bundle");
+  bundle_price_calculation calc;
+  if (auto f = quote_bundle(cat, m, calc)) {
+    if (f->code == "max_quantity") in.issue("quantity", f->message);
+    else in.issue("selected_components", f->message);
     return ctx.respond(in.error_response());
   }
   json breakdown = json::array();
-  for (const auto& c : quote.components) {
-    std::string name;
-    if (const auto* v = cat.variant(c.item_id)) name = v->name;
-    if (const auto* p = cat.product(c.item_id)) name = p->name;
-    breakdown.push_back({{"product_id", c.item_id}, {"product_name", name}, {"quantity", c.quantity},
+  for (const auto& c : calc.components_breakdown)
+    breakdown.push_back({{"product_id", c.product_id}, {"product_name", c.product_name}, {"quantity", c.quantity},
                          {"unit_price", money::to_json(c.unit_price)}, {"total", money::to_json(c.total)}});
-  }
-  auto avail = bundle_availability(terms.components, [&](const std::string& id) { return cat.available(id); });
   ctx.respond(input::json_response(
-      200, {{"bundle_id", b->id},
-            {"quantity", quantity},
-            {"original_price", money::to_json(quote.original)},
-            {"bundle_price", money::to_json(quote.price)},
-            {"discount_amount", money::to_json(quote.discount)},
-            {"discount_percentage", money::to_json(quote.discount_pct_e2)},
+      200, {{"bundle_id", calc.bundle_id},
+            {"quantity", calc.quantity},
+            {"original_price", money::to_json(calc.original_price)},
+            {"bundle_price", money::to_json(calc.bundle_price)},
+            {"discount_amount", money::to_json(calc.discount_amount)},
+            {"discount_percentage", money::to_json(calc.discount_percentage_e2)},
             {"components_breakdown", breakdown},
-            {"available_quantity", avail ? json(*avail) : json(nullptr)}}));
+            {"available_quantity", calc.available_quantity >= 0 ? json(calc.available_quantity) : json(nullptr)}}));
 }
 
 // ---- analytics ------------------------------------------------------------------------------
@@ -823,41 +777,7 @@ void inventory_analytics(product_self self, request_context& ctx) {
   ctx.respond(input::json_response(200, body));
 }
 
-// ---- SEO (generated on the fly from the product; stored overrides are not implemented yet) -----
-
-constexpr const char* store_base_url = "http://localhost:8080";  // config store.base_url default
-
-void product_seo(product_self self, request_context& ctx) {
-  const catalog& cat = self->state.model;
-  const auto* p = live_product(cat, ctx.params.get("product_id"));
-  if (!p) return ctx.respond(http::error(404, "Product not found"));
-  std::string category = p->category;
-  std::string title = seo_meta_title(p->name, p->brand, category);
-  std::string description = seo_meta_description(p->description, p->name, money::format(p->price), p->brand);
-  std::string slug = p->url_slug.empty() ? slugify(p->name) : p->url_slug;
-  const image* img = p->primary_image();
-  auto avail = cat.available(p->id);
-  json offers{{"@type", "Offer"}, {"price", money::format(p->price)}, {"priceCurrency", p->currency}};
-  if (avail) offers["availability"] = *avail > 0 ? "https://schema.org/InStock" : "https://schema.org/OutOfStock";
-  json schema{{"@context", "https://schema.org"}, {"@type", "Product"}, {"name", p->name}, {"sku", p->sku},
-              {"description", p->description}, {"offers", offers}};
-  if (!p->brand.empty()) schema["brand"] = {{"@type", "Brand"}, {"name", p->brand}};
-  if (img) schema["image"] = img->url;
-  ctx.respond(input::json_response(
-      200, {{"product_id", p->id},
-            {"meta_title", title},
-            {"meta_description", description},
-            {"meta_keywords", seo_keywords(p->name, p->brand, category)},
-            {"url_slug", slug},
-            {"canonical_url", std::string{store_base_url} + "/products/" + slug},
-            {"og_title", title},
-            {"og_description", description},
-            {"og_image", img ? json(img->url) : json(nullptr)},
-            {"twitter_card", "summary_large_image"},
-            {"robots_meta", "index, follow"},
-            {"schema_markup", schema},
-            {"generated", true}}));
-}
+// ---- sitemap ------------------------------------------------------------------------------
 
 void sitemap(product_self self, request_context& ctx) {
   const catalog& cat = self->state.model;
@@ -887,7 +807,7 @@ void add_product_routes(product_self self) {
   auto L = [self](void (*fn)(product_self, request_context&)) {
     return loaded(self, [self, fn](request_context& ctx) { fn(self, ctx); });
   };
-  r.add("GET", "/products", "List products (filters, sort, paging)", L(list_products));
+  r.add("GET", "/products", "List products (filters, sort, paging)", L(list_products_route));
   r.add("GET", "/products/search", "Search products", L(search_products));
   r.add("POST", "/products", "Create a product", L(create_product));
   r.add("GET", "/products/{product_id}", "Get a product by id or SKU", L(get_product_route));
@@ -925,10 +845,11 @@ void add_product_routes(product_self self) {
         }));
   r.add("DELETE", "/bundles/{bundle_id}", "Deactivate a bundle", L(delete_bundle_route));
   r.add("POST", "/bundles/{bundle_id}/price", "Price a bundle selection", L(price_bundle_route));
-  r.add("GET", "/products/{product_id}/seo", "SEO data of a product (generated)", L(product_seo));
   r.add("GET", "/sitemap.xml", "Sitemap of active products", L(sitemap));
   r.add("GET", "/analytics/products", "Catalogue analytics", L(product_analytics));
   r.add("GET", "/analytics/inventory", "Inventory value analytics", L(inventory_analytics));
+  add_attribute_routes(self);
+  add_seo_routes(self);
 }
 
 }  // namespace mercato::product

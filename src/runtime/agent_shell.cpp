@@ -26,7 +26,8 @@ void agent_shell::add_platform_routes() {
     body += ",\"agent\":";
     http::append_json_string(body, ctx_.spec->name);
     body += ",\"version\":\"" MERCATO_VERSION "\",\"message\":";
-    http::append_json_string(body, fmt::format("{} API is running", ctx_.spec->title));
+    http::append_json_string(body, root_message_.empty() ? fmt::format("{} API is running", ctx_.spec->title)
+                                                         : root_message_);
     body += '}';
     c.respond(http_response::json(200, std::move(body)));
   });

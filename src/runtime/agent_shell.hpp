@@ -25,6 +25,8 @@ class agent_shell {
 
   // Extra fields for GET /health, rendered as `,"key":value...` JSON text (agents add their own).
   void set_health_extras(std::function<std::string()> fn) { health_extras_ = std::move(fn); }
+  // The "message" of GET / when a contract names its own text (default "<title> API is running").
+  void set_root_message(std::string message) { root_message_ = std::move(message); }
   // "connected", "disconnected" or "not_configured", as /health shows it.
   std::string_view database_state() const;
 
@@ -40,6 +42,7 @@ class agent_shell {
   http::router router_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::function<std::string()> health_extras_;
+  std::string root_message_;
   mutable std::string openapi_cache_;
 };
 

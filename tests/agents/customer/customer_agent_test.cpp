@@ -9,6 +9,7 @@
 
 #include "customer/customer_agent.hpp"
 #include "customer/customer_messages.hpp"
+#include "order/order_agent.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
@@ -120,6 +121,27 @@ TEST_CASE("customer update, referral and erasure", "[customer][rest]") {
         "deleted+cust-003@invalid");
   // the e-mail is free again
   CHECK(f.post("customer", "/customers", json{{"email", "carol.diaz@example.com"}}).status == 201);
+}
+
+TEST_CASE("erasure asks the order agent for open orders", "[customer][rest]") {
+  agent_fixture f{{customer_spec(), spec_for("order", &spawn_order_agent)}, seeded()};
+  // an open order the customer agent never heard of (no event): the order agent's table decides
+  f.database().exec(
+      "INSERT INTO orders.orders (order_id, order_number, customer_id, status) "
+      "VALUES ('9a000000-0000-4000-8000-000000000001', 'ORD-ERASE-1', 'CUST-002', 'processing')");
+  auto blocked = f.http("customer", "DELETE", "/customers/CUST-002");
+  CHECK(blocked.status == 409);
+  CHECK(blocked.json()["detail"] == "Customer has open orders");
+  CHECK(f.get("customer", "/customers/CUST-002").status == 200);
+  f.database().exec("UPDATE orders.orders SET status = 'delivered' WHERE order_number = 'ORD-ERASE-1'");
+  CHECK(f.http("customer", "DELETE", "/customers/CUST-002").status == 204);
+  CHECK(f.get("customer", "/customers/CUST-002").status == 404);
+
+  // a stale projection row (a missed closing event) does not block erasure while the order agent answers
+  publish_order_event(f, "order_created", json{{"order_id", "ord-stale-1"}, {"customer_id", "CUST-004"}, {"total_amount", 10}});
+  REQUIRE(f.eventually([&] { return count_rows(f, "SELECT count(*) FROM customers.customer_orders WHERE open") == 1; }));
+  CHECK(f.http("customer", "DELETE", "/customers/CUST-004").status == 204);
+  CHECK(f.http("customer", "DELETE", "/customers/CUST-999").status == 404);
 }
 
 TEST_CASE("customer addresses keep one default per purpose", "[customer][rest]") {
@@ -395,6 +417,31 @@ TEST_CASE("order events earn, reverse and count", "[customer][events][loyalty]")
   CHECK(f.get("customer", "/customers/CUST-001/loyalty").json()["loyalty_tier"] == "bronze");
 }
 
+TEST_CASE("upgrades count only points earned in the last 365 days", "[customer][events][loyalty]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  // CUST-002 earned 900 points 380 days ago (spent since); the review 35 days ago counted them
+  // (they were 345 days old then), so its stored qualifying_points still say 900.
+  f.database().exec(
+      "INSERT INTO customers.loyalty_transactions (transaction_id, customer_id, transaction_type, points_amount, "
+      "points_balance_after, points_remaining, reference_type, reference_id, description, expires_at, created_at) "
+      "VALUES ('72000000-0000-4000-8000-0000000000a2', 'CUST-002', 'earn', 900, 900, 0, 'order', 'old-order', "
+      "'old', now() - interval '15 days', now() - interval '380 days')");
+  f.database().exec("UPDATE customers.customer_loyalty SET qualifying_points = 900 WHERE customer_id = 'CUST-002'");
+  // 200 points now: 1,100 over the stored counter, but only 200 in the last 365 days → still bronze
+  publish_order_event(f, "order_delivered", json{{"order_id", "ord-q1"}, {"customer_id", "CUST-002"}, {"eligible_amount", 200}});
+  REQUIRE(f.eventually([&] { return points_of(f, "CUST-002") == 200; }));
+  auto loyalty = f.get("customer", "/customers/CUST-002/loyalty").json();
+  CHECK(loyalty["loyalty_tier"] == "bronze");
+  CHECK(loyalty["qualifying_points"] == 200);
+  CHECK(f.events("customer.loyalty_tier_changed").empty());
+  // 800 more within the window → 1,000 → silver at once
+  publish_order_event(f, "order_delivered", json{{"order_id", "ord-q2"}, {"customer_id", "CUST-002"}, {"eligible_amount", 800}});
+  REQUIRE(f.eventually([&] { return points_of(f, "CUST-002") == 1000; }));
+  loyalty = f.get("customer", "/customers/CUST-002/loyalty").json();
+  CHECK(loyalty["loyalty_tier"] == "silver");
+  CHECK(loyalty["qualifying_points"] == 1000);
+}
+
 TEST_CASE("loyalty adjustments and interactions", "[customer][rest]") {
   agent_fixture f{{customer_spec()}, seeded()};
   auto neg = f.post("customer", "/customers/CUST-006/loyalty/adjust",
@@ -487,6 +534,13 @@ TEST_CASE("record_interaction, get_preferences and count_active_customers", "[cu
   CHECK(f.get("customer", "/customers/CUST-001/interactions").json().size() == 1);
   m.interaction_type = "telegram";
   CHECK(f.ask<customer_actor, cu::interaction_recorded>("customer", m).error.kind == failure_kind::invalid);
+  m.interaction_type = "chat";
+  m.subject = std::string(201, 'x');  // the REST length rules apply to the typed door too
+  auto too_long = f.ask<customer_actor, cu::interaction_recorded>("customer", m);
+  CHECK(too_long.error.code == "invalid_input");
+  CHECK(json::parse(too_long.error.detail)[0]["loc"] == json{"body", "subject"});
+  CHECK(f.get("customer", "/customers/CUST-001/interactions").json().size() == 1);
+  m.subject = "Broken lamp";
   m.interaction_type = "chat";
   m.customer_id = "CUST-999";
   CHECK(f.ask<customer_actor, cu::interaction_recorded>("customer", m).error.kind == failure_kind::not_found);

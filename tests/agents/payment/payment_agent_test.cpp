@@ -12,6 +12,7 @@
 #include "payment/test_gateway.hpp"
 #include "runtime/uuid.hpp"
 #include "support/agent_fixture.hpp"
+#include "fake_order.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
@@ -27,7 +28,7 @@ fixture_options seeded() {
 }
 
 struct payment_fixture {
-  agent_fixture f{{spec_for("payment", &spawn_payment_agent)}, seeded()};
+  agent_fixture f{{spec_for("payment", &spawn_payment_agent), spec_for("order", &spawn_fake_order)}, seeded()};
 
   payment_reply authorize(const std::string& order, money::cents amount, const std::string& token,
                           const std::string& key = {}, bool capture = false,
@@ -483,4 +484,22 @@ TEST_CASE("REST gateways and methods: Luhn, test-only raw numbers, default rules
   CHECK(changes->count == 3);
   CHECK(t.scalar("SELECT count(*) FROM payments.payment_methods m WHERE m::text LIKE '%4000000000000002%'"
                  " OR m::text LIKE '%5555555555554444%'") == "0");
+}
+
+TEST_CASE("reconciliation gives up after 24 h: GATEWAY_TIMEOUT and a reconciliation_alert", "[payment]") {
+  payment_fixture t;
+  auto a = t.authorize("ORD-GIVEUP", 2500, "tok_timeout", "auth-giveup");
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.error.code == "outcome_unknown");
+  t.exec("UPDATE payments.payment_transactions SET initiated_at = now() - interval '25 hours'"
+         " WHERE order_id = 'ORD-GIVEUP'");
+  auto n = t.f.ask<payment_actor, count_reply>("payment", payment::reconcile_payments{0});
+  REQUIRE(n.ok());
+  CHECK(n->count == 1);
+  CHECK(t.scalar("SELECT status FROM payments.payments WHERE order_id = 'ORD-GIVEUP'") == "failed");
+  CHECK(t.scalar("SELECT error_code FROM payments.payment_transactions WHERE order_id = 'ORD-GIVEUP'") ==
+        "GATEWAY_TIMEOUT");
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.reconciliation_alert").size() == 1; }));
+  CHECK(json::parse(t.f.events("payment.reconciliation_alert")[0].payload)["operation"] == "authorize");
+  CHECK(t.f.events("payment.payment_failed").size() == 1);
 }

@@ -1,0 +1,278 @@
+// The fake Stripe API (see fake_stripe.hpp): one thread, one request per connection.
+#include "fake_stripe.hpp"
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "domain/sha256.hpp"
+
+namespace mercato::test {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+
+std::string decode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out += ' ';
+    else if (s[i] == '%' && i + 2 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else out += s[i];
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_form(const std::string& body) {
+  std::map<std::string, std::string> out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t amp = body.find('&', pos);
+    if (amp == std::string::npos) amp = body.size();
+    std::string pair = body.substr(pos, amp - pos);
+    size_t eq = pair.find('=');
+    if (eq != std::string::npos) out[decode(pair.substr(0, eq))] = decode(pair.substr(eq + 1));
+    pos = amp + 1;
+  }
+  return out;
+}
+
+json error(const std::string& type, const std::string& code, const std::string& message) {
+  return json{{"error", {{"type", type}, {"code", code}, {"message", message}}}};
+}
+
+struct reply {
+  int status = 200;
+  json body;
+  bool slow = false;
+};
+
+}  // namespace
+
+struct fake_stripe::impl {
+  std::string key;
+  int slow_ms;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  uint16_t port = 0;
+  std::atomic<bool> stopping{false};
+  std::thread worker;
+  mutable std::mutex mutex;
+  std::map<std::string, json> intents;
+  std::map<std::string, std::pair<std::string, reply>> idempotency;  // key → (fingerprint, reply)
+  std::map<std::string, int> calls, executed;
+  std::map<std::string, std::string> last_body;
+  int next_id = 1;
+
+  std::string id(const char* prefix) { return prefix + std::to_string(next_id++); }
+
+  reply create_intent(const std::map<std::string, std::string>& f) {
+    json pi{{"id", id("pi_fake_")},
+            {"object", "payment_intent"},
+            {"amount", std::stoll(f.at("amount"))},
+            {"currency", f.at("currency")},
+            {"capture_method", f.count("capture_method") ? f.at("capture_method") : "automatic"},
+            {"payment_method", f.count("payment_method") ? f.at("payment_method") : ""},
+            {"metadata", {{"transaction_id", f.count("metadata[transaction_id]") ? f.at("metadata[transaction_id]") : ""}}},
+            {"amount_received", 0},
+            {"amount_capturable", 0},
+            {"amount_refunded", 0}};
+    std::string pm = pi["payment_method"];
+    if (pm == "pm_card_chargeDeclined") {
+      pi["status"] = "requires_payment_method";
+      pi["last_payment_error"] = {{"code", "card_declined"}, {"decline_code", "generic_decline"},
+                                  {"message", "Your card was declined."}};
+      intents[pi["id"]] = pi;
+      json e = error("card_error", "card_declined", "Your card was declined.");
+      e["error"]["decline_code"] = "generic_decline";
+      e["error"]["payment_intent"] = pi;
+      return {402, e};
+    }
+    if (pi["capture_method"] == "manual") {
+      pi["status"] = "requires_capture";
+      pi["amount_capturable"] = pi["amount"];
+    } else {
+      pi["status"] = "succeeded";
+      pi["amount_received"] = pi["amount"];
+      pi["latest_charge"] = id("ch_fake_");
+    }
+    intents[pi["id"]] = pi;
+    return {200, pi, pm == "pm_card_timeout"};
+  }
+
+  reply capture(const std::string& pid, const std::map<std::string, std::string>& f) {
+    if (!intents.count(pid)) return {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
+    json& pi = intents[pid];
+    int64_t amount = f.count("amount_to_capture") ? std::stoll(f.at("amount_to_capture")) : pi["amount_capturable"].get<int64_t>();
+    if (pi["status"] != "requires_capture")
+      return {400, error("invalid_request_error", "payment_intent_unexpected_state", "This PaymentIntent could not be captured")};
+    if (amount > pi["amount_capturable"].get<int64_t>())
+      return {400, error("invalid_request_error", "amount_too_large", "Amount to capture is too large")};
+    pi["status"] = "succeeded";
+    pi["amount_received"] = amount;
+    pi["amount_capturable"] = 0;
+    pi["latest_charge"] = id("ch_fake_");
+    return {200, pi};
+  }
+
+  reply cancel(const std::string& pid) {
+    if (!intents.count(pid)) return {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
+    json& pi = intents[pid];
+    if (pi["status"] == "succeeded" || pi["status"] == "canceled")
+      return {400, error("invalid_request_error", "payment_intent_unexpected_state", "This PaymentIntent cannot be canceled")};
+    pi["status"] = "canceled";
+    pi["amount_capturable"] = 0;
+    return {200, pi};
+  }
+
+  reply refund(const std::map<std::string, std::string>& f) {
+    std::string pid = f.count("payment_intent") ? f.at("payment_intent") : "";
+    if (!intents.count(pid)) return {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
+    json& pi = intents[pid];
+    int64_t left = pi["amount_received"].get<int64_t>() - pi["amount_refunded"].get<int64_t>();
+    int64_t amount = f.count("amount") ? std::stoll(f.at("amount")) : left;
+    if (pi["status"] != "succeeded" || amount > left)
+      return {400, error("invalid_request_error", "charge_already_refunded", "Refund amount exceeds what is left")};
+    pi["amount_refunded"] = pi["amount_refunded"].get<int64_t>() + amount;
+    return {200, json{{"id", id("re_fake_")}, {"object", "refund"}, {"amount", amount}, {"payment_intent", pid},
+                      {"status", "succeeded"}}};
+  }
+
+  // → (route pattern, reply)
+  std::pair<std::string, reply> handle(const bhttp::request<bhttp::string_body>& req) {
+    std::string target(req.target());
+    std::string method = req.method() == bhttp::verb::get ? "GET" : "POST";
+    std::string route = method + " " + target;
+    std::string pid;
+    const std::string base = "/v1/payment_intents/";
+    if (target.rfind(base, 0) == 0) {
+      std::string rest = target.substr(base.size());
+      auto slash = rest.find('/');
+      pid = rest.substr(0, slash);
+      route = method + " " + base + "{id}" + (slash == std::string::npos ? "" : rest.substr(slash));
+    }
+    std::lock_guard<std::mutex> guard{mutex};
+    ++calls[route];
+    last_body[route] = req.body();
+    if (std::string(req[bhttp::field::authorization]) != "Bearer " + key)
+      return {route, {401, error("invalid_request_error", "api_key_invalid", "Invalid API Key provided")}};
+    std::string idem(req["Idempotency-Key"]);
+    std::string fingerprint = route + "\n" + req.body();
+    if (method == "POST" && !idem.empty()) {
+      auto it = idempotency.find(idem);
+      if (it != idempotency.end()) {
+        if (it->second.first != fingerprint)
+          return {route, {400, error("idempotency_error", "idempotency_key_in_use",
+                                     "Keys for idempotent requests can only be used with the same parameters")}};
+        reply again = it->second.second;
+        again.slow = false;
+        return {route, again};
+      }
+    }
+    ++executed[route];
+    auto form = parse_form(req.body());
+    reply r;
+    if (route == "POST /v1/payment_intents") r = create_intent(form);
+    else if (route == "POST /v1/payment_intents/{id}/capture") r = capture(pid, form);
+    else if (route == "POST /v1/payment_intents/{id}/cancel") r = cancel(pid);
+    else if (route == "POST /v1/refunds") r = refund(form);
+    else if (route == "GET /v1/payment_intents/{id}") {
+      if (!intents.count(pid)) r = {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
+      else r = {200, intents[pid]};
+    } else r = {404, error("invalid_request_error", "unknown_route", "Unrecognized request URL")};
+    if (method == "POST" && !idem.empty() && r.status < 500) idempotency[idem] = {fingerprint, r};
+    return {route, r};
+  }
+
+  void serve() {
+    while (!stopping) {
+      tcp::socket socket{ioc};
+      beast::error_code ec;
+      acceptor.accept(socket, ec);
+      if (stopping) break;
+      if (ec) continue;
+      beast::flat_buffer buffer;
+      bhttp::request<bhttp::string_body> req;
+      bhttp::read(socket, buffer, req, ec);
+      if (ec) continue;
+      auto [route, r] = handle(req);
+      if (r.slow) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
+      res.set(bhttp::field::content_type, "application/json");
+      res.body() = r.body.dump();
+      res.prepare_payload();
+      bhttp::write(socket, res, ec);
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+    }
+    beast::error_code ignored;
+    acceptor.close(ignored);
+  }
+};
+
+fake_stripe::fake_stripe(std::string api_key, int slow_ms) : impl_(std::make_unique<impl>()) {
+  impl_->key = std::move(api_key);
+  impl_->slow_ms = slow_ms;
+  tcp::endpoint ep{net::ip::make_address("127.0.0.1"), 0};
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen();
+  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->worker = std::thread([this] { impl_->serve(); });
+}
+
+fake_stripe::~fake_stripe() { stop(); }
+
+void fake_stripe::stop() {
+  if (impl_->stopping.exchange(true)) return;
+  // Wake the blocking accept with a connection of our own; the thread then closes the listener.
+  net::io_context ioc;
+  tcp::socket wake{ioc};
+  beast::error_code ec;
+  wake.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), impl_->port}, ec);
+  if (impl_->worker.joinable()) impl_->worker.join();
+}
+
+std::string fake_stripe::base_url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
+
+int fake_stripe::calls(const std::string& route) const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  auto it = impl_->calls.find(route);
+  return it == impl_->calls.end() ? 0 : it->second;
+}
+
+int fake_stripe::executed(const std::string& route) const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  auto it = impl_->executed.find(route);
+  return it == impl_->executed.end() ? 0 : it->second;
+}
+
+nlohmann::json fake_stripe::intent(const std::string& id) const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  auto it = impl_->intents.find(id);
+  return it == impl_->intents.end() ? json{} : it->second;
+}
+
+std::string fake_stripe::last_body(const std::string& route) const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  auto it = impl_->last_body.find(route);
+  return it == impl_->last_body.end() ? std::string{} : it->second;
+}
+
+std::string fake_stripe::signature(const std::string& body, const std::string& secret, int64_t t) {
+  std::string ts = std::to_string(t);
+  return "t=" + ts + ",v1=" + crypto::to_hex(crypto::hmac_sha256(secret, ts + "." + body));
+}
+
+}  // namespace mercato::test
