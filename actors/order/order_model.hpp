@@ -157,6 +157,10 @@ struct place_context {
   std::string customer_phone;
   std::string ip_address;
   bool address_mismatch = false;
+  // Fraud signals the order already knows, handed to score_order so that the fraud agent does not
+  // ask the customer and order agents again (-1: unknown, the fraud agent asks).
+  int64_t account_age_days = -1;
+  int64_t order_count_24h = -1;  // the customer's other orders in the last 24 h, at insert
   int64_t redeem_points = 0;
   money::cents store_credit = 0;
   money::cents merchandise_amount = 0;  // subtotal (for the points redemption)

@@ -125,6 +125,8 @@ nlohmann::json to_json(const place_context& c) {
           {"customer_phone", c.customer_phone},
           {"ip_address", c.ip_address},
           {"address_mismatch", c.address_mismatch},
+          {"account_age_days", c.account_age_days},
+          {"order_count_24h", c.order_count_24h},
           {"redeem_points", c.redeem_points},
           {"store_credit", c.store_credit},
           {"merchandise_amount", c.merchandise_amount},
@@ -157,6 +159,8 @@ place_context place_context_from_json(const nlohmann::json& j) {
   c.customer_phone = j.value("customer_phone", "");
   c.ip_address = j.value("ip_address", "");
   c.address_mismatch = j.value("address_mismatch", false);
+  c.account_age_days = j.value("account_age_days", int64_t{-1});
+  c.order_count_24h = j.value("order_count_24h", int64_t{-1});
   c.redeem_points = j.value("redeem_points", int64_t{0});
   c.store_credit = j.value("store_credit", int64_t{0});
   c.merchandise_amount = j.value("merchandise_amount", int64_t{0});

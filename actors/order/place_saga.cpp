@@ -350,6 +350,8 @@ void step_fraud(order_self self, run_ptr run) {
                          {"address_mismatch", c.address_mismatch}};
   if (!c.customer_phone.empty()) data["phone"] = c.customer_phone;
   if (!c.ip_address.empty()) data["ip_address"] = c.ip_address;
+  if (c.account_age_days >= 0) data["account_age_days"] = c.account_age_days;
+  if (c.order_count_24h >= 0) data["order_count_24h"] = c.order_count_24h;
   ask_agent<fraud_actor>(
       self, self->state.ctx, "fraud_detection", fraud::score_order{o.order_id, o.customer_id, data},
       [self, run](fraud::fraud_result& r) {
@@ -665,6 +667,7 @@ void place_new_order(order_self self, place_order msg, place_done done) {
     c.customer_id = o.customer_id;
     c.customer_email = cust.email;
     c.customer_phone = cust.phone;
+    c.account_age_days = cust.account_age_days;
     c.ip_address = req.ip_address;
     c.address_mismatch = address_country(bill) != address_country(ship) ||
                          address_postal_code(bill) != address_postal_code(ship);
@@ -739,6 +742,7 @@ void place_new_order(order_self self, place_order msg, place_done done) {
               bool mismatch = false;
               std::optional<order_record> existing;
               order_record placed;
+              int64_t order_count_24h = -1;
             };
             const std::string saga_id = uuid_v4();
             const std::string owner = self->state.lease_owner;
@@ -773,7 +777,12 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                   ev["total_amount"] = money::to_json(o.total_amount);
                   ev["currency"] = o.currency;
                   ev["items_count"] = o.lines.size();
-                  insert_placed_order(tx, r.placed, saga_id, to_json(p->context), owner,
+                  // The velocity signal, counted here (not by the fraud agent in a transaction of
+                  // its own) and stored with the saga's context, so a resumed saga scores alike.
+                  r.order_count_24h = count_recent(tx, o.customer_id, 24, o.order_id);
+                  auto context = to_json(p->context);
+                  context["order_count_24h"] = r.order_count_24h;
+                  insert_placed_order(tx, r.placed, saga_id, context, owner,
                                       nlohmann::json::array({outbox_row("order_created", ev, o.order_id)}));
                   if (!key.empty())
                     keys.save(tx, key, {201, nlohmann::json{{"order_id", o.order_id}}.dump()});
@@ -802,6 +811,7 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                   run->saga_id = saga_id;
                   run->order = std::move(r.value->placed);
                   run->c = p->context;
+                  run->c.order_count_24h = r.value->order_count_24h;
                   self->state.runs[run->order.order_id] = run;
                   // answer when the saga settles, or with the current state after place_wait
                   auto answered = std::make_shared<bool>(false);

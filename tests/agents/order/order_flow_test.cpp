@@ -66,6 +66,11 @@ TEST_CASE("order flow: happy path confirms, authorizes, confirms reservations, t
   CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id::text = '" + id +
                       "' AND status = 'confirmed'") >= 1);
   CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + id + "' AND state = 'completed'") == 1);
+  // The order handed fraud the signals it knows (the customer's age, its velocity), so none was
+  // asked for again and none is unavailable.
+  CHECK(count(*f, "SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = '" + id +
+                      "' AND input_data ? 'account_age_days' AND (input_data->>'order_count_24h')::int = 0 "
+                      "AND cardinality(unavailable_signals) = 0") == 1);
   CHECK(f->eventually([&] { return f->events("order.order_confirmed").size() == 1; }));
   CHECK(f->eventually([&] { return f->events("order.order_created").size() == 1; }));
   auto created = json::parse(f->events("order.order_created").at(0).payload);
