@@ -171,11 +171,13 @@ void start_next(self_ptr self) {
 void mark_failed(self_ptr self, child& c, std::string_view why) {
   auto& entry = entry_of(self, c);
   c.current = phase::down;
-  entry.set_state(agent_run_state::failed);
   log::error("supervisor", "agent_failed",
              {{"agent", entry.name()}, {"reason", why}, {"restarts", entry.restarts_total()}});
+  // Alert first, state second: whoever sees `failed` in the directory (console, /health, a test)
+  // can rely on the alert having gone out already.
   publish(self, "agent_failed", entry.name(),
           fmt::format(",\"reason\":{},\"severity\":\"critical\"", http::json_string(why)));
+  entry.set_state(agent_run_state::failed);
 }
 
 // An automatic restart after a crash or a hang, subject to intensity limits and backoff.
@@ -184,6 +186,9 @@ void restart_child(self_ptr self, child& c, restart_reason reason) {
   auto& entry = entry_of(self, c);
   const auto& limits = st.setup.limits;
   const auto now = clock_type::now();
+  // Off the routing table before the restart is counted: nothing may reach the dead handle, and
+  // whoever sees the new count also sees that the agent is not serving yet.
+  entry.set_state(agent_run_state::restarting);
   entry.count_restart(reason);
   if (c.window.record_and_check(now, limits.restart_intensity, limits.restart_period)) {
     mark_failed(self, c,
@@ -238,9 +243,9 @@ void on_child_exit(self_ptr self, child& c, const caf::error& reason) {
       publish(self, "agent_restarted", entry.name(), ",\"reason\":\"manual\"");
       reply_waiting(c, {true, "", "restarted"});
     } else {
-      entry.set_state(agent_run_state::stopped);
       log::info("supervisor", "agent_stopped", {{"agent", entry.name()}});
       publish(self, "agent_stopped", entry.name());
+      entry.set_state(agent_run_state::stopped);
       reply_waiting(c, {true, "", "stopped"});
     }
     if (self->state.shutting_down) continue_shutdown(self);
@@ -257,8 +262,8 @@ void on_child_exit(self_ptr self, child& c, const caf::error& reason) {
   if (should_restart(entry.restart(), abnormal)) {
     restart_child(self, c, restart_reason::crash);
   } else {
-    entry.set_state(agent_run_state::stopped);
     publish(self, "agent_stopped", entry.name());
+    entry.set_state(agent_run_state::stopped);
   }
 }
 
