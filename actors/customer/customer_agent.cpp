@@ -53,34 +53,39 @@ void apply_next_events(customer_self self) {
         for (const auto& e : events) store::apply_order_event(tx, e);
         return store::result<bool>::of(true);
       },
-      [self](bool&&) {
+      [self, batch](bool&&) {
         auto& st = self->state;
+        for (const auto& q : *batch) acknowledge_event(st.shell->context(), q.e.event_id);
         if (st.apply_singly > 0) --st.apply_singly;
         st.applying_event = false;
         apply_next_events(self);
       },
       [self, batch](const failure& f) {
-        // Rolled back, so none is marked processed. A database outage is retried in place (the bus
-        // does not redeliver); otherwise a batch is retried one event at a time, and a single
-        // event that fails is a bug in the event or in us: logged and skipped.
+        // Rolled back, so none is marked processed. A database outage is retried in place, in
+        // order; after max_event_attempts the events stay unacknowledged and the bus delivers
+        // them again later. Otherwise a batch is retried one event at a time, and a single event
+        // that fails is a bug in the event or in us: logged, acknowledged and skipped.
         auto& st = self->state;
         auto requeue = [&] {
           for (auto it = batch->rbegin(); it != batch->rend(); ++it) st.pending_events.push_front(std::move(*it));
         };
-        if (f.kind == failure_kind::unavailable && ++batch->front().attempts < max_event_attempts) {
-          requeue();
-          self->delayed_send(self, std::chrono::seconds(1), continuation{[self] {
-                               self->state.applying_event = false;
-                               apply_next_events(self);
-                             }});
-          return;
-        }
-        if (batch->size() > 1) {
+        if (f.kind == failure_kind::unavailable) {
+          if (++batch->front().attempts < max_event_attempts) {
+            requeue();
+            self->delayed_send(self, std::chrono::seconds(1), continuation{[self] {
+                                 self->state.applying_event = false;
+                                 apply_next_events(self);
+                               }});
+            return;
+          }
+          log::warn("customer", "order_events_deferred", {{"events", batch->size()}, {"error", f.message}});
+        } else if (batch->size() > 1) {
           st.apply_singly = batch->size();
           requeue();
         } else {
           log::warn("customer", "order_event_failed",
                     {{"event", batch->front().e.name}, {"event_id", batch->front().e.event_id}, {"error", f.message}});
+          acknowledge_event(st.shell->context(), batch->front().e.event_id);
           if (st.apply_singly > 0) --st.apply_singly;
         }
         st.applying_event = false;
@@ -101,7 +106,7 @@ void run_loyalty_jobs(customer_self self) {
 customer_impl::behavior_type customer_agent(customer_self self, agent_context ctx) {
   start_agent(self, ctx);
   add_customer_routes(self);
-  subscribe_events(self, ctx, {"order.*"});
+  consume_events(self, ctx, {"order.*"});
   // The jobs are idempotent: run at start (catching up a missed night) and every hour after.
   self->send(self, loyalty_tick_atom::value);
   return {

@@ -121,9 +121,13 @@ void on_event(inventory_self self, const event& e) {
     load_register(self, false);
     return;
   }
-  if (e.name != "product.product_deleted") return;
+  // product_deleted (durable): acknowledged once the item is hidden; an outage leaves it
+  // unacknowledged and the bus delivers it again later.
+  const agent_context& ctx = self->state.shell->context();
   auto doc = nlohmann::json::parse(e.payload, nullptr, false);
-  if (!doc.is_object() || !doc.contains("product_id") || !doc["product_id"].is_string()) return;
+  if (e.name != "product.product_deleted" || !doc.is_object() || !doc.contains("product_id") ||
+      !doc["product_id"].is_string())
+    return acknowledge_event(ctx, e.event_id);
   std::string id = doc["product_id"].get<std::string>();
   self->state.products.erase(id);
   with_store<bool>(self, false,
@@ -131,7 +135,11 @@ void on_event(inventory_self self, const event& e) {
                      store::hide_item(tx, id);
                      return store::result<bool>{};
                    },
-                   [](std::optional<failure>, bool) {});
+                   [ctx, event_id = e.event_id](std::optional<failure> f, bool) {
+                     if (f && f->kind == failure_kind::unavailable) return;
+                     if (f) log::warn("inventory", "product_deleted_not_applied", {{"event_id", event_id}, {"error", f->message}});
+                     acknowledge_event(ctx, event_id);
+                   });
 }
 
 // A movement through store::move. New (item, warehouse) levels are created by positive movements
@@ -185,7 +193,8 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
         self->state.warehouses ? self->state.warehouses->all().size() : 0, self->state.oversell_detected_total,
         self->state.swept, self->state.repaired_levels);
   });
-  subscribe_events(self, ctx, {"product.product_deleted", "warehouse.warehouse_created", "warehouse.warehouse_updated"});
+  consume_events(self, ctx, {"product.product_deleted"});
+  subscribe_events(self, ctx, {"warehouse.warehouse_created", "warehouse.warehouse_updated"});  // reloaded on start
   load_register(self, true);
   self->delayed_send(self, std::chrono::seconds(15), sweep_atom::value);
   self->delayed_send(self, std::chrono::hours(1), audit_atom::value);

@@ -165,8 +165,8 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
     };
     add_enhanced_routes(st.shell->routes(), deps);
     reload_tax_rates(self);
-    subscribe_events(self, ctx, {"payment.payment_authorized", "payment.payment_captured",
-                                 "transport.shipment_status_updated", "transport.shipment_delivered"});
+    consume_events(self, ctx, {"payment.payment_authorized", "payment.payment_captured",
+                               "transport.shipment_status_updated", "transport.shipment_delivered"});
     self->delayed_send(self, first_scan, saga_tick_atom::value);
   }
   st.shell->set_health_extras([self] {
@@ -275,7 +275,9 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
         if (e.name == "transport.shipment_status_updated" || e.name == "transport.shipment_delivered")
           return on_transport_event(self, e);
         // An authorization made at the payment agent for a waiting order resumes its saga (the
-        // check is idempotent, so duplicate deliveries are harmless).
+        // check is idempotent, so duplicate deliveries are harmless). Acknowledged on receipt:
+        // POST /pay and the payment-window sweep resume a waiting saga too.
+        acknowledge_event(self->state.ctx, e.event_id);
         if (e.name != "payment.payment_authorized" && e.name != "payment.payment_captured") return;
         auto p = nlohmann::json::parse(e.payload, nullptr, false);
         if (p.is_object() && p.contains("order_id") && p["order_id"].is_string())

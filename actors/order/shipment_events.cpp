@@ -9,6 +9,7 @@
 #include "log/log.hpp"
 #include "order/timeline.hpp"
 #include "runtime/db_call.hpp"
+#include "runtime/event_subscription.hpp"
 
 namespace mercato::order {
 namespace {
@@ -184,19 +185,25 @@ caf::result<shipment_event_result> answer_shipment_event(order_self self, record
 }
 
 void on_transport_event(order_self self, const event& e) {
+  const agent_context& ctx = self->state.ctx;
   auto p = nlohmann::json::parse(e.payload, nullptr, false);
-  if (!p.is_object() || p.value("direction", "outbound") == "return") return;  // returns follows those
   auto text = [&p](const char* k) { return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : std::string{}; };
-  record_shipment_event msg{text("order_id"), text("order_shipment_id"), text("status"), text("tracking_number"),
-                            text("carrier_code"), text("occurred_at")};
-  if (msg.order_id.empty() || msg.order_shipment_id.empty()) return;  // not one of our partial shipments
+  record_shipment_event msg;
+  if (p.is_object() && p.value("direction", "outbound") != "return")  // returns follows those
+    msg = {text("order_id"), text("order_shipment_id"), text("status"), text("tracking_number"),
+           text("carrier_code"), text("occurred_at")};
+  if (msg.order_id.empty() || msg.order_shipment_id.empty())  // not one of our partial shipments
+    return acknowledge_event(ctx, e.event_id);
   if (e.name == "transport.shipment_delivered") msg.status = "delivered";
   if (!p.value("delivered_at", nlohmann::json()).is_null() && msg.status == "delivered")
     msg.occurred_at = text("delivered_at");
-  apply_shipment_event(self, msg, [name = e.name, msg](const failure* f, shipment_event_result) {
+  apply_shipment_event(self, msg, [ctx, name = e.name, id = e.event_id, msg](const failure* f, shipment_event_result) {
+    // A database outage leaves the event unacknowledged: the bus delivers it again later.
+    if (f && f->kind == failure_kind::unavailable) return;
     if (f)
       log::warn("order", "shipment_event_not_applied",
                 {{"event", name}, {"order_shipment_id", msg.order_shipment_id}, {"error", f->message}});
+    acknowledge_event(ctx, id);
   });
 }
 

@@ -91,28 +91,37 @@ void initial_stock_timer(product_self self) {
   });
 }
 
+// Sales counts for the list's sort. Durable: acknowledged once recorded (or a duplicate, or
+// unusable); a database outage leaves it unacknowledged and the bus delivers it again later.
 void on_order_confirmed(product_self self, const event& e) {
+  const agent_context& ctx = self->state.shell->context();
   auto payload = nlohmann::json::parse(e.payload, nullptr, false);
-  if (!payload.is_object() || !payload.contains("lines") || !payload["lines"].is_array()) return;
   std::vector<sold_line> lines;
-  for (const auto& l : payload["lines"]) {
-    if (!l.is_object()) continue;
-    std::string item = l.value("item_id", std::string{});
-    if (item.empty()) item = l.value("product_id", std::string{});
-    int64_t q = l.contains("quantity") && l["quantity"].is_number_integer() ? l["quantity"].get<int64_t>() : 0;
-    if (item.empty() || q <= 0) continue;
-    lines.push_back({item, q});
-    // A variant's sale also counts for its parent product (the list sorts products).
-    if (const auto* v = self->state.model.variant(item)) lines.push_back({v->parent_id, q});
+  if (payload.is_object() && payload.contains("lines") && payload["lines"].is_array()) {
+    for (const auto& l : payload["lines"]) {
+      if (!l.is_object()) continue;
+      std::string item = l.value("item_id", std::string{});
+      if (item.empty()) item = l.value("product_id", std::string{});
+      int64_t q = l.contains("quantity") && l["quantity"].is_number_integer() ? l["quantity"].get<int64_t>() : 0;
+      if (item.empty() || q <= 0) continue;
+      lines.push_back({item, q});
+      // A variant's sale also counts for its parent product (the list sorts products).
+      if (const auto* v = self->state.model.variant(item)) lines.push_back({v->parent_id, q});
+    }
   }
-  if (lines.empty()) return;
-  db::pool* pool = self->state.shell->context().database;
-  if (!pool) return;
+  db::pool* pool = ctx.database;
+  if (lines.empty() || !pool) return acknowledge_event(ctx, e.event_id);
   std::string event_id = e.event_id;
   db_transact<bool>(self, *pool, [event_id, lines](pqxx::work& tx) { return record_sales(tx, event_id, lines); },
-                    [self, lines](db::outcome<bool> r) {
-                      if (!r.ok() || !*r.value) return;  // failed (relay redelivers) or a duplicate
-                      for (const auto& l : lines) self->state.model.add_sales(l.item_id, l.units);
+                    [self, event_id, lines](db::outcome<bool> r) {
+                      const agent_context& ctx = self->state.shell->context();
+                      if (!r.ok()) {
+                        if (r.failure->code == db::errc::unavailable) return;
+                        log::warn("product", "sales_not_recorded", {{"event_id", event_id}, {"error", r.failure->message}});
+                      } else if (*r.value) {  // not a duplicate
+                        for (const auto& l : lines) self->state.model.add_sales(l.item_id, l.units);
+                      }
+                      acknowledge_event(ctx, event_id);
                     });
 }
 
@@ -202,7 +211,8 @@ product_actor::behavior_type product_agent(product_self self, agent_context ctx)
            ",\"products\":" + std::to_string(self->state.model.products().size()) +
            ",\"timestamp\":\"" + iso(now_micros()) + "\"";
   });
-  subscribe_events(self, ctx, {"order.order_confirmed", "inventory.stock_changed"});
+  consume_events(self, ctx, {"order.order_confirmed"});
+  subscribe_events(self, ctx, {"inventory.stock_changed"});  // a cache, reloaded on start
   load_model(self);
   stock_timer(self);
   initial_stock_timer(self);

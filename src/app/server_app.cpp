@@ -126,6 +126,7 @@ void server_app::start() {
                  });
   }
   if (!all_started) throw std::runtime_error("agents did not start");
+  if (d.database) d.database->start_relay();  // consumers are declared: leftovers reach them
 
   gateway_dependencies gw;
   gw.directory = &d.directory;
@@ -133,6 +134,7 @@ void server_app::start() {
   gw.settings = &d.cfg;
   gw.started = [this] { return impl_->started.load(); };
   if (d.database) gw.database_ready = [db = d.database.get()] { return db->ready(); };
+  gw.extra_metrics = [bus = &d.events] { return render_event_consumers(*bus); };
   d.gateway = std::make_unique<http_gateway>(d.io, std::move(gw));
   d.gateway->start();
 

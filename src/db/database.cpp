@@ -93,12 +93,13 @@ void database::start() {
   }
   migrated_ = true;
   pool_.start();
-  relay_.start();
   // Agents start right after: give the pool a moment to connect so the first calls succeed.
   const auto deadline = std::chrono::steady_clock::now() + cfg_.connect_timeout;
   while (!pool_.connected() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
+
+void database::start_relay() { relay_.start(); }
 
 void database::stop() {
   relay_.stop();

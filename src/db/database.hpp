@@ -33,8 +33,11 @@ class database {
   database(const database_config& cfg, event_bus& bus, std::vector<std::string> outbox_schemas);
   ~database();
 
-  // Migrates (when auto_migrate), starts the pool and the relay. Throws on failure.
+  // Migrates (when auto_migrate) and starts the pool. Throws on failure.
   void start();
+  // Starts publishing outbox events. Called once the agents run, so that the events a crash left
+  // behind reach consumers that have declared themselves (event_bus::declare_consumer).
+  void start_relay();
   void stop();
 
   // Migrations ran and the pool has a live connection: what /ready waits for.

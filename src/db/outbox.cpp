@@ -129,6 +129,7 @@ void outbox_relay::run() {
   auto backoff = std::chrono::milliseconds(100);
   bool sweep = true;  // the first pass publishes whatever a crash left behind
   std::vector<bool> due(settings_.schemas.size(), false);
+  auto last_redelivery = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock<std::mutex> lock{mutex_};
@@ -141,6 +142,10 @@ void outbox_relay::run() {
       } else {
         for (size_t i = 0; i < due.size(); ++i)
           if (due[i]) drain(*conn, settings_.schemas[i]);
+      }
+      if (std::chrono::steady_clock::now() - last_redelivery >= settings_.poll_interval) {
+        last_redelivery = std::chrono::steady_clock::now();
+        bus_.redeliver_stale(settings_.redeliver_after);
       }
       backoff = std::chrono::milliseconds(100);
     } catch (const std::exception& e) {

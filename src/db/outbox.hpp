@@ -49,6 +49,10 @@ struct relay_settings {
   // After a wake the relay waits this long so that the commits of a burst share one pass.
   std::chrono::milliseconds coalesce{2};
   size_t batch = 200;
+  // After each pass the relay asks the bus to re-deliver events a durable consumer has held
+  // unacknowledged this long (event_bus::redeliver_stale): a consumer that gave up on a database
+  // outage gets them again.
+  std::chrono::milliseconds redeliver_after{30000};
 };
 
 class outbox_relay {

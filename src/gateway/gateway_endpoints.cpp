@@ -12,12 +12,14 @@ namespace mercato {
 
 gateway_endpoints::gateway_endpoints(const agent_directory& directory, const http_metrics& metrics,
                                      const config& settings, std::function<bool()> started,
-                                     std::function<bool()> database_ready)
+                                     std::function<bool()> database_ready,
+                                     std::function<std::string()> extra_metrics)
     : directory_(directory),
       metrics_(metrics),
       settings_(settings),
       started_(std::move(started)),
-      database_ready_(std::move(database_ready)) {}
+      database_ready_(std::move(database_ready)),
+      extra_metrics_(std::move(extra_metrics)) {}
 
 bool gateway_endpoints::serves(std::string_view path) {
   return path == "/health" || path == "/ready" || path == "/live" || path == "/metrics" ||
@@ -35,6 +37,7 @@ std::optional<http_response> gateway_endpoints::handle(std::string_view method,
     http_response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.render_prometheus(directory_);
+    if (extra_metrics_) r.body += extra_metrics_();
     return r;
   }
   if (path == "/openapi.json") {

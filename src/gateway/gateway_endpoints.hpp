@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "mercato/http_message.hpp"
@@ -21,7 +22,8 @@ class gateway_endpoints {
   // `database_ready`: migrations ran and the pool is connected; empty when no database is used.
   gateway_endpoints(const agent_directory& directory, const http_metrics& metrics,
                     const config& settings, std::function<bool()> started,
-                    std::function<bool()> database_ready = {});
+                    std::function<bool()> database_ready = {},
+                    std::function<std::string()> extra_metrics = {});
 
   // Whether `path` is one of the gateway's own endpoints.
   static bool serves(std::string_view path);
@@ -37,6 +39,7 @@ class gateway_endpoints {
   const config& settings_;
   std::function<bool()> started_;
   std::function<bool()> database_ready_;
+  std::function<std::string()> extra_metrics_;
   std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };
 

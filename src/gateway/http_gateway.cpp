@@ -52,7 +52,7 @@ struct gateway_core {
         routes(*deps.directory),
         cors(settings.cors_allowed_origins),
         endpoints(*deps.directory, *deps.metrics, *deps.settings, deps.started,
-                  deps.database_ready) {
+                  deps.database_ready, deps.extra_metrics) {
     for (size_t i = 0; i < deps.directory->size(); ++i)
       timeouts.push_back(deps.settings->agents.request_timeout(deps.directory->at(i).name(),
                                                                settings.request_timeout));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct gateway_dependencies {
   const config* settings = nullptr;
   std::function<bool()> started;         // the start-up sequence completed, for /ready
   std::function<bool()> database_ready;  // migrated and connected; empty = no database
+  std::function<std::string()> extra_metrics;  // appended to /metrics (Prometheus text); may be empty
 };
 
 class http_gateway {

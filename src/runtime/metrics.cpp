@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "mercato/agent_directory.hpp"
+#include "mercato/event.hpp"
 
 namespace mercato {
 namespace {
@@ -151,6 +152,27 @@ std::string http_metrics::render_prometheus(const agent_directory& directory) co
                  "mercato_http_rejected_connections_total {}\n",
                  open_connections.load(), accepted_connections.load(),
                  rejected_connections.load());
+  return out;
+}
+
+std::string render_event_consumers(const event_bus& bus) {
+  const auto consumers = bus.consumers();
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const auto& c : consumers)
+      out += fmt::format("{}{{consumer=\"{}\"}} {}\n", name, c.consumer, value(c));
+  };
+  using stats = event_bus::consumer_stats;
+  family("mercato_event_consumer_held", "gauge", "Events held for a durable consumer until it acknowledges them.",
+         [](const stats& c) { return c.held; });
+  family("mercato_event_consumer_attached", "gauge", "1 while an incarnation of the consumer is attached.",
+         [](const stats& c) { return c.attached ? 1 : 0; });
+  family("mercato_event_consumer_redelivered_total", "counter",
+         "Events delivered again (to a new incarnation, or unacknowledged for too long).",
+         [](const stats& c) { return c.redelivered; });
+  family("mercato_event_consumer_dropped_total", "counter",
+         "Events dropped because the consumer's backlog was full.", [](const stats& c) { return c.dropped; });
   return out;
 }
 

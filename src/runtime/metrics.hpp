@@ -14,6 +14,7 @@
 namespace mercato {
 
 class agent_directory;
+class event_bus;
 
 class http_metrics {
  public:
@@ -47,5 +48,8 @@ class http_metrics {
   size_t slots_count_;
   std::unique_ptr<slot[]> slots_;
 };
+
+// The event bus's durable consumers (held, delivered, redelivered, dropped), Prometheus text.
+std::string render_event_consumers(const event_bus& bus);
 
 }  // namespace mercato

@@ -94,6 +94,14 @@ TEST_CASE("a new product and customer order through the legacy ports, read back 
   CHECK(order["tax_amount"].get<double>() == Approx(6.60));
   CHECK(order["total_amount"].get<double>() == Approx(86.60));
   CHECK(s.available("FLOW-001") == 3);
+  // The order events reach the customer agent through the outbox relay and its durable consumer,
+  // which acknowledges each once applied (/metrics shows nothing left held).
+  CHECK(eventually([&] { return json_body(s.call("customer", "GET", "/customers/FLOW-C1"))["total_orders"] == 1; }));
+  CHECK(eventually([&] {
+    const auto m = s.gateway("GET", "/metrics").body;
+    return m.find("mercato_event_consumer_held{consumer=\"customer\"} 0\n") != std::string::npos &&
+           m.find("mercato_event_consumer_attached{consumer=\"customer\"} 1\n") != std::string::npos;
+  }));
 
   const std::string id = order["order_id"];
   auto via_gateway = s.gateway("GET", "/api/order/orders/" + id);

@@ -92,6 +92,7 @@ agent_fixture::agent_fixture(std::vector<agent_spec> agents, fixture_options opt
   (*self_)->request(supervisor_, std::chrono::seconds(10), started_atom::value)
       .receive([&](bool ok) { started = ok; }, [](caf::error&) {});
   if (!started) throw std::runtime_error("the supervisor did not start the agents");
+  database_->start_relay();
 }
 
 agent_fixture::~agent_fixture() {

@@ -570,3 +570,25 @@ TEST_CASE("customer orders need the order agent", "[customer][rest]") {
   CHECK_FALSE(down.header("Retry-After").empty());
   CHECK(f.get("customer", "/customers/CUST-001/orders?limit=5000").status == 422);
 }
+
+TEST_CASE("order events stuck in a hung incarnation's mailbox reach its replacement", "[customer][events]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  // The incarnation hangs longer than the heartbeat deadline (3 s in tests), so the supervisor
+  // cuts it loose and starts another. The events published meanwhile sit in the hung one's
+  // mailbox and die with it: only the durable consumer (held until acknowledged) brings them to
+  // the replacement.
+  REQUIRE(f.inject("customer", "hang", 4000).ok);
+  for (int i = 1; i <= 5; ++i)
+    publish_order_event(f, "order_confirmed",
+                        json{{"order_id", fmt::format("ord-hang-{}", i)}, {"customer_id", "CUST-002"}, {"total_amount", 10}});
+  REQUIRE(f.eventually([&] { return f.directory().find("customer")->incarnation() == 2; }));
+  REQUIRE(f.wait_running("customer"));
+  REQUIRE(f.eventually([&] { return f.get("customer", "/customers/CUST-002").json()["total_orders"] == 5; }));
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_orders WHERE order_id LIKE 'ord-hang-%'") == 5);
+  // Every event acknowledged once applied: nothing left held for the customer consumer.
+  REQUIRE(f.eventually([&] {
+    for (const auto& s : f.bus().consumers())
+      if (s.consumer == "customer") return s.held == 0 && s.attached;
+    return false;
+  }));
+}
