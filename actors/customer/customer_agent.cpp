@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "customer/customer_actor.hpp"
+#include "customer/loyalty_rules.hpp"
 #include "customer/profile_input.hpp"
 #include "customer/profile_rules.hpp"
 #include "log/log.hpp"
@@ -34,6 +35,17 @@ caf::result<T> answer(customer_self self, Work work) {
 }
 
 constexpr size_t max_event_batch = 64;
+
+bool order_event_matters(const event& e) {
+  std::string_view name = e.name;
+  if (name.rfind("order.", 0) == 0) name.remove_prefix(6);
+  std::string status;
+  if (name == "order_status_updated") {
+    auto p = json::parse(e.payload, nullptr, false);
+    if (p.is_object() && p.contains("new_status") && p["new_status"].is_string()) status = p["new_status"];
+  }
+  return loyalty::order_event_matters(name, status);
+}
 
 void apply_next_events(customer_self self) {
   auto& st = self->state;
@@ -258,6 +270,7 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
         });
       },
       [self](event& e) {
+        if (!order_event_matters(e)) return acknowledge_event(self->state.shell->context(), e.event_id);
         self->state.pending_events.push_back({std::move(e), 0});
         apply_next_events(self);
       },

@@ -129,4 +129,17 @@ tier reviewed_tier(tier current, int64_t qualifying_points) noexcept {
   return static_cast<tier>(static_cast<int>(current) - 1);
 }
 
+bool closed_order_status(std::string_view status) noexcept {
+  for (std::string_view c : {"cancelled", "delivered", "returned", "refunded", "failed", "completed"})
+    if (status == c) return true;
+  return false;
+}
+
+bool order_event_matters(std::string_view name, std::string_view new_status) noexcept {
+  for (std::string_view n : {"order_created", "order_confirmed", "order_cancelled", "order_delivered",
+                             "order_refunded", "order_failed"})
+    if (name == n) return true;
+  return name == "order_status_updated" && closed_order_status(new_status);
+}
+
 }  // namespace mercato::customer::loyalty

@@ -57,4 +57,12 @@ int64_t points_to_reverse(int64_t earned, money::cents eligible, money::cents re
 // most one level down (never below what the qualifying points reach).
 tier reviewed_tier(tier current, int64_t qualifying_points) noexcept;
 
+// Whether an order event (short name, e.g. "order_confirmed") can change what the customer agent
+// keeps — open orders, statistics, points: the lifecycle events, and status updates into a closed
+// status. The others (the pending → confirmed update that accompanies order_confirmed, notes,
+// tags, shipments) are acknowledged without a transaction.
+bool order_event_matters(std::string_view name, std::string_view new_status) noexcept;
+// A status after which an order is no longer open.
+bool closed_order_status(std::string_view status) noexcept;
+
 }  // namespace mercato::customer::loyalty

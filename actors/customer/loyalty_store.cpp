@@ -754,9 +754,7 @@ bool apply_order_event(pqxx::work& tx, const event& e) {
     tx.exec_params("UPDATE customers.customer_orders SET open = false, updated_at = now() WHERE order_id = $1",
                    order_id);
   } else if (name == "order_status_updated") {
-    static const char* const closed[] = {"cancelled", "delivered", "returned", "refunded", "failed", "completed"};
-    const std::string status = str("new_status");
-    if (std::find(std::begin(closed), std::end(closed), status) != std::end(closed))
+    if (loyalty::closed_order_status(str("new_status")))
       tx.exec_params("UPDATE customers.customer_orders SET open = false, updated_at = now() WHERE order_id = $1",
                      order_id);
   }

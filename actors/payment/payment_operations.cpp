@@ -147,6 +147,7 @@ int gateway_registry::default_gateway_id() const {
 operation_result payment_operations::authorize(pqxx::connection& c, const authorize_input& in) {
   std::optional<transaction_row> staged;
   bool fresh = false;  // staged by this call (else: an earlier attempt with the same key)
+  std::optional<staged_rows> rows;  // what a fresh staging wrote and read
   {
     pqxx::work tx{c};
     if (!in.order_id.empty()) {
@@ -244,6 +245,7 @@ operation_result payment_operations::authorize(pqxx::connection& c, const author
       } else {
         staged = t;
         fresh = true;
+        rows = staged_rows{p, *g};
       }
     }
     tx.commit();
@@ -255,7 +257,7 @@ operation_result payment_operations::authorize(pqxx::connection& c, const author
     blocked.message = "Payment blocked by fraud screening";
     return apply(c, *staged, blocked);
   }
-  return send_and_apply(c, *staged, !fresh);
+  return send_and_apply(c, *staged, !fresh, rows ? &*rows : nullptr);
 }
 
 // A repeated idempotency key: the stored result, or the still-pending operation re-sent with the
@@ -522,10 +524,13 @@ int64_t payment_operations::expire_authorizations(pqxx::connection& c, int64_t l
 // ---------------------------------------------------------------- phases 2 and 3
 
 operation_result payment_operations::send_and_apply(pqxx::connection& c, const transaction_row& t,
-                                                    bool resend) {
+                                                    bool resend, const staged_rows* staged) {
   std::optional<payment_row> p;
   std::optional<gateway_row> g;
-  {
+  if (staged) {
+    p = staged->payment;
+    g = staged->gateway;
+  } else {
     pqxx::read_transaction tx{c};
     p = get_payment(tx, t.payment_id);
     g = gateways_->row(tx, t.gateway_id);

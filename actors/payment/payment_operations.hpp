@@ -134,7 +134,14 @@ class payment_operations {
 
  private:
   // `resend`: the transaction was sent before (same key); an unreachable PSP keeps it pending.
-  operation_result send_and_apply(pqxx::connection& c, const transaction_row& t, bool resend = false);
+  // `staged`: the payment and gateway rows the caller just wrote or read in the transaction that
+  // staged `t` (saves a read transaction); else they are read here.
+  struct staged_rows {
+    payment_row payment;
+    gateway_row gateway;
+  };
+  operation_result send_and_apply(pqxx::connection& c, const transaction_row& t, bool resend = false,
+                                  const staged_rows* staged = nullptr);
   operation_result apply(pqxx::connection& c, const transaction_row& t, const gateway_result& r);
   operation_result apply_in(pqxx::work& tx, payment_row p, transaction_row t, const gateway_result& r);
   operation_result stored(tx_t& tx, const transaction_row& t);

@@ -109,3 +109,16 @@ TEST_CASE("tiers by qualifying points and the yearly review", "[customer][rules]
   CHECK(ly::reviewed_tier(ly::tier::gold, 6000) == ly::tier::gold);
   CHECK(ly::reviewed_tier(ly::tier::silver, 16000) == ly::tier::platinum);
 }
+
+TEST_CASE("which order events can change the customer's projections", "[customer][rules]") {
+  using mercato::customer::loyalty::order_event_matters;
+  for (const char* name : {"order_created", "order_confirmed", "order_cancelled", "order_delivered",
+                           "order_refunded", "order_failed"})
+    CHECK(order_event_matters(name, ""));
+  CHECK(order_event_matters("order_status_updated", "delivered"));
+  CHECK(order_event_matters("order_status_updated", "cancelled"));
+  CHECK_FALSE(order_event_matters("order_status_updated", "confirmed"));  // order_confirmed does it
+  CHECK_FALSE(order_event_matters("order_status_updated", "shipped"));
+  CHECK_FALSE(order_event_matters("order_note_added", ""));
+  CHECK_FALSE(order_event_matters("order_shipped", ""));
+}
