@@ -990,8 +990,17 @@ void resume_if_paid(order_self self, const std::string& order_id) {
       });
 }
 
-void review_order(order_self self, const std::string& order_ref, bool approve, const std::string& reviewer,
-                  const std::string& notes, json_done done) {
+namespace {
+
+struct order_and_saga {
+  order_record order;
+  std::optional<saga_row> saga;  // the order's live place_order saga
+};
+
+// Loads an order (by id or number) with its live placement saga for a REST resumption; a
+// database failure or an unknown order is answered through `done` here.
+void load_order_and_saga(order_self self, const std::string& order_ref, json_done done,
+                         std::function<void(order_and_saga&)> next) {
   struct loaded {
     std::optional<order_record> order;
     std::optional<saga_row> saga;
@@ -1004,7 +1013,7 @@ void review_order(order_self self, const std::string& order_ref, bool approve, c
         if (l.order) l.saga = live_saga(tx, l.order->order_id, "place_order");
         return l;
       },
-      [self, approve, reviewer, notes, done](db::outcome<loaded> r) {
+      [done, next = std::move(next)](db::outcome<loaded> r) {
         if (!r.ok()) {
           auto f = db_failure(*r.failure);
           return done(&f, nullptr);
@@ -1013,14 +1022,25 @@ void review_order(order_self self, const std::string& order_ref, bool approve, c
           auto f = not_found_order();
           return done(&f, nullptr);
         }
-        auto& saga = r.value->saga;
+        order_and_saga l{std::move(*r.value->order), std::move(r.value->saga)};
+        next(l);
+      });
+}
+
+}  // namespace
+
+void review_order(order_self self, const std::string& order_ref, bool approve, const std::string& reviewer,
+                  const std::string& notes, json_done done) {
+  load_order_and_saga(self, order_ref, done,
+      [self, approve, reviewer, notes, done](order_and_saga& l) {
+        auto& saga = l.saga;
         if (!saga || saga->state != "waiting_review" || self->state.runs.count(saga->order_id)) {
           failure f{failure_kind::conflict, "conflict", "Order is not awaiting fraud review", {}};
           return done(&f, nullptr);
         }
         auto run = std::make_shared<place_run>();
         run->saga_id = saga->saga_id;
-        run->order = std::move(*r.value->order);
+        run->order = std::move(l.order);
         run->c = place_context_from_json(saga->context);
         self->state.runs[run->order.order_id] = run;
         run->waiters.push_back([run, done] { done(nullptr, render_order_view(run->order)); });
@@ -1044,29 +1064,10 @@ void review_order(order_self self, const std::string& order_ref, bool approve, c
 }
 
 void pay_order(order_self self, const std::string& order_ref, payment_request payment, json_done done) {
-  struct loaded {
-    std::optional<order_record> order;
-    std::optional<saga_row> saga;
-  };
-  db_transact<loaded>(
-      self, *self->state.ctx.database,
-      [order_ref](pqxx::work& tx) {
-        loaded l;
-        l.order = load_order(tx, order_ref);
-        if (l.order) l.saga = live_saga(tx, l.order->order_id, "place_order");
-        return l;
-      },
-      [self, payment, done](db::outcome<loaded> r) {
-        if (!r.ok()) {
-          auto f = db_failure(*r.failure);
-          return done(&f, nullptr);
-        }
-        if (!r.value->order) {
-          auto f = not_found_order();
-          return done(&f, nullptr);
-        }
-        auto& o = *r.value->order;
-        auto& saga = r.value->saga;
+  load_order_and_saga(self, order_ref, done,
+      [self, payment, done](order_and_saga& l) {
+        auto& o = l.order;
+        auto& saga = l.saga;
         if (o.status != "pending" || (o.payment_status != "pending" && o.payment_status != "failed") || !saga ||
             saga->state != "waiting_payment" || self->state.runs.count(o.order_id)) {
           failure f{failure_kind::conflict, "conflict",
