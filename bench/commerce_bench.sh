@@ -30,6 +30,7 @@ build_dir="${MERCATO_BUILD_DIR:-build}"
 gw_port="${BENCH_GATEWAY_PORT:-18080}"
 legacy_base="${BENCH_LEGACY_BASE:-18000}"
 connections="${BENCH_CONNECTIONS:-64}"
+threads=$(( connections < 2 ? 1 : 2 ))  # wrk needs connections >= threads
 pool="${BENCH_POOL:-8}"
 host=127.0.0.1
 order_port=$((legacy_base + 0))
@@ -103,18 +104,18 @@ done
 echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --short HEAD 2>/dev/null || echo ?) nproc $(nproc) connections $connections seconds $seconds pool $pool"
 
 # Warm-up (caches, connections), then the measured runs.
-wrk -t2 -c"$connections" -d2s -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null
+wrk -t"$threads" -c"$connections" -d2s -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null
 echo "## POST /orders (legacy port 8000)"
-wrk -t2 -c"$connections" -d"${seconds}s" --timeout 5s -s bench/lua/place_order.lua "http://$host:$order_port" \
+wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 5s -s bench/lua/place_order.lua "http://$host:$order_port" \
   | grep -E '^(confirmed|other|seconds|confirmed_per_s|p50_ms|p90_ms|p99_ms|  Non-2xx)'
 
 product_id="10000000-0000-4000-8000-000000000001"
-wrk -t2 -c"$connections" -d2s "http://$host:$product_port/products/$product_id" >/dev/null
+wrk -t"$threads" -c"$connections" -d2s "http://$host:$product_port/products/$product_id" >/dev/null
 echo "## GET /products/{id} (legacy port 8001)"
-wrk -t2 -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "http://$host:$product_port/products/$product_id" \
+wrk -t"$threads" -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "http://$host:$product_port/products/$product_id" \
   | grep -E '^(requests_per_s|errors|p50_ms|p90_ms|p99_ms|  Non-2xx)'
 echo "## GET /products?limit=20 (legacy port 8001)"
-wrk -t2 -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "http://$host:$product_port/products?limit=20" \
+wrk -t"$threads" -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "http://$host:$product_port/products?limit=20" \
   | grep -E '^(requests_per_s|errors|p50_ms|p90_ms|p99_ms|  Non-2xx)'
 
 # Consistency after the storm: no negative stock, reservations add up (inventory's own CHECKs

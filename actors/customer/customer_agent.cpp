@@ -130,8 +130,8 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
       [self](validate_customer& m) -> caf::result<customer_profile> {
         auto rp = self->make_response_promise<customer_profile>();
         std::string id = m.customer_id;
-        run_store<customer_profile>(
-            self, [id](pqxx::work& tx) { return store::summary(tx, id); },
+        run_store<customer_profile, true>(  // reads only: no transaction
+            self, [id](pqxx::nontransaction& tx) { return store::summary(tx, id); },
             [rp](customer_profile&& p) mutable {
               if (p.status != "active")
                 rp.deliver(make_failure(failure_kind::invalid, "customer_inactive",

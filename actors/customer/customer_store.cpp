@@ -214,13 +214,13 @@ result<json> create_profile(pqxx::work& tx, const new_profile& p) {
   return R::of(*load_profile(tx, id));
 }
 
-std::optional<json> load_profile(pqxx::work& tx, const std::string& customer_id) {
+std::optional<json> load_profile(pqxx::transaction_base& tx, const std::string& customer_id) {
   auto r = db::exec_hot(tx, profile_select() + "WHERE p.customer_id = $1 AND p.deleted_at IS NULL", customer_id);
   if (r.empty()) return std::nullopt;
   return profile_json(r[0]);
 }
 
-result<json> get_profile(pqxx::work& tx, const std::string& customer_id) {
+result<json> get_profile(pqxx::transaction_base& tx, const std::string& customer_id) {
   if (auto p = load_profile(tx, customer_id)) return result<json>::of(std::move(*p));
   return result<json>::fail(failure_kind::not_found, "customer_not_found", not_found_text(customer_id));
 }
@@ -443,7 +443,7 @@ void take_default(customer_profile& out, const pqxx::row& r) {
 
 }  // namespace
 
-customer_profile summary_of(pqxx::work& tx, const json& profile) {
+customer_profile summary_of(pqxx::transaction_base& tx, const json& profile) {
   customer_profile out = profile_fields(profile);
   auto bal = db::exec_hot(tx,
       "SELECT coalesce((SELECT points_balance FROM customers.customer_loyalty WHERE customer_id = $1), 0), "
@@ -487,7 +487,7 @@ std::vector<customer_profile> summaries_of(pqxx::work& tx, const json& profiles)
   return out;
 }
 
-result<customer_profile> summary(pqxx::work& tx, const std::string& customer_id) {
+result<customer_profile> summary(pqxx::transaction_base& tx, const std::string& customer_id) {
   auto p = get_profile(tx, customer_id);
   if (!p.ok()) return result<customer_profile>::from(p);
   return result<customer_profile>::of(summary_of(tx, *p.value));

@@ -55,8 +55,8 @@ struct new_profile {
 result<json> create_profile(pqxx::work& tx, const new_profile& p);
 
 // The live profile (deleted ones are gone), or nullopt.
-std::optional<json> load_profile(pqxx::work& tx, const std::string& customer_id);
-result<json> get_profile(pqxx::work& tx, const std::string& customer_id);
+std::optional<json> load_profile(pqxx::transaction_base& tx, const std::string& customer_id);
+result<json> get_profile(pqxx::transaction_base& tx, const std::string& customer_id);
 result<json> find_by_email(pqxx::work& tx, const std::string& email);
 
 struct profile_filter {
@@ -86,8 +86,8 @@ result<bool> erase_profile(pqxx::work& tx, const std::string& customer_id,
 result<ensured_customer> ensure_profile(pqxx::work& tx, const ensure_customer& m);
 
 // The typed summary (validate_customer / get_customer): loyalty, credit and default addresses.
-result<customer_profile> summary(pqxx::work& tx, const std::string& customer_id);
-customer_profile summary_of(pqxx::work& tx, const json& profile);
+result<customer_profile> summary(pqxx::transaction_base& tx, const std::string& customer_id);
+customer_profile summary_of(pqxx::transaction_base& tx, const json& profile);
 // The same for a list of profile documents, in their order (two queries for the whole list).
 std::vector<customer_profile> summaries_of(pqxx::work& tx, const json& profiles);
 

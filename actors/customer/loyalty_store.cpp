@@ -9,6 +9,7 @@
 
 #include "customer/customer_store.hpp"
 #include "customer/loyalty_rules.hpp"
+#include "db/hot_statement.hpp"
 #include "db/outbox.hpp"
 #include "runtime/uuid.hpp"
 
@@ -593,14 +594,22 @@ struct order_row {
 };
 
 order_row lock_order(pqxx::work& tx, const std::string& order_id, const std::string& customer_id, money::cents total) {
-  tx.exec_params("INSERT INTO customers.customer_orders (order_id, customer_id, total_amount) "
-                 "VALUES ($1, $2, $3::numeric) ON CONFLICT (order_id) DO NOTHING",
-                 order_id, customer_id, money::format(total));
-  auto r = tx.exec_params(
-      "SELECT customer_id, open, confirmed, cancelled, total_amount::text, eligible_amount::text, points_earned, "
-      "points_reversed, eligible_refunded::text, delivered_at IS NOT NULL FROM customers.customer_orders "
-      "WHERE order_id = $1 FOR UPDATE",
-      order_id)[0];
+  // One round trip for the usual case (a new row, or one that was committed before this
+  // statement began); a row committed by a concurrent insert meanwhile is invisible to the
+  // statement's snapshot, so it is then read and locked on its own.
+  static const std::string columns =
+      "customer_id, open, confirmed, cancelled, total_amount::text, eligible_amount::text, points_earned, "
+      "points_reversed, eligible_refunded::text, delivered_at IS NOT NULL";
+  auto rows = db::exec_hot(tx,
+      "WITH ins AS (INSERT INTO customers.customer_orders (order_id, customer_id, total_amount) "
+      "VALUES ($1, $2, $3::numeric) ON CONFLICT (order_id) DO NOTHING RETURNING " + columns + "), "
+      "old AS (SELECT " + columns + " FROM customers.customer_orders WHERE order_id = $1 FOR UPDATE) "
+      "SELECT * FROM ins UNION ALL SELECT * FROM old",
+      order_id, customer_id, money::format(total));
+  if (rows.empty())
+    rows = db::exec_hot(tx, "SELECT " + columns + " FROM customers.customer_orders WHERE order_id = $1 FOR UPDATE",
+                        order_id);
+  const pqxx::row r = rows.at(0);
   order_row o;
   o.customer_id = r[0].c_str();
   o.open = r[1].as<bool>();
@@ -726,14 +735,13 @@ bool apply_order_event(pqxx::work& tx, const event& e) {
   if (name == "order_confirmed") {
     if (!o.confirmed && !o.cancelled) {
       money::cents total = amount_field(p, "total_amount", o.total);
-      tx.exec_params("UPDATE customers.customer_orders SET confirmed = true, total_amount = $2::numeric, "
-                     "updated_at = now() WHERE order_id = $1",
-                     order_id, money::format(total));
-      tx.exec_params(
+      db::exec_hot(tx,
+          "WITH o AS (UPDATE customers.customer_orders SET confirmed = true, total_amount = $2::numeric, "
+          "updated_at = now() WHERE order_id = $3) "
           "UPDATE customers.customer_profiles SET total_orders = total_orders + 1, "
           "total_spent = total_spent + $2::numeric, last_order_at = greatest(coalesce(last_order_at, now()), now()), "
           "updated_at = now() WHERE customer_id = $1",
-          o.customer_id, money::format(total));
+          o.customer_id, money::format(total), order_id);
     }
   } else if (name == "order_cancelled") {
     if (!o.cancelled) {

@@ -207,13 +207,13 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
       on_fault(self),
       on_continuation(self),
       [self](check_availability& m) -> caf::result<availability_report> {
-        return reply_from_store<availability_report>(
-            self, false, [m](pqxx::work& tx, const warehouse_register& reg) {
+        return reply_from_reads<availability_report>(
+            self, [m](pqxx::transaction_base& tx, const warehouse_register& reg) {
               return store::check_availability(tx, m.lines, reg);
             });
       },
       [self](check_availability_levels& m) -> caf::result<stock_levels> {
-        return reply_from_store<stock_levels>(self, false, [m](pqxx::work& tx, const warehouse_register& reg) {
+        return reply_from_reads<stock_levels>(self, [m](pqxx::transaction_base& tx, const warehouse_register& reg) {
           store::result<stock_levels> r;
           std::vector<std::string> warehouses;
           for (const auto& w : m.warehouse_ids)
@@ -320,7 +320,7 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
         });
       },
       [self](stock_snapshot& m) -> caf::result<stock_levels> {
-        return reply_from_store<stock_levels>(self, false, [m](pqxx::work& tx, const warehouse_register& reg) {
+        return reply_from_reads<stock_levels>(self, [m](pqxx::transaction_base& tx, const warehouse_register& reg) {
           store::result<stock_levels> r;
           std::string wh;
           if (!m.warehouse_id.empty()) {

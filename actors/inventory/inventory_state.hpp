@@ -55,10 +55,12 @@ inline constexpr std::chrono::seconds cache_ttl{60};
 // CHECK violation → conflict (it would have been an oversell: a bug, logged), else db_failure.
 failure store_failure(const db::error& e);
 
-// Runs `work(pqxx::work&, const warehouse_register&) -> store::result<T>` on a pool thread and calls
-// `done(std::optional<failure>, T)` inside the actor. `writes`: wake the outbox relay afterwards.
-template <class T, class Work, class Done>
-void with_store(inventory_self self, bool writes, Work work, Done done) {
+// Runs `work(tx, const warehouse_register&) -> store::result<T>` on a pool thread and calls
+// `done(std::optional<failure>, T)` inside the actor: in a transaction (`tx` a pqxx::work&), or,
+// for work that only reads, without BEGIN/COMMIT (`tx` a pqxx::nontransaction&, db_autocommit).
+// `writes`: wake the outbox relay afterwards.
+template <class T, bool ReadOnly, class Work, class Done>
+void run_on_store(inventory_self self, bool writes, Work work, Done done) {
   const auto& ctx = self->state.shell->context();
   if (!ctx.database) {
     done(std::optional<failure>{failure{failure_kind::unavailable, "database_unavailable",
@@ -68,35 +70,55 @@ void with_store(inventory_self self, bool writes, Work work, Done done) {
   }
   store::register_ptr reg = self->state.warehouses;
   std::shared_ptr<const store::label_book> labels = self->state.labels;
-  db_transact<store::result<T>>(
-      self, *ctx.database,
-      [reg, labels, work](pqxx::work& tx) {
-        store::label_scope scope{labels.get()};
-        auto r = reg ? reg : std::make_shared<const warehouse_register>(store::load_warehouses(tx));
-        return work(tx, *r);
-      },
-      [self, writes, done](db::outcome<store::result<T>> o) mutable {
-        if (!o.ok()) {
-          done(std::optional<failure>{store_failure(*o.failure)}, T{});
-          return;
-        }
-        const auto& ctx = self->state.shell->context();
-        if (writes && ctx.relay) ctx.relay->wake(ctx.spec->schema);
-        done(std::move(o.value->error), std::move(o.value->value));
-      });
+  auto unit = [reg, labels, work](auto& tx) {
+    store::label_scope scope{labels.get()};
+    auto r = reg ? reg : std::make_shared<const warehouse_register>(store::load_warehouses(tx));
+    return work(tx, *r);
+  };
+  auto finish = [self, writes, done](db::outcome<store::result<T>> o) mutable {
+    if (!o.ok()) {
+      done(std::optional<failure>{store_failure(*o.failure)}, T{});
+      return;
+    }
+    const auto& ctx = self->state.shell->context();
+    if (writes && ctx.relay) ctx.relay->wake(ctx.spec->schema);
+    done(std::move(o.value->error), std::move(o.value->value));
+  };
+  if constexpr (ReadOnly)
+    db_autocommit<store::result<T>>(self, *ctx.database, db::pool::effect::read,
+                                    [unit](pqxx::nontransaction& tx) { return unit(tx); }, std::move(finish));
+  else
+    db_transact<store::result<T>>(self, *ctx.database, [unit](pqxx::work& tx) { return unit(tx); },
+                                  std::move(finish));
 }
 
-// A typed request answered from a store operation.
-template <class T, class Work>
-caf::result<T> reply_from_store(inventory_self self, bool writes, Work work) {
+template <class T, class Work, class Done>
+void with_store(inventory_self self, bool writes, Work work, Done done) {
+  run_on_store<T, false>(self, writes, std::move(work), std::move(done));
+}
+
+// A typed request answered from a store operation (see run_on_store).
+template <class T, bool ReadOnly = false, class Work>
+caf::result<T> reply_on_store(inventory_self self, bool writes, Work work) {
   auto rp = self->make_response_promise<T>();
-  with_store<T>(self, writes, std::move(work), [rp](std::optional<failure> f, T value) mutable {
+  run_on_store<T, ReadOnly>(self, writes, std::move(work), [rp](std::optional<failure> f, T value) mutable {
     if (f)
       rp.deliver(make_failure(*f));
     else
       rp.deliver(std::move(value));
   });
   return rp;
+}
+
+template <class T, class Work>
+caf::result<T> reply_from_store(inventory_self self, bool writes, Work work) {
+  return reply_on_store<T>(self, writes, std::move(work));
+}
+
+// For a request that only reads: no transaction (see run_on_store).
+template <class T, class Work>
+caf::result<T> reply_from_reads(inventory_self self, Work work) {
+  return reply_on_store<T, true>(self, false, std::move(work));
 }
 
 // ask_agent (runtime/agent_call.hpp) for the product agent, see agent_lookup.hpp for why it is

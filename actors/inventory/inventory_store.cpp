@@ -156,7 +156,7 @@ std::string iso_after(int64_t seconds) {
 
 }  // namespace
 
-warehouse_register load_warehouses(pqxx::work& tx) {
+warehouse_register load_warehouses(pqxx::transaction_base& tx) {
   std::vector<warehouse_info> rows;
   for (const auto& r : tx.exec("SELECT warehouse_id::text, code, name, is_active, priority"
                                " FROM inventory.warehouses"))
@@ -165,7 +165,7 @@ warehouse_register load_warehouses(pqxx::work& tx) {
   return warehouse_register{std::move(rows)};
 }
 
-result<availability_report> check_availability(pqxx::work& tx, const std::vector<stock_line>& lines,
+result<availability_report> check_availability(pqxx::transaction_base& tx, const std::vector<stock_line>& lines,
                                                const warehouse_register& reg) {
   result<availability_report> out;
   std::vector<demand> demands;
@@ -666,7 +666,7 @@ result<move_outcome> move(pqxx::work& tx, const move_request& req, const warehou
   return out;
 }
 
-std::vector<stock_level_row> levels_of(pqxx::work& tx, const std::vector<std::string>& product_ids,
+std::vector<stock_level_row> levels_of(pqxx::transaction_base& tx, const std::vector<std::string>& product_ids,
                                        const std::vector<std::string>& warehouse_ids) {
   std::vector<stock_level_row> out;
   for (const auto& r : run(tx,
@@ -680,7 +680,7 @@ std::vector<stock_level_row> levels_of(pqxx::work& tx, const std::vector<std::st
   return out;
 }
 
-stock_levels snapshot(pqxx::work& tx, const std::string& warehouse_id, int64_t skip, int64_t limit) {
+stock_levels snapshot(pqxx::transaction_base& tx, const std::string& warehouse_id, int64_t skip, int64_t limit) {
   stock_levels out;
   for (const auto& r : run(tx,
                            "SELECT product_id, warehouse_id::text, quantity, reserved_quantity, available_quantity"

@@ -35,10 +35,10 @@ using register_ptr = std::shared_ptr<const warehouse_register>;
 
 
 
-warehouse_register load_warehouses(pqxx::work& tx);
+warehouse_register load_warehouses(pqxx::transaction_base& tx);
 
 // --- typed messages -------------------------------------------------------------------------
-result<availability_report> check_availability(pqxx::work& tx, const std::vector<stock_line>& lines,
+result<availability_report> check_availability(pqxx::transaction_base& tx, const std::vector<stock_line>& lines,
                                                const warehouse_register& reg);
 // per_item: the idempotency check looks only at the order's reservations of the requested items
 // (REST reserves one item per call); otherwise at the order's whole live set (the saga's door).
@@ -73,9 +73,9 @@ struct move_outcome {
 };
 result<move_outcome> move(pqxx::work& tx, const move_request& req, const warehouse_register& reg);
 // check_availability form 2.
-std::vector<stock_level_row> levels_of(pqxx::work& tx, const std::vector<std::string>& product_ids,
+std::vector<stock_level_row> levels_of(pqxx::transaction_base& tx, const std::vector<std::string>& product_ids,
                                        const std::vector<std::string>& warehouse_ids);
-stock_levels snapshot(pqxx::work& tx, const std::string& warehouse_id, int64_t skip, int64_t limit);
+stock_levels snapshot(pqxx::transaction_base& tx, const std::string& warehouse_id, int64_t skip, int64_t limit);
 low_stock_count count_low(pqxx::work& tx);
 sweep_result release_expired(pqxx::work& tx, int64_t batch = 500);
 outbox_stats_reply outbox_statistics(pqxx::work& tx);

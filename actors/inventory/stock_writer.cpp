@@ -31,12 +31,12 @@ std::optional<item_label> label_book::get(const std::string& item_id) const {
 label_scope::label_scope(const label_book* book) : previous_(current_labels) { current_labels = book; }
 label_scope::~label_scope() { current_labels = previous_; }
 
-pqxx::result run(pqxx::work& tx, const std::string& sql, const params& p) {
+pqxx::result run(pqxx::transaction_base& tx, const std::string& sql, const params& p) {
   return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(p));
 }
 
 // The hot statements (order saga: check, reserve, confirm): prepared once per connection.
-pqxx::result prep(pqxx::work& tx, const std::string& sql, const params& p) {
+pqxx::result prep(pqxx::transaction_base& tx, const std::string& sql, const params& p) {
   return db::exec_hot(tx, sql, pqxx::prepare::make_dynamic_params(p));
 }
 

@@ -54,8 +54,8 @@ class label_scope {
 using params = std::vector<std::string>;
 // Parameterized statement; `prep` prepares it once per connection (the hot paths, see
 // db/hot_statement.hpp).
-pqxx::result run(pqxx::work& tx, const std::string& sql, const params& p);
-pqxx::result prep(pqxx::work& tx, const std::string& sql, const params& p);
+pqxx::result run(pqxx::transaction_base& tx, const std::string& sql, const params& p);
+pqxx::result prep(pqxx::transaction_base& tx, const std::string& sql, const params& p);
 
 // PostgreSQL array literals ({"a","b"}, {1,2}) for `$n::text[]` / `$n::int[]` parameters.
 using db::int_array;

@@ -370,7 +370,7 @@ nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload
           {"payload", payload},     {"aggregate_id", order_id}, {"occurred_at", e.occurred_at}};
 }
 
-std::optional<confirmed_stamp> commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& saga_id,
+std::optional<confirmed_stamp> commit_confirmed(pqxx::transaction_base& tx, const order_record& o, const std::string& saga_id,
                       const nlohmann::json& context, const std::vector<step_log>& steps,
                       const nlohmann::json& events) {
   nlohmann::json st = nlohmann::json::array();

@@ -43,7 +43,7 @@ struct confirmed_stamp {
   std::string confirmed_at;
   std::string updated_at;
 };
-std::optional<confirmed_stamp> commit_confirmed(pqxx::work& tx, const order_record& o, const std::string& saga_id,
+std::optional<confirmed_stamp> commit_confirmed(pqxx::transaction_base& tx, const order_record& o, const std::string& saga_id,
                       const nlohmann::json& context, const std::vector<step_log>& steps,
                       const nlohmann::json& events);
 // An outbox row for the batched statements above: the columns db::outbox::enqueue writes.

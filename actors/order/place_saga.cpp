@@ -155,9 +155,9 @@ void finish_confirmed(order_self self, run_ptr run) {
   su["status"] = "confirmed";
   nlohmann::json events = nlohmann::json::array(
       {outbox_row("order_confirmed", p, o.order_id), outbox_row("order_status_updated", su, o.order_id)});
-  db_transact<std::optional<confirmed_stamp>>(
-      self, *self->state.ctx.database,
-      [saga = run->saga_id, o, ctx = to_json(c), steps, events](pqxx::work& tx) {
+  db_autocommit<std::optional<confirmed_stamp>>(
+      self, *self->state.ctx.database, db::pool::effect::write,
+      [saga = run->saga_id, o, ctx = to_json(c), steps, events](pqxx::nontransaction& tx) {
         return commit_confirmed(tx, o, saga, ctx, steps, events);
       },
       [self, run](db::outcome<std::optional<confirmed_stamp>> r) {

@@ -112,17 +112,20 @@ void on_order_confirmed(product_self self, const event& e) {
   db::pool* pool = ctx.database;
   if (lines.empty() || !pool) return acknowledge_event(ctx, e.event_id);
   std::string event_id = e.event_id;
-  db_transact<bool>(self, *pool, [event_id, lines](pqxx::work& tx) { return record_sales(tx, event_id, lines); },
-                    [self, event_id, lines](db::outcome<bool> r) {
-                      const agent_context& ctx = self->state.shell->context();
-                      if (!r.ok()) {
-                        if (r.failure->code == db::errc::unavailable) return;
-                        log::warn("product", "sales_not_recorded", {{"event_id", event_id}, {"error", r.failure->message}});
-                      } else if (*r.value) {  // not a duplicate
-                        for (const auto& l : lines) self->state.model.add_sales(l.item_id, l.units);
-                      }
-                      acknowledge_event(ctx, event_id);
-                    });
+  db_autocommit<bool>(
+      self, *pool, db::pool::effect::write,
+      [event_id, lines](pqxx::nontransaction& tx) { return record_sales(tx, event_id, lines); },
+      [self, event_id, lines](db::outcome<bool> r) {
+        const agent_context& ctx = self->state.shell->context();
+        if (!r.ok()) {
+          // Unknown or not done: left unacknowledged, delivered again (a duplicate is skipped).
+          if (r.failure->code == db::errc::unavailable) return;
+          log::warn("product", "sales_not_recorded", {{"event_id", event_id}, {"error", r.failure->message}});
+        } else if (*r.value) {  // not a duplicate
+          for (const auto& l : lines) self->state.model.add_sales(l.item_id, l.units);
+        }
+        acknowledge_event(ctx, event_id);
+      });
 }
 
 void on_stock_changed(product_self self, const event& e) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "db/hot_statement.hpp"
 #include "db/outbox.hpp"
 #include "db/sql_array.hpp"
 #include "mercato/event.hpp"
@@ -743,14 +744,24 @@ bundle_record deactivate_bundle(pqxx::work& tx, const bundle_record& b) {
 
 // ---- sales, outbox ---------------------------------------------------------------------------
 
-bool record_sales(pqxx::work& tx, const std::string& event_id, const std::vector<sold_line>& lines) {
-  if (!db::mark_processed(tx, "catalog", event_id, "product.popular")) return false;
-  for (const auto& l : lines)
-    tx.exec_params(
-        "INSERT INTO catalog.item_sales_daily (item_id, day, units) VALUES ($1, current_date, $2)"
-        " ON CONFLICT (item_id, day) DO UPDATE SET units = catalog.item_sales_daily.units + EXCLUDED.units",
-        l.item_id, l.units);
-  return true;
+bool record_sales(pqxx::transaction_base& tx, const std::string& event_id, const std::vector<sold_line>& lines) {
+  std::vector<std::string> items;
+  std::vector<int64_t> units;
+  for (const auto& l : lines) {
+    items.push_back(l.item_id);
+    units.push_back(l.units);
+  }
+  // Lines are summed per item first: one upsert may not touch the same row twice.
+  auto r = db::exec_hot(tx,
+      "WITH p AS (INSERT INTO catalog.processed_events (event_id, consumer) VALUES ($1, 'product.popular') "
+      "ON CONFLICT DO NOTHING RETURNING 1), "
+      "s AS (INSERT INTO catalog.item_sales_daily (item_id, day, units) "
+      "SELECT l.item, current_date, sum(l.units) FROM p, unnest($2::text[], $3::bigint[]) AS l(item, units) "
+      "GROUP BY l.item "
+      "ON CONFLICT (item_id, day) DO UPDATE SET units = catalog.item_sales_daily.units + EXCLUDED.units) "
+      "SELECT count(*) FROM p",
+      event_id, db::text_array(items), db::int_array(units));
+  return r[0][0].as<int64_t>() == 1;
 }
 
 outbox_health read_outbox_health(pqxx::work& tx) {

@@ -61,7 +61,9 @@ struct sold_line {
   std::string item_id;
   int64_t units = 0;
 };
-bool record_sales(pqxx::work& tx, const std::string& event_id, const std::vector<sold_line>& lines);
+// Adds one order's lines to today's sales, once per event (false: a duplicate). One statement,
+// so it needs no transaction of its own.
+bool record_sales(pqxx::transaction_base& tx, const std::string& event_id, const std::vector<sold_line>& lines);
 
 // The outbox's health for outbox_stats.
 struct outbox_health {

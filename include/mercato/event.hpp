@@ -46,8 +46,9 @@ class event_bus {
   // durable consumer instead: matching events are held until it acknowledges them, delivered
   // again to each new incarnation that attaches, and again while unacknowledged for longer than
   // `redeliver_stale`'s age (a consumer whose database was down). Delivery is at least once; the
-  // consumer skips duplicates (db::mark_processed). Held events live in memory: a crash of the
-  // whole process loses those published but not yet acknowledged.
+  // consumer skips duplicates (db::mark_processed). Held events live in memory; the outbox relay
+  // keeps an event's outbox row until no consumer holds it (held()), so that a crash of the whole
+  // process re-publishes what was not yet acknowledged.
   static constexpr size_t max_held_per_consumer = 100000;  // beyond: the oldest is dropped, logged
 
   // Idempotent; a later call replaces the patterns.
@@ -58,6 +59,8 @@ class event_bus {
   void detach(const std::string& consumer, uint64_t token);
   // The consumer is done with `event_id` (applied, a duplicate, or refused for good).
   void ack(const std::string& consumer, const std::string& event_id);
+  // For each id: whether some durable consumer still holds that event (one lock for all).
+  std::vector<bool> held(const std::vector<std::string>& event_ids) const;
   // Re-delivers events held longer than `age` since their last delivery; returns how many.
   size_t redeliver_stale(std::chrono::milliseconds age);
 

@@ -137,8 +137,8 @@ void pool::worker_main(size_t index) {
         u.run(*conn);
         break;
       } catch (const never_sent& e) {
-        // The connection was dead before the unit sent anything (its BEGIN failed), so running it
-        // on a fresh connection is safe: try that once, right away.
+        // The connection was dead before the unit could have changed anything (its BEGIN failed,
+        // or it only reads), so running it on a fresh connection is safe: try that once, now.
         if (!reconnected) {
           reconnected = true;
           try {

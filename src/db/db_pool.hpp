@@ -81,6 +81,25 @@ class pool {
                 [shared_done](db::error e) { complete(*shared_done, outcome<T>::fail(std::move(e))); }});
   }
 
+  // What an autocommit unit does, which decides whether running it again is harmless.
+  enum class effect { read, write };
+
+  // Runs `work(pqxx::nontransaction&) -> T` without BEGIN/COMMIT: each statement commits on its
+  // own. Meant for a unit of one statement, or of reads only (at read committed a transaction
+  // gives each statement its own snapshot anyway), where it saves the two round trips of a
+  // transaction. A `read` unit whose connection turns out dead is re-run once on a fresh one,
+  // like a transaction whose BEGIN failed; a `write` unit then fails with `unavailable`, as its
+  // statement may have committed. `done` is called as for transact().
+  template <class T, class Work, class Done>
+  void autocommit(effect kind, Work work, Done done) {
+    auto shared_done = std::make_shared<Done>(std::move(done));
+    submit(unit{[kind, work = std::move(work), shared_done](pqxx::connection& c) {
+                  auto result = outcome<T>::success(run_in_autocommit<T>(c, kind, work));
+                  complete(*shared_done, std::move(result));
+                },
+                [shared_done](db::error e) { complete(*shared_done, outcome<T>::fail(std::move(e))); }});
+  }
+
   // Thrown by run_in_transaction when the connection was dead before anything was sent.
   struct never_sent : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -94,6 +113,9 @@ class pool {
   // Runs `work` in a pqxx::work on `c` and commits; exceptions propagate (to the pool).
   template <class T, class Work>
   static T run_in_transaction(pqxx::connection& c, Work& work);
+  // Runs `work` in a pqxx::nontransaction on `c` (see autocommit()).
+  template <class T, class Work>
+  static T run_in_autocommit(pqxx::connection& c, effect kind, Work& work);
 
  private:
   template <class Done, class Outcome>

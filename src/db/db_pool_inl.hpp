@@ -5,6 +5,7 @@
 #include <exception>
 
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "log/log.hpp"
@@ -24,6 +25,18 @@ T pool::run_in_transaction(pqxx::connection& c, Work& work) {
   T result = work(tx);
   tx.commit();
   return result;
+}
+
+template <class T, class Work>
+T pool::run_in_autocommit(pqxx::connection& c, effect kind, Work& work) {
+  static_assert(!std::is_void_v<T>, "a unit of work returns a value (use bool for none)");
+  pqxx::nontransaction tx{c};  // sends nothing
+  if (kind == effect::write) return work(tx);
+  try {
+    return work(tx);
+  } catch (const pqxx::broken_connection& e) {
+    throw never_sent(e.what());  // reads only: running them again is harmless
+  }
 }
 
 template <class Done, class Outcome>

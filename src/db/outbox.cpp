@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
+#include "db/sql_array.hpp"
 #include "db/sql_names.hpp"
 #include "log/log.hpp"
 
@@ -29,7 +30,10 @@ bool mark_processed(pqxx::work& tx, std::string_view schema, std::string_view ev
 }
 
 outbox_relay::outbox_relay(relay_settings settings, event_bus& bus)
-    : settings_(std::move(settings)), bus_(bus), woken_(settings_.schemas.size(), false) {
+    : settings_(std::move(settings)),
+      bus_(bus),
+      woken_(settings_.schemas.size(), false),
+      in_flight_(settings_.schemas.size()) {
   for (const auto& s : settings_.schemas) qualified_table(s, "outbox");  // validates early
 }
 
@@ -76,23 +80,48 @@ void outbox_relay::wake() {
 
 size_t outbox_relay::drain_once(pqxx::connection& c) {
   size_t total = 0;
-  for (const auto& schema : settings_.schemas) total += drain(c, schema);
+  for (size_t i = 0; i < settings_.schemas.size(); ++i) total += drain(c, i);
+  recovering_ = false;
   return total;
 }
 
-size_t outbox_relay::drain(pqxx::connection& c, const std::string& schema) {
-  const auto table = qualified_table(schema, "outbox");
+size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
+  const auto table = qualified_table(settings_.schemas[schema_index], "outbox");
+  auto& flight = in_flight_[schema_index];
   size_t total = 0;
-  for (;;) {
+  for (bool first = true;; first = false) {
+    const auto now = std::chrono::steady_clock::now();
+    // Earlier publications: settled ones are deleted below with this batch's, one held past
+    // mark_after is marked. Memory changes only after the commit: a failed pass changes nothing.
+    std::vector<int64_t> settled, to_mark;
+    std::vector<bool> still_held;
+    if (first && !flight.empty()) {
+      std::vector<std::string> event_ids;
+      for (const auto& f : flight) event_ids.push_back(f.event_id);
+      still_held = bus_.held(event_ids);
+      for (size_t i = 0; i < flight.size(); ++i) {
+        if (!still_held[i]) settled.push_back(flight[i].id);
+        else if (!flight[i].marked && now - flight[i].published_at >= settings_.mark_after) to_mark.push_back(flight[i].id);
+      }
+    }
+    // Rows published but not marked are skipped by id (marked ones by published_at), except in
+    // recovery, which re-publishes marked rows too.
+    std::vector<int64_t> skip;
+    for (const auto& f : flight)
+      if (recovering_ || !f.marked) skip.push_back(f.id);
+
     pqxx::work tx{c};
+    if (!to_mark.empty())
+      exec_hot(tx, "UPDATE " + table + " SET published_at = now() WHERE id = ANY($1::bigint[])", int_array(to_mark));
     // SKIP LOCKED: several relays (processes) never publish the same row concurrently.
     auto rows = exec_hot(tx,
         "SELECT id, event_id, name, publisher, correlation_id, payload::text,"
-        " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-        " FROM " + table + " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        static_cast<int64_t>(settings_.batch));
-    if (rows.empty()) break;
-    std::vector<int64_t> ids;
+        " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), published_at IS NOT NULL"
+        " FROM " + table + " WHERE " + (recovering_ ? "true" : "published_at IS NULL") +
+        " AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        static_cast<int64_t>(settings_.batch), int_array(skip));
+    std::vector<in_flight> published;
+    std::vector<std::string> event_ids;
     for (const auto& row : rows) {
       event e;
       e.event_id = row[1].as<std::string>();
@@ -104,21 +133,34 @@ size_t outbox_relay::drain(pqxx::connection& c, const std::string& schema) {
       // Published before the commit that deletes it: a crash in between re-publishes (at least
       // once), never loses.
       bus_.publish(e);
-      ids.push_back(row[0].as<int64_t>());
+      published.push_back({row[0].as<int64_t>(), e.event_id, now, row[7].as<bool>()});
+      event_ids.push_back(std::move(e.event_id));
     }
-    std::string id_list = "{";
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (i) id_list += ',';
-      id_list += std::to_string(ids[i]);
+    const auto held_now = bus_.held(event_ids);
+    std::vector<in_flight> kept;
+    for (size_t i = 0; i < published.size(); ++i) {
+      if (held_now[i]) kept.push_back(std::move(published[i]));
+      else settled.push_back(published[i].id);
     }
-    id_list += '}';
-    // Deleted, not marked: a published row has served its purpose, a delete writes no new row
+    // Deleted, not marked: a settled row has served its purpose, a delete writes no new row
     // version or index entries (marking cost the order path a fifth of its statement time), and
     // the outbox stays as small as the backlog.
-    exec_hot(tx, "DELETE FROM " + table + " WHERE id = ANY($1::bigint[])", id_list);
+    if (!settled.empty())
+      exec_hot(tx, "DELETE FROM " + table + " WHERE id = ANY($1::bigint[])", int_array(settled));
     tx.commit();
-    total += ids.size();
-    published_.fetch_add(ids.size(), std::memory_order_relaxed);
+
+    if (first && !flight.empty()) {
+      std::vector<in_flight> remaining;
+      for (size_t i = 0; i < flight.size(); ++i) {
+        if (!still_held[i]) continue;
+        remaining.push_back(std::move(flight[i]));
+        if (now - remaining.back().published_at >= settings_.mark_after) remaining.back().marked = true;
+      }
+      flight.swap(remaining);
+    }
+    for (auto& k : kept) flight.push_back(std::move(k));
+    total += rows.size();
+    published_.fetch_add(rows.size(), std::memory_order_relaxed);
     if (rows.size() < settings_.batch) break;
   }
   return total;
@@ -141,7 +183,7 @@ void outbox_relay::run() {
         drain_once(*conn);
       } else {
         for (size_t i = 0; i < due.size(); ++i)
-          if (due[i]) drain(*conn, settings_.schemas[i]);
+          if (due[i]) drain(*conn, i);
       }
       if (std::chrono::steady_clock::now() - last_redelivery >= settings_.poll_interval) {
         last_redelivery = std::chrono::steady_clock::now();

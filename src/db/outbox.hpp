@@ -2,6 +2,10 @@
 // a relay publishes committed events on the in-process bus afterwards — at least once, in commit
 // order (so in order per aggregate); a rolled-back change publishes nothing. Consumers de-duplicate
 // with mark_processed().
+//
+// A row is deleted once its event is settled: published, and held by no durable consumer of the
+// bus (event_bus::held). An event a consumer has not acknowledged yet keeps its row, so that a
+// crash of the whole process re-publishes it at the next start instead of losing it.
 #pragma once
 
 #include <atomic>
@@ -53,6 +57,11 @@ struct relay_settings {
   // unacknowledged this long (event_bus::redeliver_stale): a consumer that gave up on a database
   // outage gets them again.
   std::chrono::milliseconds redeliver_after{30000};
+  // An event still held this long after publication gets its row marked (published_at), which
+  // takes it out of the relay's exclusion list; until then the relay skips it by id. Consumers
+  // normally acknowledge within milliseconds, so the usual row is deleted without ever being
+  // marked (a mark is one more row version and index entry).
+  std::chrono::milliseconds mark_after{1000};
 };
 
 class outbox_relay {
@@ -77,7 +86,14 @@ class outbox_relay {
 
  private:
   void run();
-  size_t drain(pqxx::connection& c, const std::string& schema);
+  // Published, row kept: its event is still held by a durable consumer.
+  struct in_flight {
+    int64_t id;
+    std::string event_id;
+    std::chrono::steady_clock::time_point published_at;
+    bool marked;  // published_at set in the row
+  };
+  size_t drain(pqxx::connection& c, size_t schema_index);
 
   relay_settings settings_;
   event_bus& bus_;
@@ -88,6 +104,11 @@ class outbox_relay {
   std::vector<bool> woken_;  // per schema, guarded by mutex_
   bool any_woken_ = false;
   std::atomic<uint64_t> published_{0};
+  // Per schema, relay thread only.
+  std::vector<std::vector<in_flight>> in_flight_;
+  // The first pass after start also re-publishes rows a previous run marked: nobody holds their
+  // events any more in this process.
+  bool recovering_ = true;
 };
 
 }  // namespace mercato::db

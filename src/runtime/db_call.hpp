@@ -23,4 +23,14 @@ void db_transact(Self* self, db::pool& pool, Work work, Done done) {
   });
 }
 
+// db_transact without BEGIN/COMMIT, for a unit of one statement or of reads only (see
+// db::pool::autocommit): `work` takes a pqxx::nontransaction&.
+template <class T, class Self, class Work, class Done>
+void db_autocommit(Self* self, db::pool& pool, db::pool::effect kind, Work work, Done done) {
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  pool.autocommit<T>(kind, std::move(work), [me, done = std::move(done)](db::outcome<T> result) {
+    caf::anon_send(me, continuation{[done, result]() mutable { done(std::move(result)); }});
+  });
+}
+
 }  // namespace mercato

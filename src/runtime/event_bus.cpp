@@ -91,6 +91,18 @@ void event_bus::publish(const event& e) {
   deliver_all(out);
 }
 
+std::vector<bool> event_bus::held(const std::vector<std::string>& event_ids) const {
+  std::vector<bool> out(event_ids.size(), false);
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (size_t i = 0; i < event_ids.size(); ++i)
+    for (const auto& [name, d] : durables_)
+      if (d.by_id.count(event_ids[i])) {
+        out[i] = true;
+        break;
+      }
+  return out;
+}
+
 void event_bus::declare_consumer(const std::string& consumer, std::vector<std::string> patterns) {
   std::lock_guard<std::mutex> guard{mutex_};
   durables_[consumer].patterns = std::move(patterns);

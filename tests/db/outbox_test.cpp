@@ -1,5 +1,6 @@
 // Transactional outbox and relay on a migrated database: one publication per committed change,
 // nothing for a rolled-back one, recovery of leftovers at start, order per aggregate, consumer dedup.
+#include <algorithm>
 #include <mutex>
 #include <thread>
 #include <string>
@@ -200,5 +201,93 @@ TEST_CASE_METHOD(migrated_database, "wake(schema) drains that outbox; the sweep 
   const auto second = enqueue_committed(*c, "order-2");
   relay.wake("no_such_schema");
   REQUIRE(seen.wait_for(second.event_id));
+  CHECK(test::eventually([&] { return value<int>("SELECT count(*) FROM orders.outbox") == 0; }));
+}
+
+namespace {
+
+// A durable consumer of "orders.*" on `bus` that records what it was given and acknowledges only
+// when told to.
+class durable_consumer {
+ public:
+  explicit durable_consumer(event_bus& bus) : bus_(bus) {
+    bus_.declare_consumer("test.consumer", {"orders.*"});
+    token_ = bus_.attach("test.consumer", [this](const event& e) {
+      std::lock_guard<std::mutex> guard{mutex_};
+      seen_.push_back(e.event_id);
+    });
+  }
+  ~durable_consumer() { bus_.detach("test.consumer", token_); }
+  bool wait_for(const std::string& event_id) const {
+    return test::eventually([&] {
+      std::lock_guard<std::mutex> guard{mutex_};
+      return std::count(seen_.begin(), seen_.end(), event_id) > 0;
+    }, 5s);
+  }
+  void ack(const std::string& event_id) { bus_.ack("test.consumer", event_id); }
+
+ private:
+  event_bus& bus_;
+  uint64_t token_ = 0;
+  mutable std::mutex mutex_;
+  std::vector<std::string> seen_;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(migrated_database, "an event a durable consumer holds keeps its row until acknowledged",
+                 "[db][outbox]") {
+  event_bus bus;
+  durable_consumer consumer{bus};
+  collector plain{bus};
+  db::outbox_relay relay{relay_for(*this), bus};
+  relay.start();
+  auto c = connect();
+
+  const auto e = enqueue_committed(*c, "order-1");
+  relay.wake();
+  REQUIRE(consumer.wait_for(e.event_id));
+  // Published once (the row is skipped by later passes while held), and its row is still there.
+  relay.wake();
+  std::this_thread::sleep_for(200ms);  // several passes (poll 50 ms)
+  CHECK(plain.count(e.event_id) == 1);
+  CHECK(value<int>("SELECT count(*) FROM orders.outbox") == 1);
+
+  consumer.ack(e.event_id);
+  relay.wake();
+  CHECK(test::eventually([&] { return value<int>("SELECT count(*) FROM orders.outbox") == 0; }));
+  CHECK(plain.count(e.event_id) == 1);
+}
+
+TEST_CASE_METHOD(migrated_database,
+                 "an event still unacknowledged when the process dies is published again at the next start",
+                 "[db][outbox]") {
+  auto c = connect();
+  event e;
+  {
+    event_bus bus;
+    durable_consumer consumer{bus};
+    db::relay_settings settings = relay_for(*this);
+    settings.mark_after = 100ms;
+    db::outbox_relay relay{settings, bus};
+    relay.start();
+    e = enqueue_committed(*c, "order-1");
+    relay.wake();
+    REQUIRE(consumer.wait_for(e.event_id));
+    // Held past mark_after: the row is marked published, and kept.
+    CHECK(test::eventually([&] {
+      return value<int>("SELECT count(*) FROM orders.outbox WHERE published_at IS NOT NULL") == 1;
+    }));
+  }  // the "crash": bus, consumer and relay are gone, the acknowledgement never came
+
+  event_bus bus;
+  durable_consumer consumer{bus};
+  db::relay_settings settings = relay_for(*this);
+  settings.poll_interval = 10s;  // only the start's recovery pass can publish it within the wait
+  db::outbox_relay relay{settings, bus};
+  relay.start();
+  REQUIRE(consumer.wait_for(e.event_id));
+  consumer.ack(e.event_id);
+  relay.wake();
   CHECK(test::eventually([&] { return value<int>("SELECT count(*) FROM orders.outbox") == 0; }));
 }

@@ -348,3 +348,70 @@ TEST_CASE_METHOD(fresh_database, "a unit on a connection that died while idle ru
   REQUIRE(second.ok());
   CHECK(*second.value != *first.value);
 }
+
+namespace {
+
+// Kills the backend `pid` from outside the pool and waits until it is gone.
+void terminate_backend(const std::string& url, int pid) {
+  pqxx::connection admin{url};
+  pqxx::nontransaction(admin).exec_params("SELECT pg_terminate_backend($1)", pid);
+  REQUIRE(test::eventually([&] {
+    return pqxx::nontransaction(admin).exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid).empty();
+  }));
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(fresh_database, "an autocommit unit runs without BEGIN and its statement commits",
+                 "[db][pool]") {
+  exec("CREATE TABLE marks (id integer PRIMARY KEY)");
+  db::pool pool{pool_settings(1)};
+  test::start_pool(pool);
+  auto in_transaction = test::run_autocommit<bool>(pool, db::pool::effect::write, [](pqxx::nontransaction& tx) {
+    tx.exec("INSERT INTO marks VALUES (1)");
+    // Outside a transaction block, now() and statement_timestamp() of two statements differ and
+    // txid_current_if_assigned() is empty: nothing holds a transaction open across statements.
+    return tx.exec1("SELECT txid_current_if_assigned() IS NULL")[0].as<bool>();
+  });
+  REQUIRE(in_transaction.ok());
+  CHECK(*in_transaction.value);
+  CHECK(value<int>("SELECT count(*) FROM marks") == 1);
+
+  // A failing statement fails the unit with a typed error; what ran before it stays committed.
+  auto failed = test::run_autocommit<bool>(pool, db::pool::effect::write, [](pqxx::nontransaction& tx) {
+    tx.exec("INSERT INTO marks VALUES (2)");
+    tx.exec("INSERT INTO marks VALUES (1)");
+    return true;
+  });
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.failure->code == db::errc::conflict);
+  CHECK(value<int>("SELECT count(*) FROM marks") == 2);
+}
+
+TEST_CASE_METHOD(fresh_database, "a read on a connection that died while idle runs on a fresh one; a write fails",
+                 "[db][pool]") {
+  exec("CREATE TABLE marks (id integer PRIMARY KEY)");
+  db::pool pool{pool_settings(1)};
+  test::start_pool(pool);
+  auto backend_pid = [](pqxx::nontransaction& tx) { return tx.exec1("SELECT pg_backend_pid()")[0].as<int>(); };
+  auto first = test::run_autocommit<int>(pool, db::pool::effect::read, backend_pid);
+  REQUIRE(first.ok());
+
+  terminate_backend(url(), *first.value);
+  auto second = test::run_autocommit<int>(pool, db::pool::effect::read, backend_pid);
+  REQUIRE(second.ok());
+  CHECK(*second.value != *first.value);
+
+  // A write may have committed before the connection broke: it is never run twice.
+  terminate_backend(url(), *second.value);
+  std::atomic<int> runs{0};
+  auto write = test::run_autocommit<bool>(pool, db::pool::effect::write, [&runs](pqxx::nontransaction& tx) {
+    ++runs;
+    tx.exec("INSERT INTO marks VALUES (1)");
+    return true;
+  });
+  REQUIRE_FALSE(write.ok());
+  CHECK(write.failure->code == db::errc::unavailable);
+  CHECK(runs == 1);
+  CHECK(value<int>("SELECT count(*) FROM marks") == 0);
+}

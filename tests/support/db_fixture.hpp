@@ -86,6 +86,18 @@ db::outcome<T> run_unit(db::pool& pool, Work work,
   return future.get();
 }
 
+// run_unit for an autocommit unit (db::pool::autocommit): `work` takes a pqxx::nontransaction&.
+template <class T, class Work>
+db::outcome<T> run_autocommit(db::pool& pool, db::pool::effect kind, Work work,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto promise = std::make_shared<std::promise<db::outcome<T>>>();
+  auto future = promise->get_future();
+  pool.autocommit<T>(kind, std::move(work), [promise](db::outcome<T> r) { promise->set_value(std::move(r)); });
+  if (future.wait_for(timeout) != std::future_status::ready)
+    FAIL("the autocommit unit did not complete within " << timeout.count() << " ms");
+  return future.get();
+}
+
 // Starts `pool` and waits until it has a connection.
 void start_pool(db::pool& pool);
 
