@@ -751,8 +751,11 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                 [p, key, fingerprint, saga_id, owner](pqxx::work& tx) {
                   commit_result r;
                   db::idempotency_store keys{"orders"};
+                  auto& o = p->order;
                   if (!key.empty()) {
-                    auto claim = keys.claim(tx, key, "POST /orders", fingerprint);
+                    // The stored answer names the order, known before it is written.
+                    const db::stored_response answer{201, nlohmann::json{{"order_id", o.order_id}}.dump()};
+                    auto claim = keys.claim(tx, key, "POST /orders", fingerprint, &answer);
                     if (claim.state == db::claim_state::mismatch) {
                       r.mismatch = true;
                       return r;
@@ -763,10 +766,10 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                       return r;
                     }
                   }
-                  auto& o = p->order;
                   if (!o.channel_order_id.empty()) {
                     auto id = find_channel_order(tx, o.channel, o.channel_name, o.channel_order_id);
-                    if (!id.empty()) {
+                    if (!id.empty()) {  // the key then names the order placed before
+                      if (!key.empty()) keys.save(tx, key, {201, nlohmann::json{{"order_id", id}}.dump()});
                       r.existing = load_order(tx, id);
                       return r;
                     }
@@ -784,8 +787,6 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                   context["order_count_24h"] = r.order_count_24h;
                   insert_placed_order(tx, r.placed, saga_id, context, owner,
                                       nlohmann::json::array({outbox_row("order_created", ev, o.order_id)}));
-                  if (!key.empty())
-                    keys.save(tx, key, {201, nlohmann::json{{"order_id", o.order_id}}.dump()});
                   return r;
                 },
                 [self, p, saga_id, done](db::outcome<commit_result> r) {

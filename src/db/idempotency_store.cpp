@@ -32,13 +32,15 @@ std::string idempotency_store::fingerprint(std::string_view method, std::string_
 
 claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
                                       std::string_view endpoint,
-                                      std::string_view fingerprint) const {
+                                      std::string_view fingerprint, const stored_response* answer) const {
+  const int status = answer ? answer->status : 0;
+  const std::string body = answer ? answer->body : std::string{};
   // A concurrent claim of the same key blocks here until the first transaction ends.
   auto inserted = exec_hot(tx,
       "INSERT INTO " + table_ +
-          " (key, endpoint, request_hash, status_code, response_body) VALUES ($1, $2, $3, 0, '')"
+          " (key, endpoint, request_hash, status_code, response_body) VALUES ($1, $2, $3, $4, $5)"
           " ON CONFLICT (key) DO NOTHING RETURNING 1",
-      std::string(key), std::string(endpoint), std::string(fingerprint));
+      std::string(key), std::string(endpoint), std::string(fingerprint), status, body);
   if (!inserted.empty()) return {claim_state::claimed, {}};
 
   auto row = exec_hot1(tx,
@@ -48,9 +50,9 @@ claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
       std::string(key), static_cast<double>(std::chrono::seconds(retention).count()));
   if (row[4].as<bool>()) {  // expired: the key is free again
     exec_hot(tx, "UPDATE " + table_ +
-                       " SET endpoint = $2, request_hash = $3, status_code = 0, response_body = '',"
+                       " SET endpoint = $2, request_hash = $3, status_code = $4, response_body = $5,"
                        " created_at = now() WHERE key = $1",
-                   std::string(key), std::string(endpoint), std::string(fingerprint));
+                   std::string(key), std::string(endpoint), std::string(fingerprint), status, body);
     return {claim_state::claimed, {}};
   }
   if (row[0].as<std::string>() != endpoint || row[1].as<std::string>() != fingerprint)

@@ -40,8 +40,10 @@ class idempotency_store {
   static std::string fingerprint(std::string_view method, std::string_view path,
                                  std::string_view body);
 
+  // `answer`, when the work's answer is known before the work is done, is stored with a new
+  // claim (the save() round trip is then not needed).
   claim_result claim(pqxx::work& tx, std::string_view key, std::string_view endpoint,
-                     std::string_view fingerprint) const;
+                     std::string_view fingerprint, const stored_response* answer = nullptr) const;
   void save(pqxx::work& tx, std::string_view key, const stored_response& response) const;
   // Deletes keys older than `older_than`; returns how many.
   size_t prune(pqxx::work& tx, std::chrono::seconds older_than) const;

@@ -51,6 +51,23 @@ TEST_CASE_METHOD(migrated_database, "a repeated request replays the stored respo
   CHECK(again.stored.body == body);
 }
 
+TEST_CASE_METHOD(migrated_database, "an answer given with the claim is stored without save()",
+                 "[db][idempotency]") {
+  const auto fp = db::idempotency_store::fingerprint("POST", "/orders", R"({"sku":"A1"})");
+  auto c = connect();
+  {
+    pqxx::work tx{*c};
+    const db::stored_response answer{201, R"({"order_id":"ord_7"})"};
+    CHECK(store.claim(tx, "key-answer", endpoint, fp, &answer).state == claim_state::claimed);
+    tx.commit();
+  }
+  pqxx::work tx{*c};
+  auto again = store.claim(tx, "key-answer", endpoint, fp);
+  REQUIRE(again.state == claim_state::replay);
+  CHECK(again.stored.status == 201);
+  CHECK(again.stored.body == R"({"order_id":"ord_7"})");
+}
+
 TEST_CASE_METHOD(migrated_database, "the same key with another request or endpoint is a mismatch",
                  "[db][idempotency]") {
   const auto fp = db::idempotency_store::fingerprint("POST", "/orders", R"({"qty":1})");
