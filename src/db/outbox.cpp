@@ -101,7 +101,8 @@ size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
       still_held = bus_.held(event_ids);
       for (size_t i = 0; i < flight.size(); ++i) {
         if (!still_held[i]) settled.push_back(flight[i].id);
-        else if (!flight[i].marked && now - flight[i].published_at >= settings_.mark_after) to_mark.push_back(flight[i].id);
+        else if (!flight[i].marked && now - flight[i].published_at >= settings_.mark_after)
+          to_mark.push_back(flight[i].id);
       }
     }
     // Rows published but not marked are skipped by id (marked ones by published_at), except in
@@ -112,7 +113,8 @@ size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
 
     pqxx::work tx{c};
     if (!to_mark.empty())
-      exec_hot(tx, "UPDATE " + table + " SET published_at = now() WHERE id = ANY($1::bigint[])", int_array(to_mark));
+      exec_hot(tx, "UPDATE " + table + " SET published_at = now() WHERE id = ANY($1::bigint[])",
+               int_array(to_mark));
     // SKIP LOCKED: several relays (processes) never publish the same row concurrently.
     auto rows = exec_hot(tx,
         "SELECT id, event_id, name, publisher, correlation_id, payload::text,"
