@@ -133,6 +133,7 @@ TEST_CASE("SIGKILL of the whole process during placements: after a restart every
     std::ofstream cfg{dir + "/mercato.toml"};
     cfg << "[gateway]\nbind_address = \"127.0.0.1\"\nport = " << port << "\nlegacy_ports = false\n"
         << "[database]\nurl = \"" << db.url() << "\"\npool_size = 4\n"
+        << "migrations_dir = \"" << migrations_dir() << "\"\n"  // ctest runs in the build tree
         << "[admin]\nsocket_path = \"" << dir << "/admin.sock\"\n"
         << "[log]\nlevel = \"warn\"\n";
   }
