@@ -136,6 +136,8 @@ int64_t backoff_ms(int64_t attempt);
 nlohmann::json saga_failed_payload(const std::string& saga_id, const std::string& type,
                                    const std::string& step, const std::string& error,
                                    const order_record& o);
+// What an order reserves: its lines, a bundle line as its components (place and replacement).
+std::vector<inventory::stock_line> stock_lines(const order_record& o);
 // Standard event payload fields (order_id, order_number, customer_id, status, occurred_at).
 nlohmann::json event_base(const order_record& o);
 // Enqueues `<order>.<name>` in the outbox inside `tx`.

@@ -259,24 +259,28 @@ std::string iso_sql(const std::string& column) {
   return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
 }
 
+nlohmann::json item_row(const order_line& l) {
+  return {{"item_id", l.item_id},
+          {"line_number", l.line_number},
+          {"product_id", l.product_id},
+          {"variant_id", l.variant_id.empty() ? nlohmann::json() : nlohmann::json(l.variant_id)},
+          {"bundle_components", l.bundle_components},
+          {"sku", l.sku},
+          {"product_name", l.product_name},
+          {"category", l.category},
+          {"quantity", l.quantity},
+          {"unit_price", money::format(l.unit_price)},
+          {"discount_amount", money::format(l.discount_amount)},
+          {"tax_amount", money::format(l.tax_amount)},
+          {"total_price", money::format(l.total_price)}};
+}
+
 void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& saga_id,
                          const nlohmann::json& context, const std::string& lease_owner,
                          const nlohmann::json& events) {
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& l : o.lines)
-    lines.push_back({{"item_id", l.item_id},
-                     {"line_number", l.line_number},
-                     {"product_id", l.product_id},
-                     {"variant_id", l.variant_id.empty() ? nlohmann::json() : nlohmann::json(l.variant_id)},
-                     {"bundle_components", l.bundle_components},
-                     {"sku", l.sku},
-                     {"product_name", l.product_name},
-                     {"category", l.category},
-                     {"quantity", l.quantity},
-                     {"unit_price", money::format(l.unit_price)},
-                     {"discount_amount", money::format(l.discount_amount)},
-                     {"tax_amount", money::format(l.tax_amount)},
-                     {"total_price", money::format(l.total_price)}});
+    lines.push_back(item_row(l));
   const auto& g = o.gift_options.is_object() ? o.gift_options : nlohmann::json::object();
   nlohmann::json doc = {
       {"order_id", o.order_id},

@@ -47,6 +47,8 @@ std::optional<confirmed_stamp> commit_confirmed(pqxx::transaction_base& tx, cons
                       const nlohmann::json& context, const std::vector<step_log>& steps,
                       const nlohmann::json& events);
 // An outbox row for the batched statements above: the columns db::outbox::enqueue writes.
+// An order_items row as the batched inserts read it (jsonb_array_elements).
+nlohmann::json item_row(const order_line& l);
 nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload, const std::string& order_id);
 
 // By UUID or order_number; `lock` takes FOR UPDATE on the order row.

@@ -25,16 +25,6 @@
 #include "runtime/uuid.hpp"
 
 namespace mercato::order {
-namespace {
-
-using run_ptr = std::shared_ptr<place_run>;
-
-void step_fraud(order_self self, run_ptr run);
-void step_reserve(order_self self, run_ptr run);
-void step_redeem(order_self self, run_ptr run);
-void step_authorize(order_self self, run_ptr run);
-void step_confirm(order_self self, run_ptr run, bool retried);
-void compensate(order_self self, run_ptr run, std::string reason);
 
 std::vector<inventory::stock_line> stock_lines(const order_record& o) {
   std::vector<inventory::stock_line> out;
@@ -48,6 +38,17 @@ std::vector<inventory::stock_line> stock_lines(const order_record& o) {
   }
   return out;
 }
+
+namespace {
+
+using run_ptr = std::shared_ptr<place_run>;
+
+void step_fraud(order_self self, run_ptr run);
+void step_reserve(order_self self, run_ptr run);
+void step_redeem(order_self self, run_ptr run);
+void step_authorize(order_self self, run_ptr run);
+void step_confirm(order_self self, run_ptr run, bool retried);
+void compensate(order_self self, run_ptr run, std::string reason);
 
 // Called once the run reached a point where an HTTP caller may be answered.
 void settle(order_self self, const run_ptr& run) {

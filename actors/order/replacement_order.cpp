@@ -130,19 +130,6 @@ replacement_plan plan_replacement(pqxx::work& tx, const place_replacement_order&
   return p;
 }
 
-std::vector<inventory::stock_line> stock_of(const order_record& o) {
-  std::vector<inventory::stock_line> out;
-  for (const auto& l : o.lines) {
-    if (l.bundle_components.is_array() && !l.bundle_components.empty()) {
-      for (const auto& c : l.bundle_components)
-        out.push_back({c.value("item_id", ""), c.value("quantity", int64_t{1}) * l.quantity, {}});
-    } else {
-      out.push_back({l.product_id, l.quantity, {}});
-    }
-  }
-  return out;
-}
-
 // The commit; the order as stored (the concurrent winner's when this one lost the reference).
 order_record commit_replacement(pqxx::work& tx, const order_record& d, const place_replacement_order& msg) {
   auto inserted = tx.exec_params(
@@ -160,15 +147,7 @@ order_record commit_replacement(pqxx::work& tx, const order_record& d, const pla
   if (inserted.empty()) return *by_reference(tx, msg.reference);
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& l : d.lines)
-    lines.push_back({{"item_id", l.item_id},
-                     {"line_number", l.line_number},
-                     {"product_id", l.product_id},
-                     {"variant_id", l.variant_id.empty() ? nlohmann::json() : nlohmann::json(l.variant_id)},
-                     {"bundle_components", l.bundle_components},
-                     {"sku", l.sku},
-                     {"product_name", l.product_name},
-                     {"category", l.category},
-                     {"quantity", l.quantity}});
+    lines.push_back(item_row(l));  // the prices are written as 0 below
   tx.exec_params(
       "INSERT INTO orders.order_items (item_id, order_id, line_number, product_id, variant_id, bundle_components, "
       "sku, product_name, category, quantity, unit_price, discount_amount, tax_amount, total_price) "
@@ -235,7 +214,7 @@ caf::result<order_view> answer_replacement_order(order_self self, place_replacem
         if (!p.issues.empty()) { rp.deliver(make_failure(invalid_failure_of(p.issues))); return; }
         auto draft = p.draft;
         ask_agent<inventory_actor>(
-            self, self->state.ctx, "inventory", inventory::reserve_stock{draft.order_id, stock_of(draft), 1800, true},
+            self, self->state.ctx, "inventory", inventory::reserve_stock{draft.order_id, stock_lines(draft), 1800, true},
             [self, rp, msg, draft](inventory::reservation_set&) mutable {
               db_transact<order_record>(
                   self, *self->state.ctx.database,
