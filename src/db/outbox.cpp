@@ -1,6 +1,7 @@
 // Outbox writes, consumer de-duplication and the relay thread (see outbox.hpp).
 #include "db/outbox.hpp"
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
@@ -19,6 +20,33 @@ void outbox::enqueue(pqxx::work& tx, const event& e, std::string_view aggregate_
                      " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::timestamptz)",
                  e.event_id, std::string(aggregate_id), e.name, e.publisher, e.correlation_id,
                  e.payload, e.occurred_at);
+}
+
+std::string outbox::insert_rows_sql(int param) const {
+  return "INSERT INTO " + table_ +
+         " (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at)"
+         " SELECT r.event_id::uuid, r.aggregate_id, r.name, r.publisher, r.correlation_id, r.payload::jsonb,"
+         " r.occurred_at::timestamptz FROM jsonb_to_recordset($" +
+         std::to_string(param) +
+         "::jsonb) AS r(event_id text, aggregate_id text, name text, publisher text, correlation_id text,"
+         " payload text, occurred_at text)";
+}
+
+void outbox_rows::add(const event& e, std::string_view aggregate_id) {
+  rows_.emplace_back(e, std::string(aggregate_id));
+}
+
+std::string outbox_rows::json() const {
+  auto rows = nlohmann::json::array();
+  for (const auto& [e, aggregate] : rows_)
+    rows.push_back({{"event_id", e.event_id},
+                    {"aggregate_id", aggregate},
+                    {"name", e.name},
+                    {"publisher", e.publisher},
+                    {"correlation_id", e.correlation_id},
+                    {"payload", e.payload},
+                    {"occurred_at", e.occurred_at}});
+  return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 bool mark_processed(pqxx::work& tx, std::string_view schema, std::string_view event_id,

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pqxx/connection>
@@ -32,11 +33,32 @@ class outbox {
   // Inside the change's transaction.
   void enqueue(pqxx::work& tx, const event& e, std::string_view aggregate_id) const;
 
+  // For a unit whose change is one statement: its events written by that same statement, so the
+  // unit needs neither a second round trip nor BEGIN/COMMIT. The text of a data-modifying CTE,
+  //   INSERT INTO <schema>.outbox (...) SELECT ... FROM jsonb_to_recordset($<param>::jsonb) ...
+  // whose parameter is outbox_rows::json(); the caller may append " WHERE <condition>" (e.g.
+  // "EXISTS (SELECT 1 FROM <the change's CTE>)") so that the events exist only if the change does.
+  std::string insert_rows_sql(int param) const;
+
   const std::string& schema() const noexcept { return schema_; }
 
  private:
   std::string schema_;
   std::string table_;
+};
+
+// The events of one statement, bound as one jsonb parameter (see outbox::insert_rows_sql).
+class outbox_rows {
+ public:
+  void add(const event& e, std::string_view aggregate_id);
+  bool empty() const noexcept { return rows_.empty(); }
+  size_t size() const noexcept { return rows_.size(); }
+  // [{"event_id":…,"aggregate_id":…,"name":…,"publisher":…,"correlation_id":…,"payload":"<json text>",
+  //   "occurred_at":…}, …]
+  std::string json() const;
+
+ private:
+  std::vector<std::pair<event, std::string>> rows_;
 };
 
 // Records that `consumer` handled `event_id` (in the consumer's own transaction). Returns false when

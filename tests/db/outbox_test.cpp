@@ -119,6 +119,44 @@ TEST_CASE_METHOD(migrated_database, "a rolled-back change publishes nothing", "[
   CHECK(test::eventually([&] { return value<int>("SELECT count(*) FROM orders.outbox") == 0; }));
 }
 
+TEST_CASE_METHOD(migrated_database, "events written by the change's own statement are published with it; none if it wrote nothing",
+                 "[db][outbox]") {
+  event_bus bus;
+  collector seen{bus};
+  db::outbox_relay relay{relay_for(*this), bus};
+  relay.start();
+  auto c = connect();
+  exec("CREATE TABLE orders.cte_probe (id text PRIMARY KEY)");
+
+  // One autocommit statement: the change (a row) and its two events, conditional on the row.
+  auto write = [&](const std::string& id, const std::vector<event>& events) {
+    db::outbox_rows rows;
+    for (const auto& e : events) rows.add(e, id);
+    pqxx::nontransaction tx{*c};
+    return tx.exec_params("WITH p AS (INSERT INTO orders.cte_probe (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id),"
+                          " ev AS (" + orders_outbox.insert_rows_sql(2) + " WHERE EXISTS (SELECT 1 FROM p))"
+                          " SELECT count(*) FROM p",
+                          id, rows.json())[0][0].as<int>();
+  };
+  const auto created = make_event("orders", "order_created", R"({"order_id":"o-1","note":"quote \" and é"})", "corr-9");
+  const auto confirmed = make_event("orders", "order_confirmed", R"({"order_id":"o-1"})", "corr-9");
+  REQUIRE(write("o-1", {created, confirmed}) == 1);
+  const auto duplicate = make_event("orders", "order_created", "{}");
+  REQUIRE(write("o-1", {duplicate}) == 0);  // the row existed: no change, so no event
+  relay.wake();
+  REQUIRE(seen.wait_for(confirmed.event_id));
+
+  auto got = seen.events();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].event_id == created.event_id);  // in the order given
+  CHECK(got[1].event_id == confirmed.event_id);
+  CHECK(got[0].name == "orders.order_created");
+  CHECK(got[0].correlation_id == "corr-9");
+  CHECK(got[0].occurred_at == created.occurred_at);
+  CHECK(nlohmann::json::parse(got[0].payload) == nlohmann::json::parse(created.payload));
+  CHECK(seen.count(duplicate.event_id) == 0);
+}
+
 TEST_CASE_METHOD(migrated_database, "events committed while no relay ran are published at its start",
                  "[db][outbox]") {
   auto c = connect();
