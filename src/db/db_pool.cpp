@@ -2,6 +2,10 @@
 // connection so an outage is noticed without traffic, fail fast while no connection is up.
 #include "db/db_pool.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
 
@@ -162,6 +166,20 @@ void pool::worker_main(size_t index) {
     }
   }
   if (conn) connected_count_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+bool pool::closed_while_idle(pqxx::connection& c) {
+  // An idle connection has nothing to read unless the server sent something on its own: a notice,
+  // or the FATAL message that precedes a close. That is consumed (get_notifs() reads without
+  // blocking and throws broken_connection at end of stream) and the socket looked at again.
+  for (int look = 0; look < 2; ++look) {
+    char byte;
+    const ssize_t n = ::recv(c.sock(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;  // end of stream: the server closed it
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    c.get_notifs();
+  }
+  return false;
 }
 
 }  // namespace mercato::db

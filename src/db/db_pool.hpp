@@ -116,6 +116,9 @@ class pool {
   // Runs `work` in a pqxx::nontransaction on `c` (see autocommit()).
   template <class T, class Work>
   static T run_in_autocommit(pqxx::connection& c, effect kind, Work& work);
+  // True when the server has closed idle connection `c` (a restart, an administrator's
+  // pg_terminate_backend): found without a round trip, by peeking at its socket.
+  static bool closed_while_idle(pqxx::connection& c);
 
  private:
   template <class Done, class Outcome>

@@ -31,7 +31,20 @@ template <class T, class Work>
 T pool::run_in_autocommit(pqxx::connection& c, effect kind, Work& work) {
   static_assert(!std::is_void_v<T>, "a unit of work returns a value (use bool for none)");
   pqxx::nontransaction tx{c};  // sends nothing
-  if (kind == effect::write) return work(tx);
+  if (kind == effect::write) {
+    // A write is never run twice (its statement may have committed before the connection broke),
+    // but a connection the server closed while it sat idle in the pool is found before anything
+    // is sent. That case (the usual one after a database restart) then runs on a fresh connection,
+    // like a transaction whose BEGIN failed.
+    bool closed = false;
+    try {
+      closed = closed_while_idle(c);
+    } catch (const pqxx::broken_connection&) {
+      closed = true;
+    }
+    if (closed) throw never_sent("the server closed the connection while it was idle");
+    return work(tx);
+  }
   try {
     return work(tx);
   } catch (const pqxx::broken_connection& e) {
