@@ -275,9 +275,9 @@ nlohmann::json item_row(const order_line& l) {
           {"total_price", money::format(l.total_price)}};
 }
 
-void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& saga_id,
-                         const nlohmann::json& context, const std::string& lease_owner,
-                         const nlohmann::json& events) {
+std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
+                                           const nlohmann::json& context, const std::string& lease_owner,
+                                           const nlohmann::json& events, const key_claim* claim) {
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& l : o.lines)
     lines.push_back(item_row(l));
@@ -322,9 +322,12 @@ void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& sag
       {"timeline_id", uuid_v4()},
       {"events", events.is_array() ? events : nlohmann::json::array()},
       {"items_count", o.lines.size()}};
-  // One statement: the order, its lines, its saga and its first timeline entry.
-  auto r = db::exec_hot1(tx,
-      "WITH d AS (SELECT $1::jsonb AS j), "
+  // One statement: [the key's claim,] the order, its lines, its saga, its first timeline entry and
+  // its events; every part reads `o`, so nothing is written when the claim found the key taken.
+  // The velocity count sees the statement's snapshot, which never contains this order.
+  static const std::string body_sql =
+      "n AS (SELECT count(*) AS c FROM (SELECT 1 FROM orders.orders, d WHERE customer_id = j->>'customer_id' "
+      "  AND created_at >= now() - interval '24 hours' LIMIT $2) r), "
       "o AS (INSERT INTO orders.orders (order_id, order_number, customer_id, customer_name, customer_email, "
       "  channel, channel_name, channel_order_id, payment_status, currency, subtotal, discount_amount, "
       "  shipping_cost, tax_amount, total_amount, promotion_codes, points_redeemed, store_credit_used, "
@@ -341,31 +344,43 @@ void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& sag
       "  j->'shipping_address', j->'billing_address', j->>'notes', (j->>'is_gift')::boolean, "
       "  j->>'gift_message', j->>'gift_wrap_type', (j->>'hide_prices')::boolean, (j->>'gift_receipt')::boolean, "
       "  (j->>'scheduled_delivery_date')::date, j->>'delivery_instructions', j->>'priority_level', "
-      "  ARRAY(SELECT jsonb_array_elements_text(j->'tags')), j->'metadata' FROM d "
+      "  ARRAY(SELECT jsonb_array_elements_text(j->'tags')), j->'metadata' FROM d WHERE EXISTS (SELECT 1 FROM k) "
       " RETURNING order_id, order_number, created_at), "
       "i AS (INSERT INTO orders.order_items (item_id, order_id, line_number, product_id, variant_id, "
       "  bundle_components, sku, product_name, category, quantity, unit_price, discount_amount, tax_amount, "
       "  total_price) "
-      " SELECT (l->>'item_id')::uuid, (SELECT order_id FROM o), (l->>'line_number')::int, l->>'product_id', "
+      " SELECT (l->>'item_id')::uuid, o.order_id, (l->>'line_number')::int, l->>'product_id', "
       "  l->>'variant_id', nullif(l->'bundle_components', 'null'::jsonb), l->>'sku', l->>'product_name', "
       "  l->>'category', (l->>'quantity')::int, (l->>'unit_price')::numeric, (l->>'discount_amount')::numeric, "
       "  (l->>'tax_amount')::numeric, (l->>'total_price')::numeric "
-      " FROM d, jsonb_array_elements(j->'lines') AS l), "
+      " FROM d, o, jsonb_array_elements(j->'lines') AS l), "
       "s AS (INSERT INTO orders.sagas (saga_id, order_id, saga_type, state, current_step, context, lease_owner, "
-      "  lease_until) SELECT (j->>'saga_id')::uuid, (SELECT order_id FROM o), 'place_order', 'running', "
-      "  'fraud_check', j->'context', j->>'lease_owner', now() + interval '30 seconds' FROM d), "
+      "  lease_until) SELECT (j->>'saga_id')::uuid, o.order_id, 'place_order', 'running', "
+      "  'fraud_check', (j->'context') || jsonb_build_object('order_count_24h', n.c), j->>'lease_owner', "
+      "  now() + interval '30 seconds' FROM d, o, n), "
       "t AS (INSERT INTO orders.order_timeline (event_id, order_id, event_type, event_description, event_data) "
-      " SELECT (j->>'timeline_id')::uuid, (SELECT order_id FROM o), 'order_created', 'Order placed', "
-      "  jsonb_build_object('total_amount', j->>'total_amount', 'items_count', j->'items_count') FROM d), "
+      " SELECT (j->>'timeline_id')::uuid, o.order_id, 'order_created', 'Order placed', "
+      "  jsonb_build_object('total_amount', j->>'total_amount', 'items_count', j->'items_count') FROM d, o), "
       "ob AS (INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at) "
       " SELECT (e->>'event_id')::uuid, e->>'aggregate_id', e->>'name', e->>'publisher', e->>'aggregate_id', "
-      "  (e->'payload') || jsonb_build_object('order_number', (SELECT order_number FROM o)), "
-      "  (e->>'occurred_at')::timestamptz FROM d, jsonb_array_elements(j->'events') AS e) "
-      "SELECT order_number, " + iso_sql("created_at") + " FROM o",
-      doc.dump());
-  o.order_number = text(r[0]);
-  o.created_at = text(r[1]);
+      "  (e->'payload') || jsonb_build_object('order_number', o.order_number), "
+      "  (e->>'occurred_at')::timestamptz FROM d, o, jsonb_array_elements(j->'events') AS e) "
+      "SELECT o.order_number, " + iso_sql("o.created_at") + ", n.c FROM o, n";
+  static const std::string unkeyed_sql = "WITH d AS (SELECT $1::jsonb AS j), k AS (SELECT 1), " + body_sql;
+  pqxx::result r;
+  if (claim) {
+    const std::string keyed_sql =
+        "WITH d AS (SELECT $1::jsonb AS j), k AS (" + claim->keys.claim_new_sql(3) + "), " + body_sql;
+    r = db::exec_hot(tx, keyed_sql, doc.dump(), recent_orders_cap, claim->key, claim->endpoint,
+                     claim->fingerprint, claim->answer.status, claim->answer.body);
+  } else {
+    r = db::exec_hot(tx, unkeyed_sql, doc.dump(), recent_orders_cap);
+  }
+  if (r.empty()) return std::nullopt;
+  o.order_number = text(r[0][0]);
+  o.created_at = text(r[0][1]);
   o.updated_at = o.created_at;
+  return r[0][2].as<int64_t>();
 }
 
 nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload, const std::string& order_id) {

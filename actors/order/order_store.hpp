@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "db/idempotency_store.hpp"
 #include "order/order_model.hpp"
 
 namespace mercato::order {
@@ -27,13 +28,27 @@ struct step_log {
 };
 
 
+// The Idempotency-Key of a placement, claimed by insert_placed_order's own statement.
+struct key_claim {
+  const db::idempotency_store& keys;
+  std::string key;
+  std::string endpoint;
+  std::string fingerprint;
+  db::stored_response answer;  // stored with the claim (the order's id is known before the insert)
+};
+
 // Inserts the order (pending), its lines, its place saga (running, leased to `lease_owner` for 30 s)
 // and the order_created timeline entry, in one statement; fills order_number / created_at.
 // `events`: outbox rows (outbox_row) written by the same statement; their payloads get the
-// generated order_number.
-void insert_placed_order(pqxx::work& tx, order_record& o, const std::string& saga_id,
-                         const nlohmann::json& context, const std::string& lease_owner,
-                         const nlohmann::json& events = nlohmann::json::array());
+// generated order_number. The saga's context gets `order_count_24h`, the customer's orders of the
+// last 24 h before this one (the fraud velocity signal, counted up to recent_orders_cap), which is
+// also returned.
+// With `claim`, the same statement claims the key first and writes nothing when the key exists
+// (nullopt): the caller then decides with idempotency_store::claim() (replay, mismatch, expired).
+// One statement, so it may run in autocommit.
+std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
+                                           const nlohmann::json& context, const std::string& lease_owner,
+                                           const nlohmann::json& events, const key_claim* claim = nullptr);
 
 // The end of a successful placement in ONE statement (the hot path): order confirmed (only if
 // still pending), saga completed, its steps, a timeline entry and `events` (outbox rows as
@@ -46,9 +61,9 @@ struct confirmed_stamp {
 std::optional<confirmed_stamp> commit_confirmed(pqxx::transaction_base& tx, const order_record& o, const std::string& saga_id,
                       const nlohmann::json& context, const std::vector<step_log>& steps,
                       const nlohmann::json& events);
-// An outbox row for the batched statements above: the columns db::outbox::enqueue writes.
 // An order_items row as the batched inserts read it (jsonb_array_elements).
 nlohmann::json item_row(const order_line& l);
+// An outbox row for the batched statements above: the columns db::outbox::enqueue writes.
 nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload, const std::string& order_id);
 
 // By UUID or order_number; `lock` takes FOR UPDATE on the order row.

@@ -546,6 +546,107 @@ void product_issue(const failure& f, pricing_join& j) {
   j.issues.push_back({{"body", "items", std::to_string(index), "product_id"}, msg, "value_error.not_found"});
 }
 
+// ---- the placement's commit ----
+
+// What committing a placement found: the order placed, the order an earlier request with the same
+// Idempotency-Key (or channel reference) placed, or a key reused with another request.
+struct commit_result {
+  bool mismatch = false;
+  bool key_taken = false;  // the one-statement commit found the key: decide in a transaction
+  std::optional<order_record> existing;
+  order_record placed;
+  std::string saga_id;
+  int64_t order_count_24h = -1;
+};
+using commit_done = std::function<void(db::outcome<commit_result>)>;
+
+const db::idempotency_store& order_keys() {
+  static const db::idempotency_store keys{"orders"};
+  return keys;
+}
+
+nlohmann::json placement_events(const order_record& o) {
+  auto ev = event_base(o);
+  ev["channel"] = o.channel;
+  ev["total_amount"] = money::to_json(o.total_amount);
+  ev["currency"] = o.currency;
+  ev["items_count"] = o.lines.size();
+  return nlohmann::json::array({outbox_row("order_created", ev, o.order_id)});
+}
+
+// The stored answer names the order, known before it is written.
+db::stored_response placement_answer(const order_record& o) {
+  return {201, nlohmann::json{{"order_id", o.order_id}}.dump()};
+}
+
+// The commit in a transaction that first decides what the Idempotency-Key or the channel
+// reference already names (replay, mismatch, an expired key, a channel duplicate).
+void commit_placement_checked(order_self self, std::shared_ptr<priced> p, std::string key, std::string fingerprint,
+                              std::string saga_id, commit_done done) {
+  db_transact<commit_result>(
+      self, *self->state.ctx.database,
+      [p, key, fingerprint, saga_id, owner = self->state.lease_owner](pqxx::work& tx) {
+        commit_result r;
+        const auto& o = p->order;
+        if (!key.empty()) {
+          const auto answer = placement_answer(o);
+          auto claim = order_keys().claim(tx, key, "POST /orders", fingerprint, &answer);
+          if (claim.state == db::claim_state::mismatch) {
+            r.mismatch = true;
+            return r;
+          }
+          if (claim.state == db::claim_state::replay) {
+            auto stored = nlohmann::json::parse(claim.stored.body, nullptr, false);
+            r.existing = load_order(tx, stored.is_object() ? stored.value("order_id", "") : "");
+            return r;
+          }
+        }
+        if (!o.channel_order_id.empty()) {
+          auto id = find_channel_order(tx, o.channel, o.channel_name, o.channel_order_id);
+          if (!id.empty()) {  // the key then names the order placed before
+            if (!key.empty()) order_keys().save(tx, key, {201, nlohmann::json{{"order_id", id}}.dump()});
+            r.existing = load_order(tx, id);
+            return r;
+          }
+        }
+        r.placed = o;
+        r.saga_id = saga_id;
+        r.order_count_24h = *insert_placed_order(tx, r.placed, saga_id, to_json(p->context), owner,
+                                                 placement_events(o));
+        return r;
+      },
+      std::move(done));
+}
+
+// The usual placement (a new Idempotency-Key or none, no channel reference) commits in ONE
+// statement without BEGIN/COMMIT: key claim, order, lines, saga, timeline entry and event. When
+// the key turns out to exist, nothing was written and the checked transaction decides.
+void commit_placement(order_self self, std::shared_ptr<priced> p, std::string key, std::string fingerprint,
+                      commit_done done) {
+  std::string saga_id = uuid_v4();
+  if (!p->order.channel_order_id.empty())
+    return commit_placement_checked(self, std::move(p), std::move(key), std::move(fingerprint), std::move(saga_id),
+                                    std::move(done));
+  db_autocommit<commit_result>(
+      self, *self->state.ctx.database, db::pool::effect::write,
+      [p, key, fingerprint, saga_id, owner = self->state.lease_owner](pqxx::nontransaction& tx) {
+        commit_result r;
+        r.placed = p->order;
+        r.saga_id = saga_id;
+        std::optional<key_claim> claim;
+        if (!key.empty()) claim.emplace(key_claim{order_keys(), key, "POST /orders", fingerprint, placement_answer(r.placed)});
+        auto count = insert_placed_order(tx, r.placed, saga_id, to_json(p->context), owner,
+                                         placement_events(r.placed), claim ? &*claim : nullptr);
+        if (!count) r.key_taken = true;
+        else r.order_count_24h = *count;
+        return r;
+      },
+      [self, p, key, fingerprint, saga_id, done](db::outcome<commit_result> r) {
+        if (r.ok() && r.value->key_taken) return commit_placement_checked(self, p, key, fingerprint, saga_id, done);
+        done(std::move(r));
+      });
+}
+
 }  // namespace
 
 void place_new_order(order_self self, place_order msg, place_done done) {
@@ -737,60 +838,9 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                                   {}};
               return done(std::move(out));
             }
-            // ONE transaction: order + lines + saga + key + outbox
-            struct commit_result {
-              std::string existing_id;
-              bool mismatch = false;
-              std::optional<order_record> existing;
-              order_record placed;
-              int64_t order_count_24h = -1;
-            };
-            const std::string saga_id = uuid_v4();
-            const std::string owner = self->state.lease_owner;
-            db_transact<commit_result>(
-                self, *self->state.ctx.database,
-                [p, key, fingerprint, saga_id, owner](pqxx::work& tx) {
-                  commit_result r;
-                  db::idempotency_store keys{"orders"};
-                  auto& o = p->order;
-                  if (!key.empty()) {
-                    // The stored answer names the order, known before it is written.
-                    const db::stored_response answer{201, nlohmann::json{{"order_id", o.order_id}}.dump()};
-                    auto claim = keys.claim(tx, key, "POST /orders", fingerprint, &answer);
-                    if (claim.state == db::claim_state::mismatch) {
-                      r.mismatch = true;
-                      return r;
-                    }
-                    if (claim.state == db::claim_state::replay) {
-                      auto stored = nlohmann::json::parse(claim.stored.body, nullptr, false);
-                      r.existing = load_order(tx, stored.is_object() ? stored.value("order_id", "") : "");
-                      return r;
-                    }
-                  }
-                  if (!o.channel_order_id.empty()) {
-                    auto id = find_channel_order(tx, o.channel, o.channel_name, o.channel_order_id);
-                    if (!id.empty()) {  // the key then names the order placed before
-                      if (!key.empty()) keys.save(tx, key, {201, nlohmann::json{{"order_id", id}}.dump()});
-                      r.existing = load_order(tx, id);
-                      return r;
-                    }
-                  }
-                  r.placed = o;
-                  auto ev = event_base(o);
-                  ev["channel"] = o.channel;
-                  ev["total_amount"] = money::to_json(o.total_amount);
-                  ev["currency"] = o.currency;
-                  ev["items_count"] = o.lines.size();
-                  // The velocity signal, counted here (not by the fraud agent in a transaction of
-                  // its own) and stored with the saga's context, so a resumed saga scores alike.
-                  r.order_count_24h = count_recent(tx, o.customer_id, 24, o.order_id);
-                  auto context = to_json(p->context);
-                  context["order_count_24h"] = r.order_count_24h;
-                  insert_placed_order(tx, r.placed, saga_id, context, owner,
-                                      nlohmann::json::array({outbox_row("order_created", ev, o.order_id)}));
-                  return r;
-                },
-                [self, p, saga_id, done](db::outcome<commit_result> r) {
+            commit_placement(
+                self, p, key, fingerprint,
+                [self, p, done](db::outcome<commit_result> r) {
                   place_outcome out;
                   if (!r.ok()) {
                     log::warn("order", "place_commit_failed", {{"error", r.failure->message}});
@@ -810,7 +860,7 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                   }
                   self->state.ctx.relay->wake(self->state.ctx.spec->schema);
                   auto run = std::make_shared<place_run>();
-                  run->saga_id = saga_id;
+                  run->saga_id = r.value->saga_id;
                   run->order = std::move(r.value->placed);
                   run->c = p->context;
                   run->c.order_count_24h = r.value->order_count_24h;

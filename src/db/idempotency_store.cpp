@@ -60,6 +60,12 @@ claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
   return {claim_state::replay, {row[2].as<int>(), row[3].as<std::string>()}};
 }
 
+std::string idempotency_store::claim_new_sql(int first_param) const {
+  auto p = [first_param](int i) { return "$" + std::to_string(first_param + i); };
+  return "INSERT INTO " + table_ + " (key, endpoint, request_hash, status_code, response_body) VALUES (" +
+         p(0) + ", " + p(1) + ", " + p(2) + ", " + p(3) + "::int, " + p(4) + ") ON CONFLICT (key) DO NOTHING RETURNING 1";
+}
+
 void idempotency_store::save(pqxx::work& tx, std::string_view key,
                              const stored_response& response) const {
   exec_hot(tx, "UPDATE " + table_ + " SET status_code = $2, response_body = $3 WHERE key = $1",

@@ -44,6 +44,12 @@ class idempotency_store {
   // claim (the save() round trip is then not needed).
   claim_result claim(pqxx::work& tx, std::string_view key, std::string_view endpoint,
                      std::string_view fingerprint, const stored_response* answer = nullptr) const;
+  // For a unit whose work is one statement (so it may run in autocommit): the text of a
+  // data-modifying CTE that claims a NEW key with its answer, yielding one row only then.
+  // Parameters $p..$p+4: key, endpoint, fingerprint, status, body. Make the rest of the statement
+  // conditional on its row; without one the key exists, nothing may be written, and claim()
+  // decides (replay, mismatch, or an expired key).
+  std::string claim_new_sql(int first_param) const;
   void save(pqxx::work& tx, std::string_view key, const stored_response& response) const;
   // Deletes keys older than `older_than`; returns how many.
   size_t prune(pqxx::work& tx, std::chrono::seconds older_than) const;

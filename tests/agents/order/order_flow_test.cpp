@@ -247,10 +247,20 @@ TEST_CASE("order flow: Idempotency-Key same body replays, other body is 422", "[
   CHECK(a.json()["status"] == b.json()["status"]);
   CHECK(f->post("order", "/orders", order_body("tok_visa", 2), {{"Idempotency-Key", "key-1"}}).status == 422);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 1);
+  // The placement's own statement claimed the key with its answer.
+  CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys WHERE key = 'key-1' AND status_code = 201 "
+                  "AND response_body::jsonb->>'order_id' = '" + a.json()["order_id"].get<std::string>() + "'") == 1);
+  // A second order of the same customer (new key): the same statement counted the first one for
+  // the fraud velocity signal.
+  auto second = f->post("order", "/orders", order_body("tok_visa", 2), {{"Idempotency-Key", "key-2"}});
+  REQUIRE(second.status == 201);
+  CHECK(count(*f, "SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = '" +
+                      second.json()["order_id"].get<std::string>() + "' AND (input_data->>'order_count_24h')::int = 1") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 2);
   auto pruned = f->ask<order_actor, count_reply>("order", prune_idempotency_keys{});
   REQUIRE(pruned.ok());
   CHECK(pruned->count == 0);  // keys live at least 24 h
-  CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys") == 2);
 }
 
 TEST_CASE("order flow: 50 concurrent orders for the last 10 units confirm exactly 10", "[order][flow][concurrency]") {
