@@ -1,6 +1,8 @@
 // Outbox writes, consumer de-duplication and the relay thread (see outbox.hpp).
 #include "db/outbox.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -115,43 +117,48 @@ size_t outbox_relay::drain_once(pqxx::connection& c) {
 
 size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
   const auto table = qualified_table(settings_.schemas[schema_index], "outbox");
+  // ONE statement per pass, without BEGIN/COMMIT: it deletes the rows of earlier publications that
+  // are settled, marks those held past mark_after, and reads the next batch. Every row this relay
+  // has in flight is skipped by id (the read's snapshot still shows the rows the same statement
+  // deletes or marks); marked rows are skipped by published_at, except in the first pass after a
+  // start, which re-publishes them. No row lock: a second process on the same database may
+  // publish a row this one holds in flight (already the case for rows held by a consumer), and
+  // consumers de-duplicate.
+  const std::string sql =
+      "WITH settled AS (DELETE FROM " + table + " WHERE id = ANY($3::bigint[])),"
+      " marked AS (UPDATE " + table + " SET published_at = now() WHERE id = ANY($4::bigint[]))"
+      " SELECT id, event_id, name, publisher, correlation_id, payload::text,"
+      " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), published_at IS NOT NULL"
+      " FROM " + table + " WHERE " + (recovering_ ? "true" : "published_at IS NULL") +
+      " AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1";
   auto& flight = in_flight_[schema_index];
   size_t total = 0;
-  for (bool first = true;; first = false) {
+  for (;;) {
     const auto now = std::chrono::steady_clock::now();
-    // Earlier publications: settled ones are deleted below with this batch's, one held past
-    // mark_after is marked. Memory changes only after the commit: a failed pass changes nothing.
-    std::vector<int64_t> settled, to_mark;
-    std::vector<bool> still_held;
-    if (first && !flight.empty()) {
-      std::vector<std::string> event_ids;
-      for (const auto& f : flight) event_ids.push_back(f.event_id);
-      still_held = bus_.held(event_ids);
-      for (size_t i = 0; i < flight.size(); ++i) {
-        if (!still_held[i]) settled.push_back(flight[i].id);
-        else if (!flight[i].marked && now - flight[i].published_at >= settings_.mark_after)
-          to_mark.push_back(flight[i].id);
-      }
-    }
-    // Rows published but not marked are skipped by id (marked ones by published_at), except in
-    // recovery, which re-publishes marked rows too.
-    std::vector<int64_t> skip;
-    for (const auto& f : flight)
-      if (recovering_ || !f.marked) skip.push_back(f.id);
-
-    pqxx::work tx{c};
-    if (!to_mark.empty())
-      exec_hot(tx, "UPDATE " + table + " SET published_at = now() WHERE id = ANY($1::bigint[])",
-               int_array(to_mark));
-    // SKIP LOCKED: several relays (processes) never publish the same row concurrently.
-    auto rows = exec_hot(tx,
-        "SELECT id, event_id, name, publisher, correlation_id, payload::text,"
-        " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), published_at IS NOT NULL"
-        " FROM " + table + " WHERE " + (recovering_ ? "true" : "published_at IS NULL") +
-        " AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        static_cast<int64_t>(settings_.batch), int_array(skip));
-    std::vector<in_flight> published;
     std::vector<std::string> event_ids;
+    for (const auto& f : flight) event_ids.push_back(f.event_id);
+    const auto held = bus_.held(event_ids);
+    std::vector<int64_t> settled, to_mark, skip;
+    for (size_t i = 0; i < flight.size(); ++i) {
+      skip.push_back(flight[i].id);
+      if (!held[i]) settled.push_back(flight[i].id);
+      else if (!flight[i].marked && now - flight[i].published_at >= settings_.mark_after)
+        to_mark.push_back(flight[i].id);
+    }
+
+    pqxx::nontransaction tx{c};
+    auto rows = exec_hot(tx, sql, static_cast<int64_t>(settings_.batch), int_array(skip), int_array(settled),
+                         int_array(to_mark));
+
+    // Memory changes only after the statement: a failed pass changes nothing here (its deletes and
+    // marks, if they ran, are repeated harmlessly by the next one).
+    std::vector<in_flight> remaining;
+    for (size_t i = 0; i < flight.size(); ++i) {
+      if (!held[i]) continue;
+      remaining.push_back(std::move(flight[i]));
+      if (now - remaining.back().published_at >= settings_.mark_after) remaining.back().marked = true;
+    }
+    flight.swap(remaining);
     for (const auto& row : rows) {
       event e;
       e.event_id = row[1].as<std::string>();
@@ -160,35 +167,11 @@ size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
       e.correlation_id = row[4].as<std::string>();
       e.payload = row[5].as<std::string>();
       e.occurred_at = row[6].as<std::string>();
-      // Published before the commit that deletes it: a crash in between re-publishes (at least
-      // once), never loses.
+      // Published before the row is deleted (by a later pass, once settled): a crash in between
+      // re-publishes (at least once), never loses.
       bus_.publish(e);
-      published.push_back({row[0].as<int64_t>(), e.event_id, now, row[7].as<bool>()});
-      event_ids.push_back(std::move(e.event_id));
+      flight.push_back({row[0].as<int64_t>(), std::move(e.event_id), now, row[7].as<bool>()});
     }
-    const auto held_now = bus_.held(event_ids);
-    std::vector<in_flight> kept;
-    for (size_t i = 0; i < published.size(); ++i) {
-      if (held_now[i]) kept.push_back(std::move(published[i]));
-      else settled.push_back(published[i].id);
-    }
-    // Deleted, not marked: a settled row has served its purpose, a delete writes no new row
-    // version or index entries (marking cost the order path a fifth of its statement time), and
-    // the outbox stays as small as the backlog.
-    if (!settled.empty())
-      exec_hot(tx, "DELETE FROM " + table + " WHERE id = ANY($1::bigint[])", int_array(settled));
-    tx.commit();
-
-    if (first && !flight.empty()) {
-      std::vector<in_flight> remaining;
-      for (size_t i = 0; i < flight.size(); ++i) {
-        if (!still_held[i]) continue;
-        remaining.push_back(std::move(flight[i]));
-        if (now - remaining.back().published_at >= settings_.mark_after) remaining.back().marked = true;
-      }
-      flight.swap(remaining);
-    }
-    for (auto& k : kept) flight.push_back(std::move(k));
     total += rows.size();
     published_.fetch_add(rows.size(), std::memory_order_relaxed);
     if (rows.size() < settings_.batch) break;
@@ -201,7 +184,8 @@ void outbox_relay::run() {
   auto backoff = std::chrono::milliseconds(100);
   bool sweep = true;  // the first pass publishes whatever a crash left behind
   std::vector<bool> due(settings_.schemas.size(), false);
-  auto last_redelivery = std::chrono::steady_clock::now();
+  auto last_sweep = std::chrono::steady_clock::now();
+  auto last_redelivery = last_sweep;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock{mutex_};
@@ -211,6 +195,7 @@ void outbox_relay::run() {
       if (!conn) conn = std::make_unique<pqxx::connection>(settings_.url);
       if (sweep) {
         drain_once(*conn);
+        last_sweep = std::chrono::steady_clock::now();
       } else {
         for (size_t i = 0; i < due.size(); ++i)
           if (due[i]) drain(*conn, i);
@@ -229,17 +214,36 @@ void outbox_relay::run() {
       sweep = true;  // what the failed pass did not publish is still there
       continue;
     }
+    // A pass deletes the rows that earlier passes published and that are settled now: under load
+    // the next wake does it; after a burst, a pass settle_after later.
+    const auto settle = settleable();
+    const bool any_settle = std::find(settle.begin(), settle.end(), true) != settle.end();
     std::unique_lock<std::mutex> lock{mutex_};
-    sweep = !wake_.wait_for(lock, settings_.poll_interval, [&] { return stopping_ || any_woken_; });
+    const bool woken = wake_.wait_for(lock, any_settle ? settings_.settle_after : settings_.poll_interval,
+                                      [&] { return stopping_ || any_woken_; });
     if (stopping_) return;
-    if (!sweep && settings_.coalesce.count() > 0) {
+    if (woken && settings_.coalesce.count() > 0) {
       // Let the rest of a burst commit, so that its events share this pass.
       wake_.wait_for(lock, settings_.coalesce, [&] { return stopping_; });
     }
     due.swap(woken_);
     woken_.assign(due.size(), false);
     any_woken_ = false;
+    for (size_t i = 0; i < due.size(); ++i) due[i] = due[i] || settle[i];
+    // Every outbox is swept each poll_interval, woken or not (events another process left).
+    sweep = std::chrono::steady_clock::now() - last_sweep >= settings_.poll_interval;
   }
+}
+
+std::vector<bool> outbox_relay::settleable() const {
+  std::vector<bool> out(in_flight_.size(), false);
+  for (size_t i = 0; i < in_flight_.size(); ++i) {
+    std::vector<std::string> event_ids;
+    for (const auto& f : in_flight_[i]) event_ids.push_back(f.event_id);
+    const auto held = bus_.held(event_ids);
+    out[i] = std::find(held.begin(), held.end(), false) != held.end();
+  }
+  return out;
 }
 
 }  // namespace mercato::db

@@ -84,6 +84,10 @@ struct relay_settings {
   // normally acknowledge within milliseconds, so the usual row is deleted without ever being
   // marked (a mark is one more row version and index entry).
   std::chrono::milliseconds mark_after{1000};
+  // A pass deletes the rows of earlier publications that are settled by then (in the statement
+  // that reads the next batch). Without a wake, a pass runs this long after one that left
+  // settled rows behind.
+  std::chrono::milliseconds settle_after{50};
 };
 
 class outbox_relay {
@@ -116,6 +120,8 @@ class outbox_relay {
     bool marked;  // published_at set in the row
   };
   size_t drain(pqxx::connection& c, size_t schema_index);
+  // Per outbox: whether a row it published is settled now (and so due for deletion).
+  std::vector<bool> settleable() const;
 
   relay_settings settings_;
   event_bus& bus_;
