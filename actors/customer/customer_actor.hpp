@@ -41,18 +41,18 @@ struct customer_state : agent_state {
 
 using customer_self = customer_impl::stateful_pointer<customer_state>;
 
-// Runs `work(tx) -> store::result<T>` on a pool thread; back in the actor, calls on_ok(T&&) or
-// on_fail(const failure&) (database errors mapped by db_failure). In a transaction (`tx` a
-// pqxx::work&), waking the outbox relay after a successful commit (the unit may have written
-// events); or, `ReadOnly`, without BEGIN/COMMIT (`tx` a pqxx::nontransaction&, db_autocommit).
-template <class T, bool ReadOnly = false, class Work, class OnOk, class OnFail>
+// Runs `work(tx) -> store::result<T>` on a pool thread as `Mode` says (runtime/db_call.hpp); back
+// in the actor, calls on_ok(T&&) or on_fail(const failure&) (database errors mapped by
+// db_failure). After a transaction the outbox relay is woken (the unit may have written events);
+// a unit without one writes none.
+template <class T, unit_mode Mode = unit_mode::transaction, class Work, class OnOk, class OnFail>
 void run_store(customer_self self, Work work, OnOk on_ok, OnFail on_fail) {
   const agent_context& ctx = self->state.shell->context();
   if (!ctx.database) {
     on_fail(failure{failure_kind::unavailable, "database_unavailable", "Database not configured", {}});
     return;
   }
-  db::outbox_relay* relay = ReadOnly ? nullptr : ctx.relay;
+  db::outbox_relay* relay = Mode == unit_mode::transaction ? ctx.relay : nullptr;
   auto finish = [relay, schema = ctx.spec->schema, on_ok = std::move(on_ok),
                  on_fail = std::move(on_fail)](db::outcome<store::result<T>> r) mutable {
     if (!r.ok()) return on_fail(db_failure(*r.failure));
@@ -60,10 +60,7 @@ void run_store(customer_self self, Work work, OnOk on_ok, OnFail on_fail) {
     if (relay) relay->wake(schema);
     on_ok(std::move(*r.value->value));
   };
-  if constexpr (ReadOnly)
-    db_autocommit<store::result<T>>(self, *ctx.database, db::pool::effect::read, std::move(work), std::move(finish));
-  else
-    db_transact<store::result<T>>(self, *ctx.database, std::move(work), std::move(finish));
+  db_unit<store::result<T>, Mode>(self, *ctx.database, std::move(work), std::move(finish));
 }
 
 // The same for a REST handler: answers failure_response(f) or render(T&&) -> http_response.

@@ -432,29 +432,41 @@ customer_profile profile_fields(const json& profile) {
   return out;
 }
 
-// A default address row (newest first): the first default serving each purpose wins.
-void take_default(customer_profile& out, const pqxx::row& r) {
-  std::string type = r["address_type"].c_str();
+// A default address (newest first): the first default serving each purpose wins.
+void take_default(customer_profile& out, const json& address) {
+  const auto& type = address["address_type"];
   if ((type == "shipping" || type == "both") && out.default_shipping_address_json.empty())
-    out.default_shipping_address_json = address_json(r).dump();
+    out.default_shipping_address_json = address.dump();
   if ((type == "billing" || type == "both") && out.default_billing_address_json.empty())
-    out.default_billing_address_json = address_json(r).dump();
+    out.default_billing_address_json = address.dump();
+}
+
+// The summary's balances and default addresses of the customer `id_sql` (a column or a parameter)
+// as columns, so that a summary is one statement: points_balance, credit_balance and
+// default_addresses, a json array of address_select() rows (the fields of address_json), newest
+// first (updated_at is the ISO text there, which sorts as the timestamp).
+std::string summary_columns(const std::string& id_sql) {
+  return "coalesce((SELECT points_balance FROM customers.customer_loyalty WHERE customer_id = " + id_sql +
+         "), 0) AS points_balance, "
+         "coalesce((SELECT balance FROM customers.store_credit WHERE customer_id = " + id_sql +
+         "), 0)::text AS credit_balance, "
+         "(SELECT json_agg(a ORDER BY a.updated_at DESC) FROM (" + address_select() + "WHERE customer_id = " +
+         id_sql + " AND is_default) a)::text AS default_addresses";
+}
+
+void take_summary_columns(customer_profile& out, const pqxx::row& r) {
+  out.points_balance = r["points_balance"].as<int64_t>();
+  out.store_credit_balance = cents_of(r["credit_balance"]);
+  if (r["default_addresses"].is_null()) return;
+  for (const auto& a : json::parse(r["default_addresses"].c_str())) take_default(out, a);
 }
 
 }  // namespace
 
 customer_profile summary_of(pqxx::transaction_base& tx, const json& profile) {
   customer_profile out = profile_fields(profile);
-  auto bal = db::exec_hot(tx,
-      "SELECT coalesce((SELECT points_balance FROM customers.customer_loyalty WHERE customer_id = $1), 0), "
-      "coalesce((SELECT balance FROM customers.store_credit WHERE customer_id = $1), 0)::text",
-      out.customer_id);
-  out.points_balance = bal[0][0].as<int64_t>();
-  out.store_credit_balance = cents_of(bal[0][1]);
-  auto defaults = db::exec_hot(tx, address_select() +
-                                     "WHERE customer_id = $1 AND is_default ORDER BY updated_at DESC",
-                                 out.customer_id);
-  for (const auto& r : defaults) take_default(out, r);
+  static const std::string sql = "SELECT " + summary_columns("$1");
+  take_summary_columns(out, db::exec_hot1(tx, sql, out.customer_id));
   return out;
 }
 
@@ -483,14 +495,20 @@ std::vector<customer_profile> summaries_of(pqxx::work& tx, const json& profiles)
                                      "WHERE customer_id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
                                      "AND is_default ORDER BY customer_id, updated_at DESC",
                                  ids.dump());
-  for (const auto& r : defaults) take_default(out[index.at(r["customer_id"].c_str())], r);
+  for (const auto& r : defaults) take_default(out[index.at(r["customer_id"].c_str())], address_json(r));
   return out;
 }
 
 result<customer_profile> summary(pqxx::transaction_base& tx, const std::string& customer_id) {
-  auto p = get_profile(tx, customer_id);
-  if (!p.ok()) return result<customer_profile>::from(p);
-  return result<customer_profile>::of(summary_of(tx, *p.value));
+  // One statement (validate_customer runs on every order): the profile row with the summary columns.
+  static const std::string sql = "SELECT s.*, " + summary_columns("s.customer_id") + " FROM (" + profile_select() +
+                                 "WHERE p.customer_id = $1 AND p.deleted_at IS NULL) s";
+  auto r = db::exec_hot(tx, sql, customer_id);
+  if (r.empty())
+    return result<customer_profile>::fail(failure_kind::not_found, "customer_not_found", not_found_text(customer_id));
+  customer_profile out = profile_fields(profile_json(r[0]));
+  take_summary_columns(out, r[0]);
+  return result<customer_profile>::of(std::move(out));
 }
 
 // ---- addresses ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "customer/customer_messages.hpp"
@@ -86,6 +87,7 @@ result<bool> erase_profile(pqxx::work& tx, const std::string& customer_id,
 result<ensured_customer> ensure_profile(pqxx::work& tx, const ensure_customer& m);
 
 // The typed summary (validate_customer / get_customer): loyalty, credit and default addresses.
+// One statement each (so a unit of only this needs no transaction).
 result<customer_profile> summary(pqxx::transaction_base& tx, const std::string& customer_id);
 customer_profile summary_of(pqxx::transaction_base& tx, const json& profile);
 // The same for a list of profile documents, in their order (two queries for the whole list).
@@ -154,6 +156,12 @@ result<json> adjust_credit(pqxx::work& tx, const std::string& customer_id, money
 // Applies an order.* event once (de-duplicated by event id): stats, open orders, earning on
 // delivery (+ referral bonus), reversal on refunds. Returns false for a duplicate.
 bool apply_order_event(pqxx::work& tx, const event& e);
+// Whether an event's whole work, de-duplication included, is one statement (the events of every
+// placement: order_created, order_confirmed), so that it may run without a transaction: its
+// effects and its processed mark commit together, and running it again is a skipped duplicate.
+bool applies_in_one_statement(const event& e);
+// apply_order_event without a transaction, for an event applies_in_one_statement accepts.
+bool apply_order_event(pqxx::nontransaction& tx, const event& e);
 
 outbox_stats_reply outbox_statistics(pqxx::work& tx);
 int64_t count_active(pqxx::work& tx, int64_t days);

@@ -716,34 +716,103 @@ void reverse_for_refund(pqxx::work& tx, const event& e, const std::string& order
   points_changed(tx, o.customer_id, -taken, l.balance_after, "refund", order_id);
 }
 
+constexpr const char* consumer = "customer";  // our name in customers.processed_events
+
+std::string short_name(const event& e) {
+  std::string_view name = e.name;
+  if (name.rfind("order.", 0) == 0) name.remove_prefix(6);
+  return std::string{name};
+}
+
+// What an order event says. Nothing is applied (beyond marking it processed) when the payload is
+// not an object or names no order.
+struct order_event {
+  std::string name;  // without "order."
+  json payload;
+  std::string order_id, customer_id;
+
+  std::string text(const char* key) const {
+    auto it = payload.find(key);
+    return it != payload.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  }
+};
+
+order_event read_order_event(const event& e) {
+  order_event ev{short_name(e), json::parse(e.payload, nullptr, false), {}, {}};
+  if (!ev.payload.is_object()) return ev;
+  ev.order_id = ev.text("order_id");
+  ev.customer_id = ev.text("customer_id");
+  return ev;
+}
+
+// The delivery's customers.processed_events row (db::mark_processed) as the CTE `done`, one row
+// when the delivery is the first: the statement's other parts act only WHERE EXISTS (SELECT 1
+// FROM done), so a duplicate changes nothing. $1 event id, $2 consumer. The statement answers
+// whether the delivery was the first.
+const std::string first_delivery =
+    "WITH done AS (INSERT INTO customers.processed_events (event_id, consumer) VALUES ($1, $2) "
+    "ON CONFLICT DO NOTHING RETURNING 1)";
+const std::string was_first = " SELECT EXISTS (SELECT 1 FROM done)";
+
+// The placement path's events (applies_in_one_statement): de-duplication and effect in one
+// statement, so that a lone one needs no transaction, and an effect never applies twice even
+// when a lost connection leaves its commit unknown and the event is applied again.
+bool apply_in_one_statement(pqxx::transaction_base& tx, const event& e) {
+  const order_event ev = read_order_event(e);
+  if (ev.order_id.empty()) {
+    static const std::string mark_only = first_delivery + was_first;
+    return db::exec_hot1(tx, mark_only, e.event_id, consumer)[0].as<bool>();
+  }
+  if (ev.name == "order_created") {
+    // the projection's row (lock_order's insert; an existing one is left as it is)
+    static const std::string created =
+        first_delivery + ", o AS (INSERT INTO customers.customer_orders (order_id, customer_id, total_amount) "
+        "SELECT $3::text, $4::text, $5::numeric WHERE EXISTS (SELECT 1 FROM done) "
+        "ON CONFLICT (order_id) DO NOTHING)" + was_first;
+    return db::exec_hot1(tx, created, e.event_id, consumer, ev.order_id, ev.customer_id,
+                         money::format(amount_field(ev.payload, "total_amount")))[0].as<bool>();
+  }
+  // order_confirmed: confirms the row (inserted if need be) unless it is confirmed or cancelled
+  // already, with the event's total (else the row's), and only then counts the order in the
+  // stats of the row's customer.
+  static const std::string confirmed =
+      first_delivery + ", o AS (INSERT INTO customers.customer_orders AS c "
+      "(order_id, customer_id, total_amount, confirmed) "
+      "SELECT $3::text, $4::text, coalesce($5::numeric, 0), true WHERE EXISTS (SELECT 1 FROM done) "
+      "ON CONFLICT (order_id) DO UPDATE SET confirmed = true, "
+      "total_amount = coalesce($5::numeric, c.total_amount), updated_at = now() "
+      "WHERE NOT c.confirmed AND NOT c.cancelled RETURNING c.customer_id, c.total_amount), "
+      "stats AS (UPDATE customers.customer_profiles p SET total_orders = p.total_orders + 1, "
+      "total_spent = p.total_spent + o.total_amount, "
+      "last_order_at = greatest(coalesce(p.last_order_at, now()), now()), updated_at = now() "
+      "FROM o WHERE p.customer_id = o.customer_id)" + was_first;
+  opt_text total;
+  if (has_amount(ev.payload, "total_amount")) total = money::format(amount_field(ev.payload, "total_amount"));
+  return db::exec_hot1(tx, confirmed, e.event_id, consumer, ev.order_id, ev.customer_id, total)[0].as<bool>();
+}
+
 }  // namespace
 
+bool applies_in_one_statement(const event& e) {
+  const std::string name = short_name(e);
+  return name == "order_created" || name == "order_confirmed";
+}
+
+bool apply_order_event(pqxx::nontransaction& tx, const event& e) {
+  if (!applies_in_one_statement(e)) throw std::logic_error("order event " + e.name + " needs a transaction");
+  return apply_in_one_statement(tx, e);
+}
+
 bool apply_order_event(pqxx::work& tx, const event& e) {
-  if (!db::mark_processed(tx, "customers", e.event_id, "customer")) return false;
-  json p = json::parse(e.payload, nullptr, false);
-  if (!p.is_object()) return true;
-  auto str = [&](const char* k) {
-    auto it = p.find(k);
-    return it != p.end() && it->is_string() ? it->get<std::string>() : std::string{};
-  };
-  const std::string order_id = str("order_id");
-  std::string customer_id = str("customer_id");
-  if (order_id.empty()) return true;
-  std::string name = e.name;
-  if (name.rfind("order.", 0) == 0) name = name.substr(6);
-  order_row o = lock_order(tx, order_id, customer_id, amount_field(p, "total_amount"));
-  if (name == "order_confirmed") {
-    if (!o.confirmed && !o.cancelled) {
-      money::cents total = amount_field(p, "total_amount", o.total);
-      db::exec_hot(tx,
-          "WITH o AS (UPDATE customers.customer_orders SET confirmed = true, total_amount = $2::numeric, "
-          "updated_at = now() WHERE order_id = $3) "
-          "UPDATE customers.customer_profiles SET total_orders = total_orders + 1, "
-          "total_spent = total_spent + $2::numeric, last_order_at = greatest(coalesce(last_order_at, now()), now()), "
-          "updated_at = now() WHERE customer_id = $1",
-          o.customer_id, money::format(total), order_id);
-    }
-  } else if (name == "order_cancelled") {
+  if (applies_in_one_statement(e)) return apply_in_one_statement(tx, e);
+  if (!db::mark_processed(tx, "customers", e.event_id, consumer)) return false;
+  const order_event ev = read_order_event(e);
+  if (ev.order_id.empty()) return true;
+  const json& p = ev.payload;
+  const std::string& order_id = ev.order_id;
+  const std::string& name = ev.name;
+  order_row o = lock_order(tx, order_id, ev.customer_id, amount_field(p, "total_amount"));
+  if (name == "order_cancelled") {
     if (!o.cancelled) {
       tx.exec_params("UPDATE customers.customer_orders SET open = false, cancelled = true, updated_at = now() "
                      "WHERE order_id = $1",
@@ -762,7 +831,7 @@ bool apply_order_event(pqxx::work& tx, const event& e) {
     tx.exec_params("UPDATE customers.customer_orders SET open = false, updated_at = now() WHERE order_id = $1",
                    order_id);
   } else if (name == "order_status_updated") {
-    if (loyalty::closed_order_status(str("new_status")))
+    if (loyalty::closed_order_status(ev.text("new_status")))
       tx.exec_params("UPDATE customers.customer_orders SET open = false, updated_at = now() WHERE order_id = $1",
                      order_id);
   }

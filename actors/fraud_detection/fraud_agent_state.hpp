@@ -28,30 +28,32 @@ using fraud_self = fraud_agent_actor::stateful_pointer<fraud_state>;
 template <class T>
 using reply_fn = std::function<void(refusable<T>)>;
 
-// Runs `work(pqxx::work&) -> refusable<T>` on a pool thread and continues inside the actor with
-// the result, a refusal, or the database failure. Wakes the outbox relay after a write commits.
-template <class T, class Work>
+// Runs `work(tx) -> refusable<T>` on a pool thread as `Mode` says (runtime/db_call.hpp: a
+// transaction, `tx` a pqxx::work&, or without BEGIN/COMMIT, `tx` a pqxx::nontransaction&) and
+// continues inside the actor with the result, a refusal, or the database failure. Wakes the
+// outbox relay after a write that produced a value.
+template <class T, unit_mode Mode = unit_mode::transaction, class Work>
 void fraud_db(fraud_self self, bool writes, Work work, reply_fn<T> done) {
   const auto& ctx = self->state.shell->context();
   if (!ctx.database) {
     done({std::nullopt, {failure_kind::unavailable, "database_unavailable", "Database unavailable", {}}});
     return;
   }
-  db::outbox_relay* relay = ctx.relay;
-  db_transact<refusable<T>>(self, *ctx.database, std::move(work),
-                            [done = std::move(done), relay, schema = ctx.spec->schema,
-                             writes](db::outcome<refusable<T>> r) {
-                              if (!r.ok()) {
-                                done({std::nullopt, db_failure(*r.failure)});
-                                return;
-                              }
-                              if (writes && relay && r.value->value) relay->wake(schema);
-                              done(std::move(*r.value));
-                            });
+  db_unit<refusable<T>, Mode>(self, *ctx.database, std::move(work),
+                              [done = std::move(done), relay = ctx.relay, schema = ctx.spec->schema,
+                               writes](db::outcome<refusable<T>> r) {
+                                if (!r.ok()) {
+                                  done({std::nullopt, db_failure(*r.failure)});
+                                  return;
+                                }
+                                if (writes && relay && r.value->value) relay->wake(schema);
+                                done(std::move(*r.value));
+                              });
 }
 
 // Enrichment (1 s per owning agent, in parallel, only for signals the caller did not supply),
-// then one transaction: idempotent lookup, blocked short-circuit, IP history, insert, events.
+// then, without a transaction, two statements: the lookup (idempotency, blocked short-circuit,
+// IP history) and the insert of the check with its events (see score_check).
 void run_scoring(fraud_self self, score_request req, reply_fn<scored_check> done);
 void run_review(fraud_self self, review_request req, reply_fn<check_record> done);
 void run_block(fraud_self self, block_request req, reply_fn<blocked_outcome> done);

@@ -195,9 +195,10 @@ void run_scoring(fraud_self self, score_request req, reply_fn<scored_check> done
   enrich(self, self->state.shell->context(), std::move(req),
          [self, done = std::move(done)](score_request r, std::vector<std::string> unavailable) mutable {
            auto settings = self->state.settings;
-           fraud_db<scored_check>(
+           // Runs on every order: no BEGIN/COMMIT (score_check is a read, then one write statement).
+           fraud_db<scored_check, unit_mode::one_write>(
                self, true,
-               [r = std::move(r), unavailable = std::move(unavailable), settings](pqxx::work& tx) {
+               [r = std::move(r), unavailable = std::move(unavailable), settings](pqxx::nontransaction& tx) {
                  return refusable<scored_check>{score_check(tx, r, unavailable, settings), {}};
                },
                std::move(done));

@@ -3,6 +3,7 @@
 
 #include <pqxx/pqxx>
 
+#include "db/db_pool.hpp"
 #include "db/hot_statement.hpp"
 #include "db/outbox.hpp"
 #include "runtime/uuid.hpp"
@@ -90,10 +91,13 @@ json check_event_payload(const check_record& c) {
           {"decision", c.decision}};
 }
 
+event fraud_event(std::string_view name, const json& payload, const std::string& correlation) {
+  return make_event("fraud", std::string{name}, payload.dump(), correlation);
+}
+
 void publish(pqxx::work& tx, std::string_view name, const json& payload, const std::string& correlation,
              const std::string& aggregate) {
-  fraud_outbox().enqueue(tx, make_event("fraud", std::string{name}, payload.dump(), correlation),
-                         aggregate);
+  fraud_outbox().enqueue(tx, fraud_event(name, payload, correlation), aggregate);
 }
 
 void publish_unblocked(pqxx::work& tx, const block_record& b, std::string_view reason) {
@@ -106,7 +110,7 @@ void publish_unblocked(pqxx::work& tx, const block_record& b, std::string_view r
           b.block_id, b.block_id);
 }
 
-std::optional<check_record> check_by_input(pqxx::work& tx, const score_request& req) {
+std::optional<check_record> check_by_input(pqxx::transaction_base& tx, const score_request& req) {
   auto r = tx.exec_params(std::string{"SELECT "} + check_columns +
                               " FROM fraud.fraud_checks c WHERE c.entity_type = $1 AND"
                               " c.entity_id = $2 AND c.input_hash = $3",
@@ -152,7 +156,7 @@ json to_json(const block_record& b) {
           {"unblocked_at", null_if_empty(b.unblocked_at)}};
 }
 
-scored_check score_check(pqxx::work& tx, const score_request& req,
+scored_check score_check(pqxx::nontransaction& tx, const score_request& req,
                          const std::vector<std::string>& unavailable, const rule_settings& settings) {
   const auto& in = req.input;
   const bool need_ip_history = !in.ip_reputation && !in.ip_address.empty();
@@ -179,11 +183,18 @@ scored_check score_check(pqxx::work& tx, const score_request& req,
           "     AND h.created_at > now() - make_interval(days => $10::int)"
           "     AND (h.decision = 'blocked' OR h.review_outcome = 'rejected')) ip ON true";
   // Scoring runs for every order: its statements are prepared once per connection.
-  auto lookup = db::exec_hot(
-      tx, lookup_sql,
-      req.entity_type, req.entity_id, req.input_hash, in.email, in.ip_address, req.customer_id,
-      in.phone, in.card_fingerprint, need_ip_history ? "true" : "false",
-      static_cast<int>(settings.ip_history_days));
+  pqxx::result lookup;
+  try {
+    lookup = db::exec_hot(
+        tx, lookup_sql,
+        req.entity_type, req.entity_id, req.input_hash, in.email, in.ip_address, req.customer_id,
+        in.phone, in.card_fingerprint, need_ip_history ? "true" : "false",
+        static_cast<int>(settings.ip_history_days));
+  } catch (const pqxx::broken_connection& e) {
+    // Nothing written yet: the pool runs the unit again on a fresh connection. A break during
+    // the insert below is not re-run (the unit is a `write`): that statement may have committed.
+    throw db::pool::never_sent(e.what());
+  }
   const auto& row = lookup[0];
   if (!row[0].is_null()) return {read_check(row), false};
 
@@ -219,34 +230,38 @@ scored_check score_check(pqxx::work& tx, const score_request& req,
   c.ip_address = in.ip_address;
   c.email = in.email;
 
+  // The check and its events in one statement: the events exist only if the check was inserted.
+  db::outbox_rows events;
+  json payload = check_event_payload(c);
+  events.add(fraud_event("fraud_check_completed", payload, c.entity_id), c.check_id);
+  if (c.risk_level == "high" || c.risk_level == "critical") {
+    payload["signals"] = c.signals;
+    payload["triggered_rules"] = c.triggered_rules;
+    events.add(fraud_event("fraud_alert", payload, c.entity_id), c.check_id);
+  }
   static const std::string insert_sql =
-      "INSERT INTO fraud.fraud_checks (check_id, entity_type, entity_id, customer_id, input_hash,"
-      " input_data, risk_score, risk_level, decision, triggered_rules, signals, unavailable_signals,"
-      " recommendations, ip_address, email)"
-      " VALUES ($1::uuid, $2, $3, NULLIF($4, ''), $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11::jsonb,"
-      "  ARRAY(SELECT jsonb_array_elements_text($12::jsonb)),"
-      "  ARRAY(SELECT jsonb_array_elements_text($13::jsonb)), NULLIF($14, '')::inet, NULLIF($15, ''))"
-      " ON CONFLICT (entity_type, entity_id, input_hash) DO NOTHING"
-      " RETURNING " FRAUD_TS("created_at");
+      "WITH inserted AS (INSERT INTO fraud.fraud_checks (check_id, entity_type, entity_id, customer_id,"
+      "   input_hash, input_data, risk_score, risk_level, decision, triggered_rules, signals,"
+      "   unavailable_signals, recommendations, ip_address, email)"
+      "  VALUES ($1::uuid, $2, $3, NULLIF($4, ''), $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11::jsonb,"
+      "   ARRAY(SELECT jsonb_array_elements_text($12::jsonb)),"
+      "   ARRAY(SELECT jsonb_array_elements_text($13::jsonb)), NULLIF($14, '')::inet, NULLIF($15, ''))"
+      "  ON CONFLICT (entity_type, entity_id, input_hash) DO NOTHING"
+      "  RETURNING " FRAUD_TS("created_at") " AS created_at),"
+      " events AS (" + fraud_outbox().insert_rows_sql(16) + " WHERE EXISTS (SELECT 1 FROM inserted))"
+      " SELECT created_at FROM inserted";
   auto inserted = db::exec_hot(
       tx, insert_sql, c.check_id, c.entity_type, c.entity_id, c.customer_id, req.input_hash,
       req.data.dump(-1, ' ', false, json::error_handler_t::replace), c.risk_score, c.risk_level,
       c.decision, c.triggered_rules.dump(), c.signals.dump(), json(c.unavailable_signals).dump(),
-      json(c.recommendations).dump(), c.ip_address, c.email);
+      json(c.recommendations).dump(), c.ip_address, c.email, events.json());
   if (inserted.empty()) {
-    // An identical request committed first (concurrent retry): its check is the answer.
+    // An identical request committed first (concurrent retry): its check is the answer. This
+    // statement's snapshot may predate that commit, so a new statement reads it.
     if (auto existing = check_by_input(tx, req)) return {std::move(*existing), false};
     throw std::runtime_error("fraud check vanished after a conflicting insert");
   }
   c.created_at = inserted[0][0].as<std::string>();
-
-  json payload = check_event_payload(c);
-  publish(tx, "fraud_check_completed", payload, c.entity_id, c.check_id);
-  if (c.risk_level == "high" || c.risk_level == "critical") {
-    payload["signals"] = c.signals;
-    payload["triggered_rules"] = c.triggered_rules;
-    publish(tx, "fraud_alert", payload, c.entity_id, c.check_id);
-  }
   return {std::move(c), true};
 }
 

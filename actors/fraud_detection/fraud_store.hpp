@@ -1,7 +1,7 @@
-// SQL of the `fraud` schema: checks (scoring in one short transaction, reviews, listings),
-// blocked entities (block, unblock, expiry, lookup), analytics and outbox health. Every function
-// runs inside the caller's transaction on a pool thread and writes its events to fraud.outbox in
-// that same transaction.
+// SQL of the `fraud` schema: checks (scoring in two statements, reviews, listings), blocked
+// entities (block, unblock, expiry, lookup), analytics and outbox health. Every function runs on a
+// pool thread inside the caller's transaction (scoring: without one) and writes its events to
+// fraud.outbox atomically with its change.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "fraud_detection/fraud_input.hpp"
@@ -67,9 +68,12 @@ struct scored_check {
   check_record check;
   bool created = false;  // false: the stored check of an identical earlier request
 };
-// Idempotent lookup, blocked-entity short-circuit, IP history, insert and events, in `tx`.
-// `unavailable` lists the signals enrichment could not obtain.
-scored_check score_check(pqxx::work& tx, const score_request& req,
+// Idempotent lookup, blocked-entity short-circuit, IP history (one read), then the insert of the
+// check and its events (one statement, no events when an identical check won the race), without
+// BEGIN/COMMIT: run it as an autocommit `write` unit. A connection lost during the read is thrown as
+// db::pool::never_sent (safe to run again). `unavailable` lists the signals enrichment could not
+// obtain.
+scored_check score_check(pqxx::nontransaction& tx, const score_request& req,
                          const std::vector<std::string>& unavailable, const rule_settings& settings);
 
 struct review_request {

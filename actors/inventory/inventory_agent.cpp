@@ -183,6 +183,35 @@ caf::result<movement_record> first_movement(inventory_self self, store::move_req
   return rp;
 }
 
+// The order saga's confirmation (every order): the common case, all of the order's reservations
+// active and unexpired, is one statement without BEGIN/COMMIT; anything else (a replay, an expired
+// or released row, nothing reserved) writes nothing there and takes confirm()'s transaction, which
+// decides and answers as it always has.
+caf::result<reservation_set> confirm_order(inventory_self self, std::string order_id) {
+  auto rp = self->make_response_promise<reservation_set>();
+  auto deliver = [rp](std::optional<failure> f, reservation_set r) mutable {
+    if (f)
+      rp.deliver(make_failure(*f));
+    else
+      rp.deliver(std::move(r));
+  };
+  run_on_store<std::optional<reservation_set>, unit_mode::one_write>(
+      self, false,
+      [order_id](pqxx::nontransaction& tx, const warehouse_register&) {
+        return store::result<std::optional<reservation_set>>{std::nullopt,
+                                                             store::confirm_all_active(tx, order_id)};
+      },
+      [self, order_id, deliver](std::optional<failure> f, std::optional<reservation_set> fast) mutable {
+        if (f) return deliver(std::move(f), {});
+        if (fast) return deliver(std::nullopt, std::move(*fast));
+        with_store<reservation_set>(
+            self, false,
+            [order_id](pqxx::work& tx, const warehouse_register&) { return store::confirm(tx, order_id); },
+            std::move(deliver));
+      });
+  return rp;
+}
+
 inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context ctx) {
   start_agent(self, ctx);
   add_inventory_routes(self);
@@ -232,11 +261,7 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
           return store::extend(tx, m.order_id, m.ttl_seconds);
         });
       },
-      [self](confirm_reservations& m) -> caf::result<reservation_set> {
-        return reply_from_store<reservation_set>(self, false, [m](pqxx::work& tx, const warehouse_register&) {
-          return store::confirm(tx, m.order_id);
-        });
-      },
+      [self](confirm_reservations& m) -> caf::result<reservation_set> { return confirm_order(self, m.order_id); },
       [self](release_reservations& m) -> caf::result<release_result> {
         return reply_from_store<release_result>(self, true, [m](pqxx::work& tx, const warehouse_register& reg) {
           return store::release(tx, m.order_id, m.lines, {}, m.reason, reg);

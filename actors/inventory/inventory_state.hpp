@@ -55,11 +55,10 @@ inline constexpr std::chrono::seconds cache_ttl{60};
 // CHECK violation → conflict (it would have been an oversell: a bug, logged), else db_failure.
 failure store_failure(const db::error& e);
 
-// Runs `work(tx, const warehouse_register&) -> store::result<T>` on a pool thread and calls
-// `done(std::optional<failure>, T)` inside the actor: in a transaction (`tx` a pqxx::work&), or,
-// for work that only reads, without BEGIN/COMMIT (`tx` a pqxx::nontransaction&, db_autocommit).
-// `writes`: wake the outbox relay afterwards.
-template <class T, bool ReadOnly, class Work, class Done>
+// Runs `work(tx, const warehouse_register&) -> store::result<T>` on a pool thread as `Unit` says
+// (runtime/db_call.hpp) and calls `done(std::optional<failure>, T)` inside the actor. `writes`:
+// wake the outbox relay afterwards.
+template <class T, unit_mode Unit, class Work, class Done>
 void run_on_store(inventory_self self, bool writes, Work work, Done done) {
   const auto& ctx = self->state.shell->context();
   if (!ctx.database) {
@@ -84,24 +83,19 @@ void run_on_store(inventory_self self, bool writes, Work work, Done done) {
     if (writes && ctx.relay) ctx.relay->wake(ctx.spec->schema);
     done(std::move(o.value->error), std::move(o.value->value));
   };
-  if constexpr (ReadOnly)
-    db_autocommit<store::result<T>>(self, *ctx.database, db::pool::effect::read,
-                                    [unit](pqxx::nontransaction& tx) { return unit(tx); }, std::move(finish));
-  else
-    db_transact<store::result<T>>(self, *ctx.database, [unit](pqxx::work& tx) { return unit(tx); },
-                                  std::move(finish));
+  db_unit<store::result<T>, Unit>(self, *ctx.database, std::move(unit), std::move(finish));
 }
 
 template <class T, class Work, class Done>
 void with_store(inventory_self self, bool writes, Work work, Done done) {
-  run_on_store<T, false>(self, writes, std::move(work), std::move(done));
+  run_on_store<T, unit_mode::transaction>(self, writes, std::move(work), std::move(done));
 }
 
 // A typed request answered from a store operation (see run_on_store).
-template <class T, bool ReadOnly = false, class Work>
+template <class T, unit_mode Unit = unit_mode::transaction, class Work>
 caf::result<T> reply_on_store(inventory_self self, bool writes, Work work) {
   auto rp = self->make_response_promise<T>();
-  run_on_store<T, ReadOnly>(self, writes, std::move(work), [rp](std::optional<failure> f, T value) mutable {
+  run_on_store<T, Unit>(self, writes, std::move(work), [rp](std::optional<failure> f, T value) mutable {
     if (f)
       rp.deliver(make_failure(*f));
     else
@@ -118,7 +112,7 @@ caf::result<T> reply_from_store(inventory_self self, bool writes, Work work) {
 // For a request that only reads: no transaction (see run_on_store).
 template <class T, class Work>
 caf::result<T> reply_from_reads(inventory_self self, Work work) {
-  return reply_on_store<T, true>(self, false, std::move(work));
+  return reply_on_store<T, unit_mode::reads>(self, false, std::move(work));
 }
 
 // ask_agent (runtime/agent_call.hpp) for the product agent, see agent_lookup.hpp for why it is

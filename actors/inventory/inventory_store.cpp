@@ -444,6 +444,32 @@ result<reservation_set> confirm(pqxx::work& tx, const std::string& order_id,
   return out;
 }
 
+std::optional<reservation_set> confirm_all_active(pqxx::transaction_base& tx, const std::string& order_id) {
+  // `mine` locks the rows confirm() would lock, in its order, and sees their latest state (a
+  // sweep that committed meanwhile shows as 'expired'); the update runs only if all of them are
+  // active and unexpired, so it confirms all of them or none, and never a row the sweeper closed.
+  auto rows = prep(tx,
+                   "WITH mine AS (SELECT status, expires_at FROM inventory.reservations"
+                   "   WHERE order_id = $1 AND status IN ('active', 'confirmed', 'expired')"
+                   "   ORDER BY product_id, warehouse_id, reservation_id FOR UPDATE),"
+                   " confirmed AS (UPDATE inventory.reservations"
+                   "   SET status = 'confirmed', expires_at = NULL, updated_at = now()"
+                   "   WHERE order_id = $1 AND status = 'active'"
+                   "   AND (SELECT COALESCE(bool_and(m.status = 'active' AND m.expires_at > now()), false)"
+                   "        FROM mine m)"
+                   "   RETURNING reservation_id, product_id, warehouse_id, quantity)"
+                   " SELECT reservation_id::text, product_id, warehouse_id::text, quantity FROM confirmed"
+                   " ORDER BY product_id, warehouse_id, reservation_id",
+                   {order_id});
+  if (rows.empty()) return std::nullopt;
+  reservation_set out;
+  out.order_id = order_id;
+  for (const auto& r : rows)
+    out.reservations.push_back(reservation{r[0].as<std::string>(), r[1].as<std::string>(),
+                                           r[2].as<std::string>(), r[3].as<int64_t>(), "confirmed", ""});
+  return out;
+}
+
 result<release_result> release(pqxx::work& tx, const std::string& order_id,
                                const std::vector<stock_line>& lines,
                                const std::vector<std::string>& reservation_ids, const std::string& reason,

@@ -47,6 +47,11 @@ result<reservation_set> reserve(pqxx::work& tx, const reserve_stock& req, const 
 result<reservation_set> extend(pqxx::work& tx, const std::string& order_id, int64_t ttl_seconds);
 result<reservation_set> confirm(pqxx::work& tx, const std::string& order_id,
                                 const std::vector<std::string>& reservation_ids = {});
+// confirm(tx, order_id)'s common case as ONE statement, for a unit without BEGIN/COMMIT: when
+// every reservation of the order confirm() would look at is active and unexpired, confirms them
+// all and returns them as confirm() would; otherwise writes nothing and returns nullopt (run
+// confirm() to decide). Like confirm(), it changes no stock level and writes no event.
+std::optional<reservation_set> confirm_all_active(pqxx::transaction_base& tx, const std::string& order_id);
 // Releases the order's live reservations (of `lines`' items when given), or the ones in
 // `reservation_ids` when order_id is empty.
 result<release_result> release(pqxx::work& tx, const std::string& order_id,

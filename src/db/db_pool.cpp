@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include <pqxx/connection>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 
 #include "log/log.hpp"
@@ -177,7 +178,11 @@ bool pool::closed_while_idle(pqxx::connection& c) {
     const ssize_t n = ::recv(c.sock(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return true;  // end of stream: the server closed it
     if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-    c.get_notifs();
+    try {
+      c.get_notifs();
+    } catch (const pqxx::broken_connection&) {
+      return true;
+    }
   }
   return false;
 }

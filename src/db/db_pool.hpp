@@ -117,7 +117,8 @@ class pool {
   template <class T, class Work>
   static T run_in_autocommit(pqxx::connection& c, effect kind, Work& work);
   // True when the server has closed idle connection `c` (a restart, an administrator's
-  // pg_terminate_backend): found without a round trip, by peeking at its socket.
+  // pg_terminate_backend): found without a round trip, by peeking at its socket. A unit that
+  // finds it so before sending anything may throw never_sent to run on a fresh connection.
   static bool closed_while_idle(pqxx::connection& c);
 
  private:

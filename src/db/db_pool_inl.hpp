@@ -36,13 +36,7 @@ T pool::run_in_autocommit(pqxx::connection& c, effect kind, Work& work) {
     // but a connection the server closed while it sat idle in the pool is found before anything
     // is sent. That case (the usual one after a database restart) then runs on a fresh connection,
     // like a transaction whose BEGIN failed.
-    bool closed = false;
-    try {
-      closed = closed_while_idle(c);
-    } catch (const pqxx::broken_connection&) {
-      closed = true;
-    }
-    if (closed) throw never_sent("the server closed the connection while it was idle");
+    if (closed_while_idle(c)) throw never_sent("the server closed the connection while it was idle");
     return work(tx);
   }
   try {

@@ -33,4 +33,23 @@ void db_autocommit(Self* self, db::pool& pool, db::pool::effect kind, Work work,
   });
 }
 
+// How an agent runs a unit of store work.
+enum class unit_mode {
+  transaction,  // BEGIN … COMMIT (`tx` a pqxx::work&): db_transact
+  // Without BEGIN/COMMIT (`tx` a pqxx::nontransaction&): db_autocommit.
+  reads,      // reads only: run again once on a dead connection
+  one_write,  // one writing statement (after reads): a dead connection fails it with unavailable,
+              // never re-run, as the statement may have committed
+};
+
+// db_transact or db_autocommit, as `Mode` says.
+template <class T, unit_mode Mode, class Self, class Work, class Done>
+void db_unit(Self* self, db::pool& pool, Work work, Done done) {
+  if constexpr (Mode == unit_mode::transaction)
+    db_transact<T>(self, pool, std::move(work), std::move(done));
+  else
+    db_autocommit<T>(self, pool, Mode == unit_mode::reads ? db::pool::effect::read : db::pool::effect::write,
+                     std::move(work), std::move(done));
+}
+
 }  // namespace mercato

@@ -9,6 +9,7 @@
 
 #include "customer/customer_agent.hpp"
 #include "customer/customer_messages.hpp"
+#include "customer/customer_store.hpp"
 #include "order/order_agent.hpp"
 #include "support/agent_fixture.hpp"
 
@@ -204,6 +205,30 @@ TEST_CASE("validate_customer and get_customer for the order saga", "[customer][t
   CHECK(ok->store_credit_balance == 5000);
   CHECK(ok->account_age_days >= 30);
   CHECK(json::parse(ok->default_shipping_address_json)["city"] == "Denver");
+  // the one-statement summary carries the same documents as the REST reads
+  auto addresses = f.get("customer", "/customers/CUST-006/addresses").json();
+  REQUIRE(addresses.size() == 1);
+  CHECK(json::parse(ok->default_shipping_address_json) == addresses[0]);
+  CHECK(json::parse(ok->default_billing_address_json) == addresses[0]);  // a "both" address
+  CHECK(json::parse(ok->document) == f.get("customer", "/customers/CUST-006").json());
+  // and so does the summary of a profile found another way (summary_of)
+  auto by_email = f.ask<customer_actor, cu::customer_profile>("customer", cu::find_customer{"frank.osei@example.com"});
+  REQUIRE(by_email.ok());
+  CHECK(by_email->points_balance == ok->points_balance);
+  CHECK(by_email->store_credit_balance == ok->store_credit_balance);
+  CHECK(by_email->default_shipping_address_json == ok->default_shipping_address_json);
+  CHECK(by_email->default_billing_address_json == ok->default_billing_address_json);
+  CHECK(by_email->document == ok->document);
+  // a profile without loyalty or credit rows: zero balances
+  f.database().exec("DELETE FROM customers.customer_loyalty WHERE customer_id = 'CUST-006'; "
+                    "DELETE FROM customers.store_credit_transactions WHERE customer_id = 'CUST-006'; "
+                    "DELETE FROM customers.store_credit WHERE customer_id = 'CUST-006'");
+  auto bare = f.ask<customer_actor, cu::customer_profile>("customer", cu::get_customer{"CUST-006"});
+  REQUIRE(bare.ok());
+  CHECK(bare->points_balance == 0);
+  CHECK(bare->store_credit_balance == 0);
+  CHECK(bare->loyalty_tier == "bronze");
+  CHECK(bare->default_shipping_address_json == ok->default_shipping_address_json);
 
   auto suspended = f.ask<customer_actor, cu::customer_profile>("customer", cu::validate_customer{"CUST-005"});
   REQUIRE_FALSE(suspended.ok());
@@ -415,6 +440,97 @@ TEST_CASE("order events earn, reverse and count", "[customer][events][loyalty]")
   REQUIRE(reviewed.ok());
   CHECK(reviewed->count == 6);
   CHECK(f.get("customer", "/customers/CUST-001/loyalty").json()["loyalty_tier"] == "bronze");
+}
+
+TEST_CASE("placement events apply in one statement, once", "[customer][events]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  auto conn = f.database().connect();
+  // applied alone, without a transaction (as the agent runs a lone order_created / order_confirmed)
+  auto alone = [&](const event& e) {
+    REQUIRE(cu::store::applies_in_one_statement(e));
+    pqxx::nontransaction tx{*conn};
+    return cu::store::apply_order_event(tx, e);
+  };
+  auto orders = [&] { return count_rows(f, "SELECT total_orders FROM customers.customer_profiles WHERE customer_id = 'CUST-002'"); };
+  auto spent = [&] {
+    return f.database().value<std::string>("SELECT total_spent::text FROM customers.customer_profiles WHERE customer_id = 'CUST-002'");
+  };
+  auto order = [&](const std::string& id) {
+    return f.database().value<std::string>("SELECT concat_ws('/', customer_id, open, confirmed, cancelled, total_amount) "
+                                           "FROM customers.customer_orders WHERE order_id = '" + id + "'");
+  };
+  REQUIRE(orders() == 0);
+  REQUIRE(spent() == "0.00");
+  auto order_event = [](const std::string& name, const json& payload) {
+    return make_event("order", name, payload.dump(), payload.value("order_id", ""));
+  };
+
+  auto created = order_event("order_created", {{"order_id", "ord-s1"}, {"customer_id", "CUST-002"}, {"total_amount", 30}});
+  CHECK(alone(created));
+  CHECK_FALSE(alone(created));  // a duplicate delivery
+  CHECK(order("ord-s1") == "CUST-002/t/f/f/30.00");
+  CHECK(orders() == 0);
+
+  // no total in the event: the row's counts
+  auto confirmed = order_event("order_confirmed", {{"order_id", "ord-s1"}, {"customer_id", "CUST-002"}});
+  CHECK(alone(confirmed));
+  CHECK(order("ord-s1") == "CUST-002/t/t/f/30.00");
+  CHECK(orders() == 1);
+  CHECK(spent() == "30.00");
+  CHECK_FALSE(alone(confirmed));  // a duplicate (e.g. applied again after a lost connection) counts nothing
+  CHECK(orders() == 1);
+  // another confirmation of a confirmed order is processed, but counts nothing either
+  CHECK(alone(order_event("order_confirmed", {{"order_id", "ord-s1"}, {"customer_id", "CUST-002"}, {"total_amount", 99}})));
+  CHECK(order("ord-s1") == "CUST-002/t/t/f/30.00");
+  CHECK(orders() == 1);
+  CHECK(spent() == "30.00");
+
+  // a confirmation without a creation before it inserts the row
+  CHECK(alone(order_event("order_confirmed", {{"order_id", "ord-s2"}, {"customer_id", "CUST-002"}, {"total_amount", "12.50"}})));
+  CHECK(order("ord-s2") == "CUST-002/t/t/f/12.50");
+  CHECK(orders() == 2);
+  CHECK(spent() == "42.50");
+
+  // in a batch's transaction, with a multi-statement event among them: a cancelled order is not counted
+  auto created3 = order_event("order_created", {{"order_id", "ord-s3"}, {"customer_id", "CUST-002"}, {"total_amount", 7}});
+  auto cancelled3 = order_event("order_cancelled", {{"order_id", "ord-s3"}, {"customer_id", "CUST-002"}});
+  auto confirmed3 = order_event("order_confirmed", {{"order_id", "ord-s3"}, {"customer_id", "CUST-002"}, {"total_amount", 7}});
+  CHECK_FALSE(cu::store::applies_in_one_statement(cancelled3));
+  auto together = [&](const std::vector<event>& events) {
+    std::vector<bool> first;
+    pqxx::work tx{*conn};
+    for (const auto& e : events) first.push_back(cu::store::apply_order_event(tx, e));
+    tx.commit();
+    return first;
+  };
+  CHECK(together({created3, cancelled3, confirmed3}) == std::vector<bool>{true, true, true});
+  CHECK(order("ord-s3") == "CUST-002/f/f/t/7.00");
+  CHECK(together({created3, cancelled3, confirmed3}) == std::vector<bool>{false, false, false});
+  CHECK(orders() == 2);
+  CHECK(spent() == "42.50");
+
+  // the statement is atomic: when counting the order fails, the event is not marked processed
+  // either, so that it is neither lost nor half applied
+  f.database().exec("UPDATE customers.customer_profiles SET total_spent = 9999999999.00 WHERE customer_id = 'CUST-002'");
+  auto overflow = order_event("order_confirmed", {{"order_id", "ord-s4"}, {"customer_id", "CUST-002"}, {"total_amount", 10}});
+  CHECK_THROWS(alone(overflow));
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_orders WHERE order_id = 'ord-s4'") == 0);
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.processed_events WHERE event_id = '" + overflow.event_id + "'") == 0);
+  CHECK(orders() == 2);
+
+  // through the agent: a lone event, its duplicate delivery skipped
+  f.database().exec("UPDATE customers.customer_profiles SET total_spent = 42.50 WHERE customer_id = 'CUST-002'");
+  auto confirmed5 = order_event("order_confirmed", {{"order_id", "ord-s5"}, {"customer_id", "CUST-002"}, {"total_amount", 5}});
+  f.bus().publish(confirmed5);
+  REQUIRE(f.eventually([&] { return orders() == 3; }));
+  f.bus().publish(confirmed5);
+  REQUIRE(f.eventually([&] {
+    for (const auto& s : f.bus().consumers())
+      if (s.consumer == "customer") return s.held == 0;
+    return false;
+  }));
+  CHECK(orders() == 3);
+  CHECK(spent() == "47.50");
 }
 
 TEST_CASE("upgrades count only points earned in the last 365 days", "[customer][events][loyalty]") {

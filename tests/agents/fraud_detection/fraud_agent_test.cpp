@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 
 #include "fraud_detection/fraud_detection_agent.hpp"
 #include "fraud_detection/fraud_messages.hpp"
@@ -176,6 +177,52 @@ TEST_CASE("concurrent identical scorings store one check and publish one event",
   CHECK(f.eventually([&] { return f.events("fraud.fraud_check_completed").size() == 1; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(f.events("fraud.fraud_check_completed").size() == 1);
+}
+
+TEST_CASE("an insert that loses to an identical check committed meanwhile answers the stored check and writes no events",
+          "[fraud][agent][concurrency]") {
+  agent_fixture f{{fraud_spec()}};
+  // High risk (bad IP 40 + address mismatch 20): a scoring writes two events.
+  const json data{{"amount", 50}, {"ip_address", "192.0.2.9"}, {"ip_reputation", "bad"}, {"address_mismatch", true}};
+  auto first = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", fraud::score_order{"ord-lost", "CUST-007", data});
+  REQUIRE(first.ok());
+  REQUIRE(first->risk_level == "high");
+  auto stored = f.get("fraud_detection", "/checks/" + first->check_id);
+  REQUIRE(stored.status == 200);
+  CHECK(stored.json()["created_at"] == first->check["created_at"]);  // the insert's own created_at
+  REQUIRE(f.eventually([&] {
+    return f.events("fraud.fraud_check_completed").size() == 1 && f.events("fraud.fraud_alert").size() == 1;
+  }));
+
+  // Take the check out, and put it back from an open transaction: the next scoring's lookup misses
+  // it, and its insert waits on that transaction's row, then conflicts once it commits.
+  f.database().exec("CREATE TABLE fraud.kept AS SELECT * FROM fraud.fraud_checks; DELETE FROM fraud.fraud_checks");
+  auto conn = f.database().connect();
+  pqxx::work racer{*conn};
+  racer.exec("INSERT INTO fraud.fraud_checks SELECT * FROM fraud.kept");
+  auto again = std::async(std::launch::async, [&] {
+    caf::scoped_actor self{f.system()};
+    auto handle = caf::actor_cast<fraud_actor>(f.directory().handle("fraud_detection"));
+    std::optional<fraud::fraud_result> out;
+    self->request(handle, std::chrono::seconds(10), fraud::score_order{"ord-lost", "CUST-007", data})
+        .receive([&](fraud::fraud_result& r) { out = std::move(r); }, [&](caf::error&) {});
+    return out;
+  });
+  CHECK(f.eventually([&] {
+    return f.database().value<int64_t>("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                       " AND wait_event_type = 'Lock'") == 1;
+  }));
+  racer.commit();
+  auto answer = again.get();
+  REQUIRE(answer);
+  CHECK(answer->check_id == first->check_id);
+  CHECK(answer->check["created_at"] == first->check["created_at"]);
+  CHECK(answer->decision == "manual_review");
+  CHECK(count_rows(f, "fraud_checks") == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(count_rows(f, "outbox") == 0);
+  CHECK(f.events("fraud.fraud_check_completed").size() == 1);
+  CHECK(f.events("fraud.fraud_alert").size() == 1);
 }
 
 TEST_CASE("a blocked e-mail in any case short-circuits to blocked, and the check is stored", "[fraud][agent][blocks]") {

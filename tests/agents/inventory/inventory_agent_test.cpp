@@ -234,6 +234,76 @@ TEST_CASE("expired reservations are swept once and cannot be confirmed", "[inven
   CHECK(f.events("inventory.reservation_expired").size() == 1);
 }
 
+TEST_CASE("confirm with one stale reservation of the order confirms none of them and answers expired",
+          "[inventory][agent]") {
+  inventory_fixture f;
+  auto r = f.ask_inv<reservation_set>(reserve_stock{"order-part", {{product(1), 1, ""}, {product(2), 1, ""}}, 600, true});
+  REQUIRE(r.ok());
+  REQUIRE(r->reservations.size() == 2);
+  // One row past its expiry, the sweeper not run yet: the order cannot be confirmed in part.
+  f.database().exec("UPDATE inventory.reservations SET expires_at = now() - interval '1 second'"
+                    " WHERE order_id = 'order-part' AND product_id = '" + product(2) + "'");
+  auto late = f.ask_inv<reservation_set>(confirm_reservations{"order-part"});
+  REQUIRE_FALSE(late.ok());
+  CHECK(late.error.code == "expired");
+  auto lines = json::parse(late.error.detail)["lines"];
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["product_id"] == product(2));
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-part' AND status = 'active'") == 2);
+}
+
+TEST_CASE("confirm after a stale set was replaced confirms the live set, and a replay answers it again",
+          "[inventory][agent]") {
+  inventory_fixture f;
+  REQUIRE(f.ask_inv<reservation_set>(reserve_stock{"order-redo", {{product(7), 2, ""}}, 600, true}).ok());
+  f.database().exec("UPDATE inventory.reservations SET expires_at = now() - interval '1 second'"
+                    " WHERE order_id = 'order-redo'");
+  auto renewed = f.ask_inv<reservation_set>(reserve_stock{"order-redo", {{product(7), 2, ""}}, 600, true});
+  REQUIRE(renewed.ok());
+  REQUIRE(renewed->reservations.size() == 1);
+  const auto live_id = renewed->reservations.front().reservation_id;
+  for (int round = 0; round < 2; ++round) {
+    auto confirmed = f.ask_inv<reservation_set>(confirm_reservations{"order-redo"});
+    REQUIRE(confirmed.ok());
+    CHECK(confirmed->order_id == "order-redo");
+    REQUIRE(confirmed->reservations.size() == 1);
+    CHECK(confirmed->reservations.front().reservation_id == live_id);
+    CHECK(confirmed->reservations.front().status == "confirmed");
+    CHECK(confirmed->reservations.front().expires_at.empty());
+  }
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-redo' AND status = 'expired'") == 1);
+  CHECK(f.level(product(7)).reserved == 2);
+}
+
+TEST_CASE("a confirm that waits on the sweeper's locks sees the rows it expired and confirms none",
+          "[inventory][agent][concurrency]") {
+  inventory_fixture f;
+  auto r = f.ask_inv<reservation_set>(reserve_stock{"order-swept", {{product(3), 1, ""}, {product(4), 1, ""}}, 600, true});
+  REQUIRE(r.ok());
+  // A stand-in for the sweeper: holds the order's rows and expires them while the confirm waits.
+  auto conn = f.database().connect();
+  pqxx::work sweeper{*conn};
+  sweeper.exec("SELECT 1 FROM inventory.reservations WHERE order_id = 'order-swept' FOR UPDATE");
+  auto confirm = std::async(std::launch::async, [&] {
+    caf::scoped_actor self{f.system()};
+    auto handle = caf::actor_cast<inventory_actor>(f.directory().handle("inventory"));
+    std::string outcome;
+    self->request(handle, std::chrono::seconds(10), confirm_reservations{"order-swept"})
+        .receive([&](reservation_set& s) { outcome = "confirmed " + std::to_string(s.reservations.size()); },
+                 [&](caf::error& e) { outcome = read_failure(e).code; });
+    return outcome;
+  });
+  CHECK(f.eventually([&] {
+    return f.sql_int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND wait_event_type = 'Lock'") == 1;
+  }));
+  sweeper.exec("UPDATE inventory.reservations SET status = 'expired', expires_at = now() - interval '1 second',"
+               " closed_at = now() WHERE order_id = 'order-swept'");
+  sweeper.commit();
+  CHECK(confirm.get() == "expired");
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-swept' AND status = 'expired'") == 2);
+}
+
 TEST_CASE("a stale set is replaced when the order reserves again", "[inventory][agent]") {
   inventory_fixture f;
   REQUIRE(f.ask_inv<reservation_set>(reserve_stock{"order-r", {{product(7), 2, ""}}, 1, true}).ok());
