@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <variant>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -144,111 +145,130 @@ int gateway_registry::default_gateway_id() const {
 
 // ---------------------------------------------------------------- phase 1 of each operation
 
+namespace {
+
+// What a new authorization would stage: the payment, its first transaction and their gateway.
+struct authorization_plan {
+  payment_row payment;
+  transaction_row transaction;
+  gateway_row gateway;
+};
+
+// The plan for `in` (its method, gateway and limits checked; reads only), or why it is refused.
+std::variant<authorization_plan, failure> plan_authorization(tx_t& tx, gateway_registry& gateways,
+                                                             const authorize_input& in) {
+  if (in.amount <= 0) return refuse(failure_kind::invalid, "invalid", "Cannot process zero amount payment.");
+  std::string token = in.token, method_id = in.method_id;
+  int gateway_id = in.gateway_id;
+  if (!method_id.empty()) {
+    auto m = valid_uuid(method_id) ? find_method(tx, method_id) : std::nullopt;
+    if (!m || m->customer_id != in.customer_id)
+      return refuse(failure_kind::invalid, "payment_method_not_found", "Payment method not found");
+    token = m->gateway_token;
+    if (gateway_id == 0) gateway_id = m->gateway_id;
+    if (gateway_id != m->gateway_id)
+      return refuse(failure_kind::invalid, "invalid", "The payment method belongs to another gateway");
+  } else if (token.empty()) {
+    if (auto m = default_method(tx, in.customer_id)) {
+      method_id = m->method_id;
+      token = m->gateway_token;
+      if (gateway_id == 0) gateway_id = m->gateway_id;
+    } else if (!gateways.settings().default_card.empty() && gateways.settings().test_gateway_enabled &&
+               (gateway_id == 0 || gateway_id == 1)) {
+      token = make_test_token(behaviour_of_card(gateways.settings().default_card));
+      gateway_id = 1;
+    } else {
+      return refuse(failure_kind::invalid, "no_payment_method",
+                    "payment_method_id, card details or payment_token required");
+    }
+  }
+  if (gateway_id == 0) gateway_id = gateways.default_gateway_id();
+  auto g = gateways.row(tx, gateway_id);
+  if (!g) return refuse(failure_kind::invalid, "invalid", "Payment gateway not found");
+  if (g->adapter == "external")
+    return refuse(failure_kind::invalid, "invalid", "The External gateway only records payments collected elsewhere");
+  if (!gateways.configured(*g))
+    return refuse(failure_kind::unavailable, "gateway_not_configured",
+                  fmt::format("Payment gateway '{}' is not configured", g->gateway_name));
+  if (!g->is_active)
+    return refuse(failure_kind::invalid, "invalid", fmt::format("Payment gateway '{}' is not active", g->gateway_name));
+  if (in.amount < g->min_amount)
+    return refuse(failure_kind::invalid, "invalid",
+                  fmt::format("Amount is below the gateway minimum ({})", money::format(g->min_amount)));
+  if (in.amount > g->max_amount)
+    return refuse(failure_kind::invalid, "invalid",
+                  fmt::format("Amount exceeds the gateway maximum ({})", money::format(g->max_amount)));
+  if (std::find(g->currencies.begin(), g->currencies.end(), in.currency) == g->currencies.end())
+    return refuse(failure_kind::invalid, "invalid",
+                  fmt::format("Currency {} is not supported by gateway '{}'", in.currency, g->gateway_name));
+  authorization_plan plan;
+  plan.gateway = *g;
+  payment_row& p = plan.payment;
+  p.payment_id = uuid_v4();
+  p.order_id = in.order_id;
+  p.customer_id = in.customer_id;
+  p.gateway_id = gateway_id;
+  p.method_id = method_id;
+  p.instrument_token = token;
+  p.currency = in.currency;
+  p.status = "pending";
+  p.amount = in.amount;
+  p.risk_score = in.risk_score;
+  p.risk_level = in.risk_level;
+  transaction_row& t = plan.transaction;
+  t.transaction_id = uuid_v4();
+  t.payment_id = p.payment_id;
+  t.order_id = p.order_id;
+  t.customer_id = p.customer_id;
+  t.gateway_id = gateway_id;
+  t.payment_method_id = method_id;
+  t.type = in.capture ? "sale" : "authorize";
+  t.status = "pending";
+  t.amount = in.amount;
+  t.currency = in.currency;
+  t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
+  t.risk_score = in.risk_score;
+  t.risk_level = in.risk_level;
+  return plan;
+}
+
+}  // namespace
+
 operation_result payment_operations::authorize(pqxx::connection& c, const authorize_input& in) {
   std::optional<transaction_row> staged;
   bool fresh = false;  // staged by this call (else: an earlier attempt with the same key)
   std::optional<staged_rows> rows;  // what a fresh staging wrote and read
   {
-    pqxx::work tx{c};
-    if (!in.order_id.empty()) {
-      if (auto t = authorization_by_key(tx, in.order_id, in.key)) {
-        if (!pending(*t)) return stored(tx, *t);
-        staged = t;
-      }
-    }
-    if (!staged) {
-      if (in.amount <= 0)
-        return refused(refuse(failure_kind::invalid, "invalid", "Cannot process zero amount payment."));
-      std::string token = in.token, method_id = in.method_id;
-      int gateway_id = in.gateway_id;
-      if (!method_id.empty()) {
-        auto m = valid_uuid(method_id) ? find_method(tx, method_id) : std::nullopt;
-        if (!m || m->customer_id != in.customer_id)
-          return refused(refuse(failure_kind::invalid, "payment_method_not_found", "Payment method not found"));
-        token = m->gateway_token;
-        if (gateway_id == 0) gateway_id = m->gateway_id;
-        if (gateway_id != m->gateway_id)
-          return refused(refuse(failure_kind::invalid, "invalid",
-                                "The payment method belongs to another gateway"));
-      } else if (token.empty()) {
-        if (auto m = default_method(tx, in.customer_id)) {
-          method_id = m->method_id;
-          token = m->gateway_token;
-          if (gateway_id == 0) gateway_id = m->gateway_id;
-        } else if (!gateways_->settings().default_card.empty() &&
-                   gateways_->settings().test_gateway_enabled && (gateway_id == 0 || gateway_id == 1)) {
-          token = make_test_token(behaviour_of_card(gateways_->settings().default_card));
-          gateway_id = 1;
-        } else {
-          return refused(refuse(failure_kind::invalid, "no_payment_method",
-                                "payment_method_id, card details or payment_token required"));
-        }
-      }
-      if (gateway_id == 0) gateway_id = gateways_->default_gateway_id();
-      auto g = gateways_->row(tx, gateway_id);
-      if (!g) return refused(refuse(failure_kind::invalid, "invalid", "Payment gateway not found"));
-      if (g->adapter == "external")
-        return refused(refuse(failure_kind::invalid, "invalid",
-                              "The External gateway only records payments collected elsewhere"));
-      if (!gateways_->configured(*g))
-        return refused(refuse(failure_kind::unavailable, "gateway_not_configured",
-                              fmt::format("Payment gateway '{}' is not configured", g->gateway_name)));
-      if (!g->is_active)
-        return refused(refuse(failure_kind::invalid, "invalid",
-                              fmt::format("Payment gateway '{}' is not active", g->gateway_name)));
-      if (in.amount < g->min_amount)
-        return refused(refuse(failure_kind::invalid, "invalid",
-                              fmt::format("Amount is below the gateway minimum ({})", money::format(g->min_amount))));
-      if (in.amount > g->max_amount)
-        return refused(refuse(failure_kind::invalid, "invalid",
-                              fmt::format("Amount exceeds the gateway maximum ({})", money::format(g->max_amount))));
-      if (std::find(g->currencies.begin(), g->currencies.end(), in.currency) == g->currencies.end())
-        return refused(refuse(failure_kind::invalid, "invalid",
-                              fmt::format("Currency {} is not supported by gateway '{}'", in.currency,
-                                          g->gateway_name)));
-      payment_row p;
-      p.payment_id = uuid_v4();
-      p.order_id = in.order_id;
-      p.customer_id = in.customer_id;
-      p.gateway_id = gateway_id;
-      p.method_id = method_id;
-      p.instrument_token = token;
-      p.currency = in.currency;
-      p.status = "pending";
-      p.amount = in.amount;
-      p.risk_score = in.risk_score;
-      p.risk_level = in.risk_level;
-      transaction_row t;
-      t.transaction_id = uuid_v4();
-      t.payment_id = p.payment_id;
-      t.order_id = p.order_id;
-      t.customer_id = p.customer_id;
-      t.gateway_id = gateway_id;
-      t.payment_method_id = method_id;
-      t.type = in.capture ? "sale" : "authorize";
-      t.status = "pending";
-      t.amount = in.amount;
-      t.currency = in.currency;
-      t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
-      t.risk_score = in.risk_score;
-      t.risk_level = in.risk_level;
-      if (!insert_payment_with_transaction(tx, p, t)) {
-        // A concurrent request with the same key may have won the order's slot.
-        if (!in.order_id.empty()) {
-          if (auto again = authorization_by_key(tx, in.order_id, in.key)) {
-            if (!pending(*again)) return stored(tx, *again);
-            staged = again;
-          }
-        }
-        if (!staged)
-          return refused(refuse(failure_kind::conflict, "payment_exists", "Order already has a live payment"));
-      } else {
-        staged = t;
+    // No BEGIN/COMMIT: apart from reads, the only write is the staging statement, atomic on its
+    // own, which also finds an earlier attempt with the key (so a fresh order costs one round trip).
+    pqxx::nontransaction tx{c};
+    std::optional<transaction_row> earlier;  // the order's authorization under the same key
+    auto plan = plan_authorization(tx, *gateways_, in);
+    if (auto* refusal = std::get_if<failure>(&plan)) {
+      // A repeated key answers with its stored result even if the request would be refused now.
+      if (!in.order_id.empty()) earlier = authorization_by_key(tx, in.order_id, in.key);
+      if (!earlier) return refused(std::move(*refusal));
+    } else {
+      auto& s = std::get<authorization_plan>(plan);
+      auto staging = insert_payment_with_transaction(tx, s.payment, s.transaction, true);
+      if (staging.inserted) {
+        staged = s.transaction;
         fresh = true;
-        rows = staged_rows{p, *g};
+        rows = staged_rows{s.payment, s.gateway};
+      } else if (staging.earlier) {
+        earlier = staging.earlier;
+      } else {
+        // The order's live slot is taken: maybe by a concurrent request with the same key that
+        // committed after the statement's snapshot, which a new look-up sees.
+        if (!in.order_id.empty()) earlier = authorization_by_key(tx, in.order_id, in.key);
+        if (!earlier)
+          return refused(refuse(failure_kind::conflict, "payment_exists", "Order already has a live payment"));
       }
     }
-    tx.commit();
+    if (earlier) {
+      if (!pending(*earlier)) return stored(tx, *earlier);
+      staged = earlier;
+    }
   }
   if (in.fraud_blocked && fresh) {  // an earlier send may have acted: never fail it here
     gateway_result blocked;
@@ -374,7 +394,7 @@ operation_result payment_operations::refund(pqxx::connection& c, const refund_in
     if (type == "chargeback" || !g || g->adapter == "external") {
       gateway_result done;
       done.result = gateway_result::outcome::approved;
-      auto r = apply_in(tx, *p, t, done);
+      auto r = apply_in(tx, t, done);
       tx.commit();
       return r;
     }
@@ -466,13 +486,12 @@ operation_result payment_operations::record_external(pqxx::connection& c, const 
   t.amount = in.amount;
   t.currency = in.currency;
   t.idempotency_key = "external:" + in.order_id;
-  if (!insert_payment_with_transaction(tx, p, t))
+  if (!insert_payment_with_transaction(tx, p, t, false).inserted)
     return refused(refuse(failure_kind::conflict, "payment_exists", "Order already has a live payment"));
   gateway_result done;
   done.result = gateway_result::outcome::approved;
   done.reference = in.reference;
-  auto locked = get_payment(tx, p.payment_id, true);
-  auto r = apply_in(tx, *locked, t, done);
+  auto r = apply_in(tx, t, done);
   tx.commit();
   return r;
 }
@@ -505,17 +524,18 @@ int64_t payment_operations::expire_authorizations(pqxx::connection& c, int64_t l
   for (const auto& id : ids) {
     auto p = get_payment(tx, id, true);
     if (!p) continue;
-    std::string old = p->status;
     payment_row next = *p;
     // A partly captured authorization keeps what was captured; the rest is released.
     next.status = p->captured > 0 ? "captured" : "expired";
     next.capture_final = true;
-    next = update_payment(tx, next, 0);
-    audit(tx, id, "expire", old, next.status, p->authorized - p->captured, "sweeper");
+    const money::cents released = p->authorized - p->captured;
     json payload = event_payload(next);
-    payload["released_amount"] = money::to_json(p->authorized - p->captured);
-    outbox_.enqueue(tx, make_event("payment", "payment_expired", payload.dump(),
-                                   next.order_id.empty() ? id : next.order_id), id);
+    payload["released_amount"] = money::to_json(released);
+    db::outbox_rows events;
+    events.add(make_event("payment", "payment_expired", payload.dump(),
+                          next.order_id.empty() ? id : next.order_id),
+               id);
+    record_outcome(tx, next, true, 0, audit_entry{"expire", p->status, released, "sweeper"}, outbox_, events);
   }
   tx.commit();
   return static_cast<int64_t>(ids.size());
@@ -531,7 +551,7 @@ operation_result payment_operations::send_and_apply(pqxx::connection& c, const t
     p = staged->payment;
     g = staged->gateway;
   } else {
-    pqxx::read_transaction tx{c};
+    pqxx::nontransaction tx{c};  // reads only: BEGIN/COMMIT would add nothing at read committed
     p = get_payment(tx, t.payment_id);
     g = gateways_->row(tx, t.gateway_id);
   }
@@ -557,7 +577,7 @@ operation_result payment_operations::send_and_apply(pqxx::connection& c, const t
 operation_result payment_operations::apply(pqxx::connection& c, const transaction_row& t,
                                            const gateway_result& r) {
   if (r.result == gateway_result::outcome::outcome_unknown) {
-    pqxx::read_transaction tx{c};
+    pqxx::nontransaction tx{c};  // reads only
     operation_result out = stored(tx, t);
     out.outcome_unknown = true;
     out.refusal = refuse(failure_kind::unavailable, "outcome_unknown",
@@ -566,15 +586,15 @@ operation_result payment_operations::apply(pqxx::connection& c, const transactio
     return out;
   }
   pqxx::work tx{c};
-  auto p = get_payment(tx, t.payment_id, true);
-  auto out = apply_in(tx, *p, t, r);
+  auto out = apply_in(tx, t, r);
   tx.commit();
   return out;
 }
 
-operation_result payment_operations::apply_in(pqxx::work& tx, payment_row p, transaction_row t,
-                                              const gateway_result& r) {
-  auto g = gateways_->row(tx, p.gateway_id);
+// Two statements (plus the refund row's two for a refund): lock the payment and complete `t`,
+// then write the payment, its audit row and the events.
+operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t, const gateway_result& r) {
+  auto g = gateways_->row(tx, t.gateway_id);  // the payment's (its transactions are staged on it)
   bool ok = r.approved();
   t.status = ok ? "completed" : "failed";
   if (ok) {
@@ -587,16 +607,17 @@ operation_result payment_operations::apply_in(pqxx::work& tx, payment_row p, tra
     t.error_code = r.result == gateway_result::outcome::unavailable ? "GATEWAY_UNAVAILABLE" : r.error_code;
     t.error_message = r.message;
   }
-  auto completed = complete_transaction(tx, t);
-  if (!completed) {  // applied meanwhile by a concurrent retry of the same key
+  auto locked = lock_and_complete(tx, t);
+  if (!locked.payment) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+  if (!locked.completed) {  // applied meanwhile by a concurrent retry of the same key
     auto now = get_transaction(tx, t.transaction_id);
     return stored(tx, *now);
   }
-  t = *completed;
+  const payment_row& p = *locked.payment;
+  t = *locked.completed;
 
   payment_row next = p;
   auto a = amounts_of(p);
-  std::vector<std::pair<std::string, json>> events;
   int ttl = 0;
   if (t.type == "authorize" || t.type == "sale") {
     if (ok) {
@@ -630,19 +651,19 @@ operation_result payment_operations::apply_in(pqxx::work& tx, payment_row p, tra
   bool changed = next.status != p.status || next.captured != p.captured ||
                  next.refunded != p.refunded || next.capture_final != p.capture_final ||
                  next.authorized != p.authorized;
-  if (changed) next = update_payment(tx, next, ttl);
-  audit(tx, p.payment_id, t.type + (ok ? "" : "_failed"), p.status, next.status, t.amount);
 
   operation_result out;
-  out.payment = next;
   out.transaction = t;
   out.has_transaction = true;
+  // The events are written with the payment (record_outcome below); their payloads carry only
+  // what `next` already holds.
+  db::outbox_rows events;
   json base = event_payload(next);
   base["transaction_id"] = t.transaction_id;
-  auto emit = [&](const char* name, json payload) {
-    outbox_.enqueue(tx, make_event("payment", name, payload.dump(),
-                                   next.order_id.empty() ? next.payment_id : next.order_id),
-                    next.payment_id);
+  auto emit = [&](const char* name, const json& payload) {
+    events.add(make_event("payment", name, payload.dump(),
+                          next.order_id.empty() ? next.payment_id : next.order_id),
+               next.payment_id);
   };
   if (t.type == "refund") {
     auto f = refund_by_transaction(tx, t.transaction_id);
@@ -703,6 +724,8 @@ operation_result payment_operations::apply_in(pqxx::work& tx, payment_row p, tra
     alert["reason"] = "No answer from the payment gateway within 24 hours; check the PSP by hand";
     emit("reconciliation_alert", alert);
   }
+  out.payment = record_outcome(tx, next, changed, ttl,
+                               audit_entry{t.type + (ok ? "" : "_failed"), p.status, t.amount}, outbox_, events);
   out.wrote_events = true;
   if (!ok) out.refusal = declined_failure(t);
   return out;

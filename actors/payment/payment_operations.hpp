@@ -122,12 +122,11 @@ class payment_operations {
   // Authorizations past expires_at → expired (remainder released), payment_expired.
   int64_t expire_authorizations(pqxx::connection& c, int64_t limit = 500);
 
-  // Applies a PSP answer that arrived another way (a webhook) to the pending transaction `t` of
-  // the payment `p`, locked by the caller, inside the caller's transaction: the same phase 3
-  // (transaction completed/failed, payment FSM, audit, outbox) as a direct answer.
-  operation_result settle(pqxx::work& tx, const payment_row& p, const transaction_row& t,
-                          const gateway_result& r) {
-    return apply_in(tx, p, t, r);
+  // Applies a PSP answer that arrived another way (a webhook) to the pending transaction `t`
+  // inside the caller's transaction: the same phase 3 (payment locked, transaction
+  // completed/failed, payment FSM, audit, outbox) as a direct answer.
+  operation_result settle(pqxx::work& tx, const transaction_row& t, const gateway_result& r) {
+    return apply_in(tx, t, r);
   }
 
   gateway_registry& gateways() { return *gateways_; }
@@ -143,7 +142,9 @@ class payment_operations {
   operation_result send_and_apply(pqxx::connection& c, const transaction_row& t, bool resend = false,
                                   const staged_rows* staged = nullptr);
   operation_result apply(pqxx::connection& c, const transaction_row& t, const gateway_result& r);
-  operation_result apply_in(pqxx::work& tx, payment_row p, transaction_row t, const gateway_result& r);
+  // Phase 3 inside `tx`: locks t's payment, completes `t` with `r`, moves the payment's FSM and
+  // writes its audit row and events.
+  operation_result apply_in(pqxx::work& tx, transaction_row t, const gateway_result& r);
   operation_result stored(tx_t& tx, const transaction_row& t);
   std::optional<operation_result> replay_by_key(pqxx::connection& c, tx_t& tx,
                                                 const std::string& payment_id, const std::string& key,

@@ -45,6 +45,8 @@ void on_pool(payment_self self, Work work, Done done) {
   }
   ctx.database->submit(db::pool::unit{
       [me, work = std::move(work), shared_done, relay, schema = ctx.spec->schema](pqxx::connection& c) {
+        // Closed while idle (a database restart): nothing sent yet, so a fresh connection is safe.
+        if (db::pool::closed_while_idle(c)) throw db::pool::never_sent("the server closed the connection while it was idle");
         auto value = db::outcome<T>::success(work(c));
         if (relay) relay->wake(schema);
         caf::anon_send(me, continuation{[shared_done, value]() mutable {

@@ -83,6 +83,7 @@ const char* payment_cols =
     " authorization_code, gateway_reference, risk_score, risk_level, source, " TS("expires_at") ","
     " " TS("authorized_at") ", capture_final, coalesce(expires_at < now(), false), version,"
     " " TS("created_at") ", " TS("updated_at");
+constexpr pqxx::row::size_type payment_col_count = 25;  // read_payment's columns
 
 payment_row read_payment(const pqxx::row& r) {
   payment_row p;
@@ -340,43 +341,91 @@ std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f) {
   return out;
 }
 
-bool insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t) {
-  // One statement: the payment (skipped when the order has a live one) and its first transaction.
-  auto r = db::exec_hot(tx,
-      "WITH p AS ("
+staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t,
+                                       bool find_earlier) {
+  // One statement: the payment (skipped when the order has a live one, or when `earlier` finds an
+  // authorization of the order under the same key) and its first transaction. `earlier` is the
+  // key look-up of authorization_by_key: a repeated key must find the earlier attempt even when
+  // its payment failed, which no unique index would report as a conflict.
+  static const std::string sql = cat({
+      "WITH earlier AS MATERIALIZED (SELECT ", transaction_cols, " FROM payments.payment_transactions"
+      " WHERE $16 AND $2 <> '' AND idempotency_key = $15 AND order_id = $2"
+      "  AND transaction_type IN ('authorize', 'sale') ORDER BY created_at DESC LIMIT 1),"
+      " p AS ("
       " INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, method_id,"
       "  instrument_token, currency, status, amount, risk_score, risk_level, source)"
-      " VALUES ($1::uuid, NULLIF($2, ''), $3, $4, NULLIF($5, '')::uuid, $6, $7, $8, $9::numeric,"
-      "  NULLIF($10, '')::integer, NULLIF($11, ''), NULLIF($12, ''))"
+      " SELECT $1::uuid, NULLIF($2, ''), $3, $4::integer, NULLIF($5, '')::uuid, $6, $7, $8, $9::numeric,"
+      "  NULLIF($10, '')::integer, NULLIF($11, ''), NULLIF($12, '')"
+      " WHERE NOT EXISTS (SELECT 1 FROM earlier)"
       " ON CONFLICT (order_id) WHERE status IN ('pending', 'authorized', 'partially_captured',"
-      "  'captured', 'partially_refunded') DO NOTHING RETURNING payment_id)"
+      "  'captured', 'partially_refunded') DO NOTHING RETURNING payment_id),"
+      " t AS ("
       " INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id,"
       "  customer_id, gateway_id, payment_method_id, transaction_type, transaction_status, amount,"
       "  currency, idempotency_key, risk_score, risk_level)"
-      " SELECT $13::uuid, p.payment_id, NULLIF($2, ''), $3, $4, NULLIF($5, '')::uuid, $14, 'pending',"
+      " SELECT $13::uuid, p.payment_id, NULLIF($2, ''), $3, $4::integer, NULLIF($5, '')::uuid, $14, 'pending',"
       "  $9::numeric, $7, $15, NULLIF($10, '')::integer, NULLIF($11, '') FROM p"
-      " RETURNING 1",
-      p.payment_id, p.order_id, p.customer_id, p.gateway_id, p.method_id, p.instrument_token,
-      p.currency, p.status, money::format(p.amount), risk_text(p.risk_score), p.risk_level,
-      p.source, t.transaction_id, t.type, t.idempotency_key);
-  return !r.empty();
+      " RETURNING 1)"
+      " SELECT (SELECT count(*) FROM t) > 0, earlier.* FROM (SELECT) AS one LEFT JOIN earlier ON true"});
+  auto r = db::exec_hot1(tx, sql, p.payment_id, p.order_id, p.customer_id, p.gateway_id, p.method_id,
+                         p.instrument_token, p.currency, p.status, money::format(p.amount),
+                         risk_text(p.risk_score), p.risk_level, p.source, t.transaction_id, t.type,
+                         t.idempotency_key, find_earlier);
+  staging out;
+  out.inserted = r[0].as<bool>();
+  if (!r[1].is_null()) out.earlier = read_transaction(r.slice(1, r.size()));
+  return out;
 }
 
-payment_row update_payment(tx_t& tx, const payment_row& p, int ttl_seconds) {
+locked_completion lock_and_complete(tx_t& tx, const transaction_row& t) {
+  // The payment is locked first (the EXISTS makes the UPDATE wait for `p`), the lock order of
+  // every operation. A concurrent apply of the same transaction that committed while this one
+  // waited for the lock leaves it no longer pending: the guarded UPDATE then changes nothing.
+  static const std::string sql = cat({
+      "WITH p AS MATERIALIZED (SELECT ", payment_cols, " FROM payments.payments"
+      " WHERE payment_id = $1::uuid FOR UPDATE),"
+      " t AS (UPDATE payments.payment_transactions SET transaction_status = $3,"
+      "  fee_amount = $4::numeric, net_amount = $5::numeric, gateway_transaction_id = NULLIF($6, ''),"
+      "  authorization_code = NULLIF($7, ''), error_code = NULLIF($8, ''),"
+      "  error_message = NULLIF($9, ''), completed_at = now(), updated_at = now()"
+      "  WHERE transaction_id = $2::uuid AND transaction_status IN ('pending', 'processing')"
+      "  AND EXISTS (SELECT 1 FROM p) RETURNING ", transaction_cols, ")"
+      " SELECT p.*, t.* FROM p LEFT JOIN t ON true"});
+  auto r = db::exec_hot(tx, sql, t.payment_id, t.transaction_id, t.status, money::format(t.fee),
+                        money::format(t.net), t.gateway_transaction_id, t.authorization_code,
+                        t.error_code, t.error_message);
+  locked_completion out;
+  if (r.empty()) return out;
+  const auto row = r[0];
+  out.payment = read_payment(row.slice(0, payment_col_count));
+  if (!row[payment_col_count].is_null())
+    out.completed = read_transaction(row.slice(payment_col_count, row.size()));
+  return out;
+}
+
+payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed, int ttl_seconds,
+                           const audit_entry& a, const db::outbox& outbox, const db::outbox_rows& events) {
+  // One statement: the payment's mutable columns (status, amounts, codes, expiry; version bumped)
+  // when `changed`, the audit row (new status = $2, the payment's status after it) and the events.
   auto r = db::exec_hot(tx,
-      cat({"UPDATE payments.payments SET status = $2, authorized_amount = $3::numeric,"
+      cat({"WITH u AS (UPDATE payments.payments SET status = $2, authorized_amount = $3::numeric,"
            " captured_amount = $4::numeric, refunded_amount = $5::numeric, fee_amount = $6::numeric,"
            " authorization_code = NULLIF($7, ''), gateway_reference = NULLIF($8, ''),"
            " capture_final = $9,"
            " expires_at = CASE WHEN $10 > 0 THEN now() + make_interval(secs => $10) ELSE expires_at END,"
            " authorized_at = CASE WHEN $10 > 0 OR ($2 = 'captured' AND authorized_at IS NULL)"
            "  THEN now() ELSE authorized_at END,"
-           " version = version + 1, updated_at = now() WHERE payment_id = $1::uuid RETURNING ",
-           payment_cols}),
-      p.payment_id, p.status, money::format(p.authorized), money::format(p.captured),
-      money::format(p.refunded), money::format(p.fee), p.authorization_code, p.gateway_reference,
-      p.capture_final, ttl_seconds);
-  return read_payment(r[0]);
+           " version = version + 1, updated_at = now() WHERE payment_id = $1::uuid AND $11 RETURNING ",
+           payment_cols, "),"
+           " a AS (INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status,"
+           " new_status, amount) VALUES ($1::uuid, $12, $13, NULLIF($14, ''), NULLIF($2, ''), $15::numeric)),"
+           " ev AS (", outbox.insert_rows_sql(16), ")"
+           " SELECT * FROM u"}),
+      next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
+      money::format(next.refunded), money::format(next.fee), next.authorization_code,
+      next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
+      a.old_status, money::format(a.amount), events.json());
+  return r.empty() ? next : read_payment(r[0]);
 }
 
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,
@@ -444,20 +493,6 @@ bool insert_transaction(tx_t& tx, const transaction_row& t) {
       t.type, t.status, money::format(t.amount), t.currency, t.capture_final,
       t.idempotency_key, risk_text(t.risk_score), t.risk_level);
   return !r.empty();
-}
-
-std::optional<transaction_row> complete_transaction(tx_t& tx, const transaction_row& t) {
-  auto r = db::exec_hot(tx,
-      cat({"UPDATE payments.payment_transactions SET transaction_status = $2, fee_amount = $3::numeric,"
-           " net_amount = $4::numeric, gateway_transaction_id = NULLIF($5, ''),"
-           " authorization_code = NULLIF($6, ''), error_code = NULLIF($7, ''),"
-           " error_message = NULLIF($8, ''), completed_at = now(), updated_at = now()"
-           " WHERE transaction_id = $1::uuid AND transaction_status IN ('pending', 'processing')"
-           " RETURNING ", transaction_cols}),
-      t.transaction_id, t.status, money::format(t.fee), money::format(t.net),
-      t.gateway_transaction_id, t.authorization_code, t.error_code, t.error_message);
-  if (r.empty()) return std::nullopt;
-  return read_transaction(r[0]);
 }
 
 std::vector<std::string> stale_pending_transactions(tx_t& tx, int64_t older_than_seconds, int64_t limit) {

@@ -9,6 +9,7 @@
 
 #include <pqxx/transaction_base>
 
+#include "db/outbox.hpp"
 #include "domain/money.hpp"
 
 namespace mercato::payment {
@@ -96,11 +97,27 @@ struct payment_filter {
 std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f);
 // The payment a PSP knows as `reference` on gateway `gateway_id` (webhooks), locked.
 std::optional<payment_row> payment_by_reference(tx_t& tx, int gateway_id, const std::string& reference);
-// Inserts the payment and its first transaction; false when the order already has a live payment
-// (nothing written).
-bool insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t);
-// Writes the mutable columns of `p` (status, amounts, codes, expiry) and bumps version.
-payment_row update_payment(tx_t& tx, const payment_row& p, int ttl_seconds_if_authorizing);
+// Inserts the payment and its first transaction in one statement. With `find_earlier`, an
+// authorize/sale of the same order under t.idempotency_key (authorization_by_key) is returned
+// instead and nothing is written. Neither inserted nor earlier: the order already has a live
+// payment (nothing written).
+struct staging {
+  bool inserted = false;
+  std::optional<transaction_row> earlier;
+};
+staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t,
+                                        bool find_earlier);
+struct audit_entry {
+  std::string action, old_status;
+  money::cents amount = 0;
+  std::string actor = "payment";
+};
+// One statement: writes the mutable columns of `next` (status, amounts, codes, expiry; version
+// bumped) when `changed`, the audit row `a` (new status: next.status) and `events` into `outbox`.
+// Returns the payment as written (`next` when unchanged).
+payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed,
+                           int ttl_seconds_if_authorizing, const audit_entry& a,
+                           const db::outbox& outbox, const db::outbox_rows& events);
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,
            const std::string& old_status, const std::string& new_status, money::cents amount,
            const std::string& actor = "payment");
@@ -117,8 +134,14 @@ std::vector<transaction_row> transactions_of(tx_t& tx, const std::string& paymen
 std::optional<transaction_row> in_flight_transaction(tx_t& tx, const std::string& payment_id);
 // False when another operation is in flight on the payment or the key exists (nothing written).
 bool insert_transaction(tx_t& tx, const transaction_row& t);
-// Completes a pending transaction; nullopt when it was no longer pending.
-std::optional<transaction_row> complete_transaction(tx_t& tx, const transaction_row& t);
+// One statement: locks t.payment_id (FOR UPDATE) and completes the pending transaction `t` with
+// its status, fee, net, gateway codes and error. `completed` is empty when `t` was no longer
+// pending (applied meanwhile); `payment` when the payment does not exist (then nothing changed).
+struct locked_completion {
+  std::optional<payment_row> payment;
+  std::optional<transaction_row> completed;
+};
+locked_completion lock_and_complete(tx_t& tx, const transaction_row& t);
 // Pending transactions initiated more than `older_than_seconds` ago (reconciliation).
 std::vector<std::string> stale_pending_transactions(tx_t& tx, int64_t older_than_seconds,
                                                     int64_t limit);

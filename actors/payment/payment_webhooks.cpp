@@ -145,7 +145,7 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
   if (type == "payment_intent.succeeded") {
     if (inflight) {
       if (!is_authorization(*inflight) && inflight->type != "capture") return in_flight_conflict(*inflight);
-      ops.settle(tx, *p, *inflight, approved(intent));
+      ops.settle(tx, *inflight, approved(intent));
       reload();
     }
     money::cents received = minor(object, "amount_received");
@@ -155,7 +155,7 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
     auto t = staged(*p, "capture", delta, key);
     t.capture_final = true;
     if (!insert_transaction(tx, t)) return deferred("Another operation is in progress on this payment");
-    ops.settle(tx, *p, t, approved(intent));
+    ops.settle(tx, t, approved(intent));
     return applied();
   }
 
@@ -168,25 +168,25 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
     if (code.empty()) code = str(error, "code");
     if (code.empty()) code = "payment_failed";
     std::string message = str(error, "message");
-    ops.settle(tx, *p, *inflight, declined(code, message.empty() ? "Payment failed at the gateway" : message));
+    ops.settle(tx, *inflight, declined(code, message.empty() ? "Payment failed at the gateway" : message));
     return applied();
   }
 
   if (type == "payment_intent.canceled") {
     if (inflight) {
       if (is_authorization(*inflight)) {
-        ops.settle(tx, *p, *inflight, declined("canceled", "The payment was canceled at the gateway"));
+        ops.settle(tx, *inflight, declined("canceled", "The payment was canceled at the gateway"));
         return applied();
       }
       if (inflight->type != "void") return in_flight_conflict(*inflight);
-      ops.settle(tx, *p, *inflight, approved(intent));
+      ops.settle(tx, *inflight, approved(intent));
       return applied();
     }
     if (p->status == "voided" || p->status == "failed" || p->status == "expired") return applied();
     if (auto r = check_void(amounts_of(*p))) return refused(r->message);
     auto t = staged(*p, "void", p->authorized - p->captured, key);
     if (!insert_transaction(tx, t)) return deferred("Another operation is in progress on this payment");
-    ops.settle(tx, *p, t, approved(intent));
+    ops.settle(tx, t, approved(intent));
     return applied();
   }
 
@@ -198,7 +198,7 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
     refund_reference = str(object["refunds"]["data"][0], "id");
   if (inflight) {
     if (inflight->type != "refund") return in_flight_conflict(*inflight);
-    ops.settle(tx, *p, *inflight, approved(refund_reference));
+    ops.settle(tx, *inflight, approved(refund_reference));
     reload();
   }
   money::cents total = minor(object, "amount_refunded");
@@ -222,7 +222,7 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
   f.notes = "Refunded at the gateway (event " + event_id + ")";
   f.requested_by = "stripe";
   insert_refund(tx, f);
-  ops.settle(tx, *p, t, approved(refund_reference));
+  ops.settle(tx, t, approved(refund_reference));
   return applied();
 }
 

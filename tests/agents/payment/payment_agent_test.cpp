@@ -503,3 +503,157 @@ TEST_CASE("reconciliation gives up after 24 h: GATEWAY_TIMEOUT and a reconciliat
   CHECK(json::parse(t.f.events("payment.reconciliation_alert")[0].payload)["operation"] == "authorize");
   CHECK(t.f.events("payment.payment_failed").size() == 1);
 }
+
+namespace {
+
+// `n` authorizations of `order` with `key` and `token`, sent at once from their own threads.
+std::vector<payment_reply> authorize_concurrently(payment_fixture& t, int n, const std::string& order,
+                                                  const std::string& key, const std::string& token) {
+  auto handle = caf::actor_cast<payment_actor>(t.f.directory().handle("payment"));
+  std::vector<payment_reply> replies(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      payment::authorize_payment m;
+      m.order_id = order;
+      m.customer_id = "CUST-001";
+      m.amount = 5000;
+      m.payment_token = token;
+      m.idempotency_key = key;
+      caf::scoped_actor self{t.f.system()};
+      self->request(handle, std::chrono::seconds(20), m)
+          .receive([&](payment::payment_view& v) { replies[i].value = v; },
+                   [&](caf::error& e) { replies[i].error = read_failure(e); });
+    });
+  }
+  for (auto& th : threads) th.join();
+  return replies;
+}
+
+// Sessions of the test's database waiting for a lock (the agent's statements queued behind `holder`).
+int lock_waiters(payment_fixture& t) {
+  return std::stoi(t.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND wait_event_type = 'Lock'"));
+}
+
+}  // namespace
+
+TEST_CASE("a repeated key after a failed authorization answers the failure, never a second payment",
+          "[payment]") {
+  payment_fixture t;
+  auto a = t.authorize("ORD-RF", 5000, "tok_chargeDeclined", "auth-rf");
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.error.code == "declined");
+  auto count = [&](const std::string& table) {
+    return t.scalar("SELECT count(*) FROM payments." + table + " WHERE order_id = 'ORD-RF'");
+  };
+  // The failed payment is not live, so no unique index stops a second one: the key must.
+  auto again = t.authorize("ORD-RF", 5000, "tok_visa", "auth-rf");
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error.code == "declined");
+  CHECK(json::parse(again.error.detail)["error_code"] == "card_declined");
+  // Also when the request would be refused now (a method that does not exist).
+  payment::authorize_payment m;
+  m.order_id = "ORD-RF";
+  m.customer_id = "CUST-001";
+  m.amount = 5000;
+  m.method_id = "not-a-method";
+  m.idempotency_key = "auth-rf";
+  auto refused_now = t.f.ask<payment_actor, payment::payment_view>("payment", m);
+  REQUIRE_FALSE(refused_now.ok());
+  CHECK(refused_now.error.code == "declined");
+  CHECK(count("payments") == "1");
+  CHECK(count("payment_transactions") == "1");
+
+  // A new key pays; the old key still answers its failure, while a live payment exists too.
+  auto b = t.authorize("ORD-RF", 5000, "tok_visa", "auth-rf-2");
+  REQUIRE(b.ok());
+  auto old = t.authorize("ORD-RF", 5000, "tok_visa", "auth-rf");
+  REQUIRE_FALSE(old.ok());
+  CHECK(old.error.code == "declined");
+  CHECK(count("payments") == "2");
+  CHECK(count("payment_transactions") == "2");
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
+  CHECK(t.f.events("payment.payment_failed").size() == 1);
+}
+
+TEST_CASE("concurrent first authorizations with one key stage one payment and apply it once", "[payment]") {
+  payment_fixture t;
+  // Another request with the key has staged the order's payment but not committed yet: the
+  // agent's staging statements wait on the order's live-payment index, then find its transaction.
+  pqxx::connection holder{t.f.database().url()};
+  pqxx::work tx{holder};
+  tx.exec("INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, instrument_token,"
+          " currency, status, amount) VALUES ('a0000000-0000-4000-8000-000000000001', 'ORD-CK', 'CUST-001', 1,"
+          " 'tok_visa', 'USD', 'pending', 50.00)");
+  tx.exec("INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id, customer_id,"
+          " gateway_id, transaction_type, transaction_status, amount, currency, idempotency_key) VALUES"
+          " ('b0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'ORD-CK',"
+          " 'CUST-001', 1, 'authorize', 'pending', 50.00, 'USD', 'auth-ck')");
+  auto replies = std::async(std::launch::async, [&] { return authorize_concurrently(t, 3, "ORD-CK", "auth-ck", "tok_visa"); });
+  REQUIRE(t.f.eventually([&] { return lock_waiters(t) == 3; }));
+  tx.commit();
+  for (auto& r : replies.get()) {
+    REQUIRE(r.ok());
+    CHECK(r->payment_id == "a0000000-0000-4000-8000-000000000001");
+    CHECK(r->status == "authorized");
+  }
+  CHECK(t.scalar("SELECT count(*) FROM payments.payments WHERE order_id = 'ORD-CK'") == "1");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = 'ORD-CK'") == "1");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = 'a0000000-0000-4000-8000-000000000001'") == "1");
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
+}
+
+TEST_CASE("concurrent retries of a pending authorization apply its answer once", "[payment]") {
+  payment_fixture t;
+  auto a = t.authorize("ORD-PR", 5000, "tok_timeout", "auth-pr");
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.error.code == "outcome_unknown");
+  const auto payment_id = t.scalar("SELECT payment_id FROM payments.payments WHERE order_id = 'ORD-PR'");
+  // The retries re-send with the same PSP key and all reach phase 3 while the payment is locked
+  // here, so that they apply the same answer at the same moment.
+  pqxx::connection holder{t.f.database().url()};
+  pqxx::work tx{holder};
+  tx.exec("SELECT 1 FROM payments.payments WHERE payment_id = '" + payment_id + "' FOR UPDATE");
+  auto replies = std::async(std::launch::async, [&] { return authorize_concurrently(t, 3, "ORD-PR", "auth-pr", "tok_timeout"); });
+  REQUIRE(t.f.eventually([&] { return lock_waiters(t) == 3; }));
+  tx.commit();
+  std::string transaction_id;
+  for (auto& r : replies.get()) {
+    REQUIRE(r.ok());
+    CHECK(r->payment_id == payment_id);
+    CHECK(r->status == "authorized");
+    if (transaction_id.empty()) transaction_id = r->transaction_id;
+    CHECK(r->transaction_id == transaction_id);
+  }
+  CHECK(t.scalar("SELECT version FROM payments.payments WHERE payment_id = '" + payment_id + "'") == "2");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = '" + payment_id + "'") == "1");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = 'ORD-PR'") == "1");
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
+  // The relay published everything the applies wrote: nothing left behind, nothing twice.
+  CHECK(t.f.eventually([&] { return t.scalar("SELECT count(*) FROM payments.outbox") == "0"; }));
+  CHECK(t.f.events("payment.payment_authorized").size() == 1);
+}
+
+TEST_CASE("a sale writes its audit row and both events, in order, with the payment", "[payment]") {
+  payment_fixture t;
+  auto s = t.authorize("ORD-SALE", 5000, "tok_visa", "sale-1", true);
+  REQUIRE(s.ok());
+  CHECK(s->status == "captured");
+  CHECK(s->fee_amount == 175);
+  CHECK(t.scalar("SELECT version || ':' || (authorized_at IS NOT NULL) FROM payments.payments"
+                 " WHERE payment_id = '" + s->payment_id + "'") == "2:true");
+  CHECK(t.scalar("SELECT action || ':' || old_status || '>' || new_status || ':' || amount"
+                 " FROM payments.payment_audit_log WHERE payment_id = '" + s->payment_id + "'") ==
+        "sale:pending>captured:50.00");
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_captured").size() == 1; }));
+  std::vector<std::string> names;
+  for (const auto& e : t.f.events())
+    if (e.name.rfind("payment.", 0) == 0) names.push_back(e.name);
+  CHECK(names == std::vector<std::string>{"payment.payment_authorized", "payment.payment_captured"});
+  auto captured = json::parse(t.f.events("payment.payment_captured")[0].payload);
+  CHECK(captured["payment_id"] == s->payment_id);
+  CHECK(captured["status"] == "captured");
+  CHECK(captured["final"] == true);
+  CHECK(captured["transaction_id"] == s->transaction_id);
+}
