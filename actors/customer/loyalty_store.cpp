@@ -749,9 +749,7 @@ order_event read_order_event(const event& e) {
 // when the delivery is the first: the statement's other parts act only WHERE EXISTS (SELECT 1
 // FROM done), so a duplicate changes nothing. $1 event id, $2 consumer. The statement answers
 // whether the delivery was the first.
-const std::string first_delivery =
-    "WITH done AS (INSERT INTO customers.processed_events (event_id, consumer) VALUES ($1, $2) "
-    "ON CONFLICT DO NOTHING RETURNING 1)";
+const std::string first_delivery = "WITH done AS (" + db::mark_processed_sql("customers", 1, 2) + ")";
 const std::string was_first = " SELECT EXISTS (SELECT 1 FROM done)";
 
 // The placement path's events (applies_in_one_statement): de-duplication and effect in one

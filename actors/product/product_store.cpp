@@ -752,15 +752,14 @@ bool record_sales(pqxx::transaction_base& tx, const std::string& event_id, const
     units.push_back(l.units);
   }
   // Lines are summed per item first: one upsert may not touch the same row twice.
-  auto r = db::exec_hot(tx,
-      "WITH p AS (INSERT INTO catalog.processed_events (event_id, consumer) VALUES ($1, 'product.popular') "
-      "ON CONFLICT DO NOTHING RETURNING 1), "
+  static const std::string sql =
+      "WITH p AS (" + db::mark_processed_sql("catalog", 1, 4) + "), "
       "s AS (INSERT INTO catalog.item_sales_daily (item_id, day, units) "
       "SELECT l.item, current_date, sum(l.units) FROM p, unnest($2::text[], $3::bigint[]) AS l(item, units) "
       "GROUP BY l.item "
       "ON CONFLICT (item_id, day) DO UPDATE SET units = catalog.item_sales_daily.units + EXCLUDED.units) "
-      "SELECT count(*) FROM p",
-      event_id, db::text_array(items), db::int_array(units));
+      "SELECT count(*) FROM p";
+  auto r = db::exec_hot(tx, sql, event_id, db::text_array(items), db::int_array(units), std::string{"product.popular"});
   return r[0][0].as<int64_t>() == 1;
 }
 

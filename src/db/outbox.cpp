@@ -53,10 +53,13 @@ std::string outbox_rows::json() const {
 
 bool mark_processed(pqxx::work& tx, std::string_view schema, std::string_view event_id,
                     std::string_view consumer) {
-  auto r = exec_hot(tx, "INSERT INTO " + qualified_table(schema, "processed_events") +
-                              " (event_id, consumer) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                          std::string(event_id), std::string(consumer));
+  auto r = exec_hot(tx, mark_processed_sql(schema, 1, 2), std::string(event_id), std::string(consumer));
   return r.affected_rows() == 1;
+}
+
+std::string mark_processed_sql(std::string_view schema, int event_param, int consumer_param) {
+  return "INSERT INTO " + qualified_table(schema, "processed_events") + " (event_id, consumer) VALUES ($" +
+         std::to_string(event_param) + ", $" + std::to_string(consumer_param) + ") ON CONFLICT DO NOTHING RETURNING 1";
 }
 
 outbox_relay::outbox_relay(relay_settings settings, event_bus& bus)

@@ -65,6 +65,11 @@ class outbox_rows {
 // it already had: the delivery is a duplicate and must be skipped.
 bool mark_processed(pqxx::work& tx, std::string_view schema, std::string_view event_id,
                     std::string_view consumer);
+// mark_processed inside a consumer's one-statement unit: the text of a data-modifying CTE that
+// inserts the mark, yielding one row only for the first delivery. Parameters: $<event_param> the
+// event id, $<consumer_param> the consumer. Make the effect conditional on its row
+// (WHERE EXISTS / a join), so a duplicate delivery changes nothing.
+std::string mark_processed_sql(std::string_view schema, int event_param, int consumer_param);
 
 struct relay_settings {
   std::string url;                              // its own connection, not a pool slot
