@@ -1142,8 +1142,10 @@ void pay_order(order_self self, const std::string& order_ref, payment_request pa
       });
 }
 
-void price_quote(order_self self, const nlohmann::json& body, json_done done) {
-  // The pricing step without side effects: resolve, price with the built-in steps, stock per line.
+namespace {
+
+// The pricing step without side effects: resolve, price with the built-in steps, stock per line.
+void quote_with_rates(order_self self, const nlohmann::json& body, json_done done) {
   auto issues = std::make_shared<input::issue_list>();
   auto req = std::make_shared<place_request>(read_place_request(body, *issues, true));
   quote_promotions(req->promotion_codes, *issues);
@@ -1224,6 +1226,16 @@ void price_quote(order_self self, const nlohmann::json& body, json_done done) {
         auto inv = invalid_failure(issues);
         done(&inv, nullptr);
       });
+}
+
+}  // namespace
+
+void price_quote(order_self self, const nlohmann::json& body, json_done done) {
+  // The tax table is loaded at start: a quote that arrives before it waits for it, as the first
+  // order does, so that quote and order price alike.
+  if (!self->state.tax_loaded)
+    return reload_tax_rates(self, [self, body, done] { quote_with_rates(self, body, done); });
+  quote_with_rates(self, body, done);
 }
 
 }  // namespace mercato::order

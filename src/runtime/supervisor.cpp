@@ -3,6 +3,8 @@
 // published on the event bus as a supervisor.* event.
 #include "runtime/supervisor.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <random>
 
 #include <caf/all.hpp>
@@ -52,6 +54,9 @@ struct supervisor_state {
   bool shutting_down = false;
   std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
   uint64_t ping_sequence = 0;
+  // Children cut loose by abandon(), most recent last: an exit one of them sent just before it was
+  // unlinked may still be in the mailbox, and must not be taken for an exit from outside.
+  std::deque<caf::actor_addr> abandoned;
   std::mt19937_64 rng{std::random_device{}()};
   const char* name = "supervisor";
 };
@@ -282,6 +287,9 @@ void request_stop(self_ptr self, child& c) {
 // so its eventual exit is no longer ours; its scheduler thread is freed when its handler returns.
 void abandon(self_ptr self, child& c) {
   if (!c.handle) return;
+  auto& abandoned = self->state.abandoned;
+  abandoned.push_back(c.handle.address());
+  if (abandoned.size() > 64) abandoned.pop_front();  // such an exit arrives at once, if at all
   self->unlink_from(c.handle);
   self->send_exit(c.handle, caf::exit_reason::kill);
   c.handle = nullptr;
@@ -380,6 +388,13 @@ supervisor_actor::behavior_type supervisor_impl(self_ptr self, supervisor_setup 
   self->set_exit_handler([self](caf::exit_msg& em) {
     if (auto* c = find_child(self, em.source)) {
       on_child_exit(self, *c, em.reason);
+      return;
+    }
+    // A child that stopped by itself just as it was abandoned (say, a stop deadline that fired as
+    // its hang ended): its exit is no longer ours, and the child was replaced already.
+    auto& abandoned = self->state.abandoned;
+    if (auto it = std::find(abandoned.begin(), abandoned.end(), em.source); it != abandoned.end()) {
+      abandoned.erase(it);
       return;
     }
     // An exit from outside (not a child): go down with it; linked children follow.
