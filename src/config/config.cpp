@@ -256,6 +256,16 @@ class section_keys {
         [=](const Section& s) { return toml_value(s.*member); });
   }
 
+  // A string that may be empty (a path or a setting that is off when unset).
+  void optional_string(std::string key, std::string Section::*member, const char* env_var = nullptr) {
+    add(
+        std::move(key), env_var, env_text::string,
+        [=](Section& s, const toml_value& v, const std::string& where) {
+          s.*member = read_optional_string(v, where);
+        },
+        [=](const Section& s) { return toml_value(s.*member); });
+  }
+
   // A string that may be empty and may hold a password: rendered with the password masked.
   void secret_string(std::string key, std::string Section::*member, const char* env_var) {
     add(
@@ -418,6 +428,14 @@ const std::vector<key_spec>& key_table() {
     section_keys<payment_config> payment{keys, "payment", &config::payment};
     payment.integer("authorization_days", &payment_config::authorization_days, 1, 30);
     payment.secret("stripe_secret_key", &payment_config::stripe_secret_key, "MERCATO_STRIPE_SECRET_KEY");
+    payment.secret("stripe_webhook_secret", &payment_config::stripe_webhook_secret,
+                   "MERCATO_STRIPE_WEBHOOK_SECRET");
+    payment.string("stripe_base_url", &payment_config::stripe_base_url, "MERCATO_STRIPE_BASE_URL");
+    payment.duration("stripe_timeout_ms", &payment_config::stripe_timeout);
+    payment.optional_string("stripe_ca_file", &payment_config::stripe_ca_file, "MERCATO_STRIPE_CA_FILE");
+
+    section_keys<store_config> store{keys, "store", &config::store};
+    store.string("base_url", &store_config::base_url, "MERCATO_STORE_BASE_URL");
 
     return keys;
   }();

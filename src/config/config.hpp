@@ -116,6 +116,15 @@ struct inventory_config {
 struct payment_config {
   uint32_t authorization_days = 7;          // an authorization expires after this
   std::string stripe_secret_key;            // empty: the Stripe gateway is "not configured"
+  std::string stripe_webhook_secret;        // empty: Stripe webhooks are refused
+  std::string stripe_base_url = "https://api.stripe.com";
+  millis stripe_timeout{10000};             // per Stripe call; past it the outcome is unknown
+  std::string stripe_ca_file;               // PEM of trusted CAs; empty: the system store
+};
+
+// The shop's public face: where its storefront lives (sitemap and SEO URLs).
+struct store_config {
+  std::string base_url = "http://localhost:8080";
 };
 
 struct config {
@@ -130,6 +139,7 @@ struct config {
   shipping_config shipping;
   inventory_config inventory;
   payment_config payment;
+  store_config store;
   std::string source = "<defaults>";        // file the values came from
 };
 
