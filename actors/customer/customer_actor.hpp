@@ -2,8 +2,10 @@
 // shared by customer_agent.cpp (typed messages, events, timers) and routes.cpp (REST).
 #pragma once
 
+#include <array>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -19,7 +21,7 @@
 
 namespace mercato::customer {
 
-// Hourly timer of the loyalty jobs (points expiry, tier review).
+// Timer of the daily loyalty jobs (points expiry, tier review; loyalty_jobs.cpp).
 using loyalty_tick_atom = caf::atom_constant<caf::atom("lytick")>;
 
 using customer_impl = customer_actor::extend<caf::reacts_to<loyalty_tick_atom>>;
@@ -37,6 +39,9 @@ struct customer_state : agent_state {
   // After a batch failed, this many events are applied one per transaction, so that the one at
   // fault is skipped alone.
   size_t apply_singly = 0;
+  // Per daily loyalty job (loyalty_jobs.cpp's order), the latest slot a completed run is known to
+  // cover; unknown after a start, when job_runs decides.
+  std::array<std::optional<schedule::date>, 2> loyalty_jobs_covered;
 };
 
 using customer_self = customer_impl::stateful_pointer<customer_state>;
@@ -73,5 +78,8 @@ void respond_with(customer_self self, http::request_context& rc, Work work, Rend
 }
 
 void add_customer_routes(customer_self self);
+// On loyalty_tick_atom (the first at start): runs the daily loyalty jobs a slot is owed to, then
+// schedules the next tick.
+void run_due_loyalty_jobs(customer_self self);
 
 }  // namespace mercato::customer

@@ -1,5 +1,5 @@
 // The customer agent (agents/8007-customer.md): typed messages for the order saga and other agents,
-// order events (stats, earning, reversal), the hourly loyalty jobs, and its REST routes.
+// order events (stats, earning, reversal), the daily loyalty jobs' timer, and its REST routes.
 #include "customer/customer_agent.hpp"
 
 #include <algorithm>
@@ -21,7 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr auto loyalty_job_interval = std::chrono::hours(1);
 constexpr int max_event_attempts = 10;
 
 // Typed request → store unit → promise.
@@ -120,21 +119,11 @@ void apply_next_events(customer_self self) {
       std::move(on_ok), std::move(on_fail));
 }
 
-void run_loyalty_jobs(customer_self self) {
-  run_store<int64_t>(
-      self,
-      [](pqxx::work& tx) {
-        return store::result<int64_t>::of(store::expire_lots(tx, "") + store::review_tier_expiries(tx, ""));
-      },
-      [](int64_t&&) {},
-      [](const failure& f) { log::warn("customer", "loyalty_jobs_failed", {{"error", f.message}}); });
-}
-
 customer_impl::behavior_type customer_agent(customer_self self, agent_context ctx) {
   start_agent(self, ctx);
   add_customer_routes(self);
   consume_events(self, ctx, {"order.*"});
-  // The jobs are idempotent: run at start (catching up a missed night) and every hour after.
+  // The daily loyalty jobs: whatever a missed 02:00 UTC slot owes runs now (loyalty_jobs.cpp).
   self->send(self, loyalty_tick_atom::value);
   return {
       on_http_call(self),
@@ -290,10 +279,7 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
         self->state.pending_events.push_back({std::move(e), 0});
         apply_next_events(self);
       },
-      [self](loyalty_tick_atom) {
-        run_loyalty_jobs(self);
-        self->delayed_send(self, loyalty_job_interval, loyalty_tick_atom::value);
-      },
+      [self](loyalty_tick_atom) { run_due_loyalty_jobs(self); },
   };
 }
 

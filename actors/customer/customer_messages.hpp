@@ -148,8 +148,9 @@ struct count_active_customers {
   int64_t days = 30;
 };
 
-// Background jobs as messages (the hourly timer runs them; tests and infrastructure may too).
-// `as_of` is an ISO 8601 instant ("" = now): the clock the job reads.
+// Background jobs as messages, for tests and operations (the daily 02:00 UTC timer runs the same
+// SQL and records its runs in customers.job_runs; these do not). `as_of` is an ISO 8601 instant
+// ("" = now): the clock the job reads.
 struct expire_points {
   std::string as_of;
 };

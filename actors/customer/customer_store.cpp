@@ -513,6 +513,21 @@ result<customer_profile> summary(pqxx::transaction_base& tx, const std::string& 
 
 // ---- addresses ------------------------------------------------------------------------------
 
+namespace {
+
+// Runs the INSERT or UPDATE `sql` of an address, whose parameters are the same in both: $1 id,
+// $2 customer, $3 type, $4…$15 the body's text fields (`f`), $16 is_default.
+void write_address(pqxx::work& tx, const std::string& sql, const std::string& address_id,
+                   const std::string& customer_id, const std::string& type, const json& f, bool is_default) {
+  tx.exec_params(sql, address_id, customer_id, type, opt_field(f, "address_label"), opt_field(f, "first_name"),
+                 opt_field(f, "last_name"), opt_field(f, "company_name"), opt_field(f, "street_address_1"),
+                 opt_field(f, "street_address_2"), opt_field(f, "city"), opt_field(f, "state_province"),
+                 opt_field(f, "postal_code"), opt_field(f, "country_code"), opt_field(f, "phone"),
+                 opt_field(f, "delivery_instructions"), is_default);
+}
+
+}  // namespace
+
 result<json> add_address(pqxx::work& tx, const std::string& customer_id, const json& f) {
   using R = result<json>;
   if (!lock_profile(tx, customer_id))
@@ -525,16 +540,12 @@ result<json> add_address(pqxx::work& tx, const std::string& customer_id, const j
   const bool is_default = f.value("is_default", false);
   const std::string type = f["address_type"].get<std::string>();
   if (is_default) clear_overlapping_defaults(tx, customer_id, type, id);
-  tx.exec_params(
-      "INSERT INTO customers.customer_addresses (address_id, customer_id, address_type, address_label, "
-      "first_name, last_name, company_name, street_address_1, street_address_2, city, state_province, "
-      "postal_code, country_code, phone, delivery_instructions, is_default) "
-      "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-      id, customer_id, type, opt_field(f, "address_label"), opt_field(f, "first_name"),
-      opt_field(f, "last_name"), opt_field(f, "company_name"), opt_field(f, "street_address_1"),
-      opt_field(f, "street_address_2"), opt_field(f, "city"), opt_field(f, "state_province"),
-      opt_field(f, "postal_code"), opt_field(f, "country_code"), opt_field(f, "phone"),
-      opt_field(f, "delivery_instructions"), is_default);
+  write_address(tx,
+                "INSERT INTO customers.customer_addresses (address_id, customer_id, address_type, address_label, "
+                "first_name, last_name, company_name, street_address_1, street_address_2, city, state_province, "
+                "postal_code, country_code, phone, delivery_instructions, is_default) "
+                "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                id, customer_id, type, f, is_default);
   publish(tx, "customer_address_added", json{{"customer_id", customer_id}, {"address_id", id}}, customer_id);
   return R::of(address_json(tx.exec_params(address_select() + "WHERE address_id = $1::uuid", id)[0]));
 }
@@ -568,17 +579,13 @@ result<json> update_address(pqxx::work& tx, const std::string& customer_id, cons
   const bool is_default = next["is_default"].get<bool>();
   const std::string type = next["address_type"].get<std::string>();
   if (is_default) clear_overlapping_defaults(tx, customer_id, type, address_id);
-  tx.exec_params(
-      "UPDATE customers.customer_addresses SET address_type = $3, address_label = $4, first_name = $5, "
-      "last_name = $6, company_name = $7, street_address_1 = $8, street_address_2 = $9, city = $10, "
-      "state_province = $11, postal_code = $12, country_code = $13, phone = $14, "
-      "delivery_instructions = $15, is_default = $16, updated_at = now() "
-      "WHERE address_id = $1::uuid AND customer_id = $2",
-      address_id, customer_id, type, opt_field(next, "address_label"), opt_field(next, "first_name"),
-      opt_field(next, "last_name"), opt_field(next, "company_name"), opt_field(next, "street_address_1"),
-      opt_field(next, "street_address_2"), opt_field(next, "city"), opt_field(next, "state_province"),
-      opt_field(next, "postal_code"), opt_field(next, "country_code"), opt_field(next, "phone"),
-      opt_field(next, "delivery_instructions"), is_default);
+  write_address(tx,
+                "UPDATE customers.customer_addresses SET address_type = $3, address_label = $4, first_name = $5, "
+                "last_name = $6, company_name = $7, street_address_1 = $8, street_address_2 = $9, city = $10, "
+                "state_province = $11, postal_code = $12, country_code = $13, phone = $14, "
+                "delivery_instructions = $15, is_default = $16, updated_at = now() "
+                "WHERE address_id = $1::uuid AND customer_id = $2",
+                address_id, customer_id, type, next, is_default);
   return R::of(address_json(tx.exec_params(address_select() + "WHERE address_id = $1::uuid", address_id)[0]));
 }
 

@@ -14,6 +14,7 @@
 #include <pqxx/transaction>
 
 #include "customer/customer_messages.hpp"
+#include "customer/daily_schedule.hpp"
 #include "domain/money.hpp"
 #include "mercato/event.hpp"
 #include "runtime/agent_error.hpp"
@@ -139,6 +140,20 @@ result<redemption> restore(pqxx::work& tx, const restore_points& r);
 int64_t expire_lots(pqxx::work& tx, const std::string& as_of);
 // Reviews tiers whose tier_expiry_date ≤ as_of's date; returns the profiles reviewed.
 int64_t review_tier_expiries(pqxx::work& tx, const std::string& as_of);
+
+// ---- daily jobs (job_runs_store.cpp) --------------------------------------------------------
+
+// A daily job's work for "now" (as_of ""): expire_lots, review_tier_expiries.
+using daily_work = int64_t (*)(pqxx::work& tx, const std::string& as_of);
+struct job_run {
+  bool ran = false;         // false: a completed run already covered the slot; nothing done
+  int64_t count = 0;        // what `work` returned
+  schedule::date covered;   // the latest slot a completed run now covers (≥ the slot asked for)
+};
+// Runs `work` for the slot dated `slot` unless job_runs says a completed run covers it, and
+// records the run in the same transaction. The job's row is locked first: a second incarnation
+// running the same slot waits, then finds it covered.
+result<job_run> run_daily_job(pqxx::work& tx, const std::string& job, schedule::date slot, daily_work work);
 
 // ---- store credit (loyalty_store.cpp) -------------------------------------------------------
 

@@ -1,6 +1,6 @@
 // Loyalty programme rules (agents/8007-customer.md "Rules"), plain C++: tiers and their earning
 // multipliers, the redemption quote (minimum, 50 % cap, 100 points = 1.00), earning, the pro-rata
-// reversal on refunds, and the yearly tier review.
+// reversal on refunds, the yearly tier review, and when the daily jobs run.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "customer/daily_schedule.hpp"
 #include "domain/money.hpp"
 
 namespace mercato::customer::loyalty {
@@ -18,6 +19,9 @@ inline constexpr int64_t minimum_redemption = 500;  // points per order
 inline constexpr int64_t points_per_unit = 100;     // 100 points = 1.00
 inline constexpr int64_t referral_bonus = 250;
 inline constexpr int expiry_days = 365;
+
+// Points expiry and tier review: daily at 02:00 UTC, and at start if missed (daily_schedule.hpp).
+inline constexpr schedule::daily_schedule job_schedule{std::chrono::hours(2)};
 
 std::string_view to_string(tier t) noexcept;
 std::optional<tier> parse_tier(std::string_view name) noexcept;

@@ -67,6 +67,26 @@ bool digits(const std::string& s, size_t from, size_t n) {
   return true;
 }
 
+// A typed message's field into the equivalent body: empty text and nullopt mean "not given".
+void put(json& b, const char* key, const std::string& v) {
+  if (!v.empty()) b[key] = v;
+}
+void put(json& b, const char* key, const std::optional<std::string>& v) {
+  if (v) b[key] = *v;
+}
+
+// The profile fields create_customer and update_customer both carry.
+template <class Message>
+void put_profile_fields(json& b, const Message& m) {
+  put(b, "phone", m.phone);
+  put(b, "first_name", m.first_name);
+  put(b, "last_name", m.last_name);
+  put(b, "date_of_birth", m.date_of_birth);
+  put(b, "gender", m.gender);
+  put(b, "customer_type", m.customer_type);
+  put(b, "company_name", m.company_name);
+}
+
 }  // namespace
 
 void read_text(input::object_reader& in, json& out, const char* key, size_t max_len, size_t min_len) {
@@ -160,52 +180,31 @@ json read_interaction(input::object_reader& in) {
 
 json interaction_body(const record_interaction& m) {
   json b{{"interaction_type", m.interaction_type}};
-  auto put = [&](const char* k, const std::string& v) {
-    if (!v.empty()) b[k] = v;
-  };
-  put("interaction_channel", m.channel);
-  put("subject", m.subject);
-  put("description", m.description);
-  put("priority", m.priority);
-  put("reference", m.reference);
+  put(b, "interaction_channel", m.channel);
+  put(b, "subject", m.subject);
+  put(b, "description", m.description);
+  put(b, "priority", m.priority);
+  put(b, "reference", m.reference);
   return b;
 }
 
 json registration_body(const create_customer& m) {
   json b = json::object();
-  auto put = [&](const char* k, const std::string& v) {
-    if (!v.empty()) b[k] = v;
-  };
-  put("customer_id", m.customer_id);
+  put(b, "customer_id", m.customer_id);
   b["email"] = m.email;  // required: an empty one is reported as invalid
-  put("phone", m.phone);
-  put("first_name", m.first_name);
-  put("last_name", m.last_name);
-  put("date_of_birth", m.date_of_birth);
-  put("gender", m.gender);
-  put("customer_type", m.customer_type);
-  put("company_name", m.company_name);
-  put("referral_code", m.referral_code);
-  put("source", m.source);
+  put_profile_fields(b, m);
+  put(b, "referral_code", m.referral_code);
+  put(b, "source", m.source);
   return b;
 }
 
 json changes_body(const update_customer& m) {
   json b = json::object();
-  auto put = [&](const char* k, const std::optional<std::string>& v) {
-    if (v) b[k] = *v;
-  };
-  put("email", m.email);
-  put("phone", m.phone);
-  put("first_name", m.first_name);
-  put("last_name", m.last_name);
-  put("date_of_birth", m.date_of_birth);
-  put("gender", m.gender);
-  put("customer_type", m.customer_type);
-  put("company_name", m.company_name);
-  put("account_status", m.account_status);
-  put("kyc_status", m.kyc_status);
-  put("preferred_language", m.preferred_language);
+  put(b, "email", m.email);
+  put_profile_fields(b, m);
+  put(b, "account_status", m.account_status);
+  put(b, "kyc_status", m.kyc_status);
+  put(b, "preferred_language", m.preferred_language);
   if (m.email_verified) b["email_verified"] = *m.email_verified;
   if (m.phone_verified) b["phone_verified"] = *m.phone_verified;
   if (m.metadata_json) {
@@ -218,16 +217,13 @@ json changes_body(const update_customer& m) {
 
 json filter_body(const customer_filter& f) {
   json b = json::object();
-  auto put = [&](const char* k, const std::string& v) {
-    if (!v.empty()) b[k] = v;
-  };
-  put("account_status", f.account_status);
-  put("customer_type", f.customer_type);
-  put("loyalty_tier", f.loyalty_tier);
-  put("registered_from", f.registered_from);
-  put("registered_to", f.registered_to);
-  put("email", f.email);
-  put("search", f.search);
+  put(b, "account_status", f.account_status);
+  put(b, "customer_type", f.customer_type);
+  put(b, "loyalty_tier", f.loyalty_tier);
+  put(b, "registered_from", f.registered_from);
+  put(b, "registered_to", f.registered_to);
+  put(b, "email", f.email);
+  put(b, "search", f.search);
   if (f.marketing_opt_in) b["marketing_opt_in"] = *f.marketing_opt_in;
   return b;
 }

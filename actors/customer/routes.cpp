@@ -19,8 +19,12 @@ using json = nlohmann::json;
 using input::optional;
 using input::required;
 
-http_response ok_json(const json& j) { return input::json_response(200, j); }
-http_response created_json(const json& j) { return input::json_response(201, j); }
+// Runs a store unit answering a document: `status` (200, or 201 for a creation) with it as JSON.
+template <class Work>
+void respond_json(customer_self self, http::request_context& rc, Work work, int status = 200) {
+  respond_with<json>(self, rc, std::move(work), [status](json&& j) { return input::json_response(status, j); });
+}
+
 http_response no_content() {
   http_response r;
   r.status = 204;
@@ -55,8 +59,7 @@ void create_customer_route(customer_self self, http::request_context& rc) {
   input::body_reader in{rc.request.body};
   store::new_profile p = read_registration(in);
   if (!in.ok()) return rc.respond(in.error_response());
-  respond_with<json>(self, rc, [p](pqxx::work& tx) { return store::create_profile(tx, p); },
-                     [](json&& j) { return created_json(j); });
+  respond_json(self, rc, [p](pqxx::work& tx) { return store::create_profile(tx, p); }, 201);
 }
 
 void list_customers_route(customer_self self, http::request_context& rc) {
@@ -67,15 +70,13 @@ void list_customers_route(customer_self self, http::request_context& rc) {
   f.limit = w.limit;
   read_profile_filter(q, f);
   if (!q.ok()) return rc.respond(q.error_response());
-  respond_with<json>(self, rc, [f](pqxx::work& tx) { return store::result<json>::of(store::list_profiles(tx, f)); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [f](pqxx::work& tx) { return store::result<json>::of(store::list_profiles(tx, f)); });
 }
 
 void get_customer_route(customer_self self, http::request_context& rc) {
   std::string id;
   if (!check_customer_id(rc, id)) return;
-  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::get_profile(tx, id); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id](pqxx::work& tx) { return store::get_profile(tx, id); });
 }
 
 void update_customer_route(customer_self self, http::request_context& rc) {
@@ -86,8 +87,7 @@ void update_customer_route(customer_self self, http::request_context& rc) {
   if (!in.ok()) return rc.respond(in.error_response());
   json c = read_profile_changes(in);
   if (!in.ok()) return rc.respond(in.error_response());
-  respond_with<json>(self, rc, [id, c](pqxx::work& tx) { return store::update_profile(tx, id, c); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, c](pqxx::work& tx) { return store::update_profile(tx, id, c); });
 }
 
 void delete_customer(customer_self self, http::request_context& rc) {
@@ -186,8 +186,7 @@ void add_address(customer_self self, http::request_context& rc) {
   input::body_reader in{rc.request.body};
   json f = read_address(in, true);
   if (!in.ok()) return rc.respond(in.error_response());
-  respond_with<json>(self, rc, [id, f](pqxx::work& tx) { return store::add_address(tx, id, f); },
-                     [](json&& j) { return created_json(j); });
+  respond_json(self, rc, [id, f](pqxx::work& tx) { return store::add_address(tx, id, f); }, 201);
 }
 
 void list_addresses(customer_self self, http::request_context& rc) {
@@ -196,8 +195,7 @@ void list_addresses(customer_self self, http::request_context& rc) {
   input::query_reader q{rc.request};
   auto type = q.choice("address_type", optional, {"shipping", "billing", "both"}, true);
   if (!q.ok()) return rc.respond(q.error_response());
-  respond_with<json>(self, rc, [id, type](pqxx::work& tx) { return store::list_addresses(tx, id, type); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, type](pqxx::work& tx) { return store::list_addresses(tx, id, type); });
 }
 
 void update_address(customer_self self, http::request_context& rc) {
@@ -207,9 +205,8 @@ void update_address(customer_self self, http::request_context& rc) {
   input::body_reader in{rc.request.body};
   json f = read_address(in, false);
   if (!in.ok()) return rc.respond(in.error_response());
-  respond_with<json>(self, rc,
-                     [id, address_id, f](pqxx::work& tx) { return store::update_address(tx, id, address_id, f); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc,
+               [id, address_id, f](pqxx::work& tx) { return store::update_address(tx, id, address_id, f); });
 }
 
 void delete_address(customer_self self, http::request_context& rc) {
@@ -224,9 +221,8 @@ void default_address(customer_self self, http::request_context& rc) {
   std::string id;
   if (!check_customer_id(rc, id)) return;
   std::string address_id = rc.params.get("address_id");
-  respond_with<json>(self, rc,
-                     [id, address_id](pqxx::work& tx) { return store::make_default_address(tx, id, address_id); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc,
+               [id, address_id](pqxx::work& tx) { return store::make_default_address(tx, id, address_id); });
 }
 
 // ---- preferences ----------------------------------------------------------------------------
@@ -234,8 +230,7 @@ void default_address(customer_self self, http::request_context& rc) {
 void get_preferences_route(customer_self self, http::request_context& rc) {
   std::string id;
   if (!check_customer_id(rc, id)) return;
-  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::get_preferences(tx, id); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id](pqxx::work& tx) { return store::get_preferences(tx, id); });
 }
 
 void put_preferences(customer_self self, http::request_context& rc) {
@@ -258,16 +253,14 @@ void put_preferences(customer_self self, http::request_context& rc) {
   }
   if (!in.ok()) return rc.respond(in.error_response());
   json prefs = in.json();
-  respond_with<json>(self, rc, [id, prefs](pqxx::work& tx) { return store::put_preferences(tx, id, prefs); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, prefs](pqxx::work& tx) { return store::put_preferences(tx, id, prefs); });
 }
 
 // ---- loyalty and store credit ---------------------------------------------------------------
 
 void get_loyalty(customer_self self, http::request_context& rc) {
   std::string id = rc.params.get("customer_id");
-  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::loyalty(tx, id); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id](pqxx::work& tx) { return store::loyalty(tx, id); });
 }
 
 void list_loyalty_transactions(customer_self self, http::request_context& rc) {
@@ -278,9 +271,9 @@ void list_loyalty_transactions(customer_self self, http::request_context& rc) {
   auto type = q.choice("transaction_type", optional,
                        {"earn", "redeem", "restore", "reverse", "expire", "adjustment", "bonus"}, true);
   if (!q.ok()) return rc.respond(q.error_response());
-  respond_with<json>(
-      self, rc, [id, type, w](pqxx::work& tx) { return store::loyalty_transactions(tx, id, type, w.skip, w.limit); },
-      [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, type, w](pqxx::work& tx) {
+    return store::loyalty_transactions(tx, id, type, w.skip, w.limit);
+  });
 }
 
 void adjust_loyalty(customer_self self, http::request_context& rc) {
@@ -294,15 +287,13 @@ void adjust_loyalty(customer_self self, http::request_context& rc) {
   if (!in.ok()) return rc.respond(in.error_response());
   int64_t n = *points;
   std::string r = *reason, b = *by;
-  respond_with<json>(self, rc, [id, n, r, b](pqxx::work& tx) { return store::adjust_points(tx, id, n, r, b); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, n, r, b](pqxx::work& tx) { return store::adjust_points(tx, id, n, r, b); });
 }
 
 void get_store_credit(customer_self self, http::request_context& rc) {
   std::string id;
   if (!check_customer_id(rc, id)) return;
-  respond_with<json>(self, rc, [id](pqxx::work& tx) { return store::store_credit(tx, id); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id](pqxx::work& tx) { return store::store_credit(tx, id); });
 }
 
 void adjust_store_credit(customer_self self, http::request_context& rc) {
@@ -316,8 +307,7 @@ void adjust_store_credit(customer_self self, http::request_context& rc) {
   if (!in.ok()) return rc.respond(in.error_response());
   money::cents a = *amount;
   std::string r = *reason, b = *by;
-  respond_with<json>(self, rc, [id, a, r, b](pqxx::work& tx) { return store::adjust_credit(tx, id, a, r, b); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, a, r, b](pqxx::work& tx) { return store::adjust_credit(tx, id, a, r, b); });
 }
 
 // ---- interactions ---------------------------------------------------------------------------
@@ -328,8 +318,7 @@ void add_interaction(customer_self self, http::request_context& rc) {
   input::body_reader in{rc.request.body};
   json f = read_interaction(in);
   if (!in.ok()) return rc.respond(in.error_response());
-  respond_with<json>(self, rc, [id, f](pqxx::work& tx) { return store::add_interaction(tx, id, f); },
-                     [](json&& j) { return created_json(j); });
+  respond_json(self, rc, [id, f](pqxx::work& tx) { return store::add_interaction(tx, id, f); }, 201);
 }
 
 void list_interactions(customer_self self, http::request_context& rc) {
@@ -344,8 +333,7 @@ void list_interactions(customer_self self, http::request_context& rc) {
   f.interaction_type =
       q.choice("interaction_type", optional, {"support_ticket", "chat", "email", "phone", "review", "feedback"}, true);
   if (!q.ok()) return rc.respond(q.error_response());
-  respond_with<json>(self, rc, [id, f](pqxx::work& tx) { return store::list_interactions(tx, id, f); },
-                     [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, f](pqxx::work& tx) { return store::list_interactions(tx, id, f); });
 }
 
 void patch_interaction(customer_self self, http::request_context& rc) {
@@ -359,10 +347,9 @@ void patch_interaction(customer_self self, http::request_context& rc) {
   if (auto v = in.choice("priority", optional, {"low", "medium", "high", "urgent"}, true)) c["priority"] = *v;
   read_text(in, c, "resolution", 5000, 1);
   if (!in.ok()) return rc.respond(in.error_response());
-  respond_with<json>(
-      self, rc,
-      [id, interaction_id, c](pqxx::work& tx) { return store::patch_interaction(tx, id, interaction_id, c); },
-      [](json&& j) { return ok_json(j); });
+  respond_json(self, rc, [id, interaction_id, c](pqxx::work& tx) {
+    return store::patch_interaction(tx, id, interaction_id, c);
+  });
 }
 
 }  // namespace

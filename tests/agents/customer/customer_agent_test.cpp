@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include "agents/customer/customer_fixture.hpp"
 #include "customer/customer_agent.hpp"
 #include "customer/customer_messages.hpp"
 #include "customer/customer_store.hpp"
@@ -15,18 +16,11 @@
 
 using namespace mercato;
 using namespace mercato::test;
+using namespace mercato::test::customer_suite;
 using json = nlohmann::json;
 namespace cu = mercato::customer;
 
 namespace {
-
-fixture_options seeded() {
-  fixture_options o;
-  o.seed = true;
-  return o;
-}
-
-agent_spec customer_spec() { return spec_for("customer", &spawn_customer_agent); }
 
 void publish_order_event(agent_fixture& f, const std::string& name, const json& payload) {
   f.bus().publish(make_event("order", name, payload.dump(), payload.value("order_id", "")));
@@ -35,8 +29,6 @@ void publish_order_event(agent_fixture& f, const std::string& name, const json& 
 int64_t points_of(agent_fixture& f, const std::string& customer_id) {
   return f.get("customer", "/customers/" + customer_id + "/loyalty").json()["points_balance"].get<int64_t>();
 }
-
-int64_t count_rows(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
 
 }  // namespace
 

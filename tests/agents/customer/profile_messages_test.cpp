@@ -3,26 +3,18 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include "agents/customer/customer_fixture.hpp"
 #include "customer/customer_agent.hpp"
 #include "customer/customer_messages.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
+using namespace mercato::test::customer_suite;
 using json = nlohmann::json;
 namespace cu = mercato::customer;
 
 namespace {
-
-fixture_options seeded() {
-  fixture_options o;
-  o.seed = true;
-  return o;
-}
-
-agent_spec customer_spec() { return spec_for("customer", &spawn_customer_agent); }
-
-int64_t count_rows(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
 
 std::vector<std::string> ids_of(const cu::customer_list& l) {
   std::vector<std::string> out;
