@@ -24,6 +24,44 @@ const std::regex& code_pattern() {
   return re;
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// `product_types` (a list of type codes, or `product_type`: one code) replaces the definition's
+// list; codes are trimmed, lower-cased and de-duplicated. Scope product_type needs at least one;
+// other scopes keep none (like category_id outside scope category).
+void read_product_types(input::body_reader& in, attribute_definition& d) {
+  const json& body = in.json();
+  if (body.is_object() && body.contains("product_types")) {
+    if (body["product_types"].is_null()) {
+      d.product_types.clear();
+    } else if (const auto* list = in.array("product_types", input::optional, 0, 100)) {
+      std::vector<std::string> types;
+      for (size_t i = 0; i < list->size(); ++i) {
+        const auto& t = (*list)[i];
+        auto code = t.is_string() ? product_type_code(t.get<std::string>()) : std::nullopt;
+        if (!code) {
+          in.issue(std::vector<std::string>{"body", "product_types", std::to_string(i)}, product_type_rule,
+                   "value_error.str.regex");
+        } else if (std::find(types.begin(), types.end(), *code) == types.end()) {
+          types.push_back(*code);
+        }
+      }
+      d.product_types = std::move(types);
+    }
+  } else if (auto one = in.string("product_type", input::optional, 1, 64)) {
+    if (auto code = product_type_code(*one)) d.product_types = {*code};
+    else
+      in.issue("product_type", product_type_rule, "value_error.str.regex");
+  }
+  if (d.scope == "product_type" && d.product_types.empty() && in.ok())
+    in.issue("product_types", "product_types is required for product_type-scoped attributes", "value_error.missing");
+  if (d.scope != "product_type") d.product_types.clear();
+}
+
 // A POST (base nullptr) or PUT (fields given replace the stored ones) body of a definition.
 attribute_definition read_definition(input::body_reader& in, const attribute_definition* base, const catalog& cat) {
   bool create = base == nullptr;
@@ -52,6 +90,7 @@ attribute_definition read_definition(input::body_reader& in, const attribute_def
   if (d.scope == "category" && d.category_id.empty() && in.ok())
     in.issue("category_id", "category_id is required for category-scoped attributes", "value_error.missing");
   if (d.scope != "category") d.category_id.clear();
+  read_product_types(in, d);
   for (auto [key, field] : {std::pair{"unit", &d.unit}, std::pair{"group_name", &d.group_name},
                             std::pair{"help_text", &d.help_text}})
     if (auto v = in.string(key, input::optional, 0, 1000)) *field = *v;
@@ -108,16 +147,30 @@ attribute_definition read_definition(input::body_reader& in, const attribute_def
   return d;
 }
 
+// Filters: scope, category_id (definitions of that category), product_type (definitions listing
+// that type), product_id (definitions that apply to that product: 404 when it is unknown),
+// filterable.
 void list_attributes(product_self self, request_context& ctx) {
   input::query_reader q{ctx.request};
   auto scope = q.choice("scope", input::optional, {"global", "category", "product_type"});
   auto category_id = q.string("category_id", input::optional, 0, 64);
+  auto type = q.string("product_type", input::optional, 0, 64);
+  auto product_id = q.string("product_id", input::optional, 1, 100);
   auto filterable = q.boolean("filterable", input::optional);
   if (!q.ok()) return ctx.respond(q.error_response());
+  if (type && type->find_first_not_of(" \t") == std::string::npos) type.reset();
+  const catalog& cat = self->state.model;
+  const auto& attrs = self->state.attributes;
+  const product_record* p = product_id ? live_product(cat, *product_id) : nullptr;
+  if (product_id && !p) return ctx.respond(http::error(404, "Product not found"));
+  std::string type_code = type ? product_type_code(*type).value_or(lower(*type)) : std::string{};
   json out = json::array();
-  for (const auto* d : self->state.attributes.sorted()) {
+  for (const auto* d : attrs.sorted()) {
     if (scope && d->scope != *scope) continue;
     if (category_id && d->category_id != *category_id) continue;
+    if (type && std::find(d->product_types.begin(), d->product_types.end(), type_code) == d->product_types.end())
+      continue;
+    if (p && !attrs.applies(*d, *p, cat)) continue;
     if (filterable && d->is_filterable != *filterable) continue;
     out.push_back(attribute_definition_json(*d));
   }
@@ -165,10 +218,11 @@ void delete_attribute_route(product_self self, request_context& ctx) {
       });
 }
 
-json product_attributes_json(const attribute_catalog& attrs, const std::string& product_id) {
+// The product's values of the definitions that apply to it.
+json product_attributes_json(const attribute_catalog& attrs, const catalog& cat, const product_record& p) {
   json out = json::array();
   for (const auto* d : attrs.sorted()) {
-    const auto* v = attrs.value(product_id, d->id);
+    const auto* v = attrs.applicable_value(*d, p, cat);
     if (!v) continue;
     out.push_back({{"code", d->code},
                    {"name", d->name},
@@ -183,7 +237,16 @@ json product_attributes_json(const attribute_catalog& attrs, const std::string& 
 void get_product_attributes(product_self self, request_context& ctx) {
   const auto* p = live_product(self->state.model, ctx.params.get("product_id"));
   if (!p) return ctx.respond(http::error(404, "Product not found"));
-  ctx.respond(input::json_response(200, product_attributes_json(self->state.attributes, p->id)));
+  ctx.respond(input::json_response(200, product_attributes_json(self->state.attributes, self->state.model, *p)));
+}
+
+// Why `d` cannot take a value on `p` (it does not apply).
+std::string not_applicable(const attribute_definition& d, const product_record& p) {
+  if (d.scope == "product_type")
+    return p.product_type.empty() ? "Attribute " + d.code + " applies only to products of type " + join(d.product_types) +
+                                        "; this product has no product_type"
+                                  : "Attribute " + d.code + " does not apply to products of type " + p.product_type;
+  return "Attribute " + d.code + " does not apply to this product's category";
 }
 
 void put_product_attributes(product_self self, request_context& ctx) {
@@ -210,7 +273,7 @@ void put_product_attributes(product_self self, request_context& ctx) {
       continue;
     }
     if (!attrs.applies(*d, *p, cat)) {
-      in.issue(where, "Attribute " + code + " does not apply to this product's category", "value_error");
+      in.issue(where, not_applicable(*d, *p), "value_error");
       continue;
     }
     auto checked = check_attribute_value(*d, raw);
@@ -223,23 +286,26 @@ void put_product_attributes(product_self self, request_context& ctx) {
   if (!in.ok()) return ctx.respond(in.error_response());
   std::string pid = p->id;
   if (set.empty() && removed.empty())
-    return ctx.respond(input::json_response(200, product_attributes_json(attrs, pid)));
+    return ctx.respond(input::json_response(200, product_attributes_json(attrs, cat, *p)));
   write_unit<std::map<std::string, attribute_value>>(
       self, [pid, set, removed](pqxx::work& tx) { return write_product_attributes(tx, pid, set, removed); },
       [self, ctx, pid](db::outcome<unit_result<std::map<std::string, attribute_value>>> r) mutable {
         if (write_failed(ctx, r, "Conflict")) return;
         self->state.attributes.put_values(pid, std::move(*r.value->value));
-        ctx.respond(input::json_response(200, product_attributes_json(self->state.attributes, pid)));
+        const catalog& cat = self->state.model;
+        ctx.respond(input::json_response(200, product_attributes_json(self->state.attributes, cat, *cat.product(pid))));
       });
 }
 
 // Products matching the catalogue filters, in the list's default order (created_at DESC, id).
 std::vector<const product_record*> base_products(const catalog& cat, std::optional<std::string> status,
-                                                 const std::string& category_id, bool include_subcategories) {
+                                                 const std::string& category_id, bool include_subcategories,
+                                                 const std::string& product_type = {}) {
   list_query lq;
   lq.status = std::move(status);
   lq.category_id = category_id;
   lq.include_subcategories = include_subcategories;
+  lq.product_type = product_type;
   lq.limit = 1'000'000'000;
   return cat.list(lq).page;
 }
@@ -285,6 +351,7 @@ void filter_products(product_self self, request_context& ctx) {
   if (category_id && !cat.category(*category_id))
     in.issue("category_id", "Category not found", "value_error.not_found");
   bool subcategories = in.boolean("include_subcategories", input::optional).value_or(true);
+  std::string type = read_type_filter(in);
   std::optional<std::string> status = std::string{"active"};
   if (auto st = in.choice("status", input::optional, {"draft", "active", "archived", "all"}))
     status = *st == "all" ? std::nullopt : std::optional<std::string>{*st};
@@ -293,9 +360,9 @@ void filter_products(product_self self, request_context& ctx) {
   if (!in.ok()) return ctx.respond(in.error_response());
 
   std::vector<const product_record*> hits;
-  for (const auto* p : base_products(cat, status, category_id.value_or(""), subcategories)) {
+  for (const auto* p : base_products(cat, status, category_id.value_or(""), subcategories, type)) {
     bool all = std::all_of(filters.begin(), filters.end(), [&](const attribute_filter& f) {
-      return filter_matches(f, attrs.value(p->id, f.def->id));
+      return filter_matches(f, attrs.applicable_value(*f.def, *p, cat));
     });
     if (all) hits.push_back(p);
   }
@@ -304,7 +371,7 @@ void filter_products(product_self self, request_context& ctx) {
     page.push_back(hits[i]);
   std::string body = "{\"products\":" + products_array(cat, page) + ",\"total\":" + std::to_string(hits.size()) +
                      ",\"skip\":" + std::to_string(skip) + ",\"limit\":" + std::to_string(limit) +
-                     ",\"facets\":" + attrs.facets(hits).dump() + "}";
+                     ",\"facets\":" + attrs.facets(hits, cat).dump() + "}";
   ctx.respond(json_text(200, std::move(body)));
 }
 
@@ -312,11 +379,12 @@ void attribute_facets(product_self self, request_context& ctx) {
   input::query_reader q{ctx.request};
   auto category_id = q.string("category_id", input::optional, 0, 64).value_or("");
   bool subcategories = q.boolean("include_subcategories", input::optional).value_or(true);
+  std::string type = read_type_filter(q);
   if (!q.ok()) return ctx.respond(q.error_response());
   const catalog& cat = self->state.model;
   if (!category_id.empty() && !cat.category(category_id)) return ctx.respond(input::json_response(200, json::array()));
-  auto products = base_products(cat, std::string{"active"}, category_id, subcategories);
-  ctx.respond(input::json_response(200, self->state.attributes.facets(products)));
+  auto products = base_products(cat, std::string{"active"}, category_id, subcategories, type);
+  ctx.respond(input::json_response(200, self->state.attributes.facets(products, cat)));
 }
 
 }  // namespace

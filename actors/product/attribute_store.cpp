@@ -55,7 +55,8 @@ std::vector<attribute_definition> load_attribute_definitions(pqxx::work& tx, con
   auto rows = tx.exec_params(
       "SELECT attribute_id::text, attribute_code, name, type, scope, category_id::text, unit, group_name,"
       " options::text, validation_rules::text, default_value, help_text, is_required, is_filterable,"
-      " is_searchable, is_comparable, is_visible, display_order, " US("created_at") ", " US("updated_at")
+      " is_searchable, is_comparable, is_visible, display_order, " US("created_at") ", " US("updated_at") ","
+      " array_to_json(product_types)::text"
       " FROM catalog.attribute_definitions WHERE ($1::uuid IS NULL OR attribute_id = $1::uuid)",
       nonempty(id));
   for (const auto& r : rows) {
@@ -80,6 +81,7 @@ std::vector<attribute_definition> load_attribute_definitions(pqxx::work& tx, con
     d.display_order = r[17].as<int64_t>();
     d.created_at = r[18].as<int64_t>();
     d.updated_at = r[19].as<int64_t>();
+    d.product_types = json::parse(r[20].c_str()).get<std::vector<std::string>>();
     out.push_back(std::move(d));
   }
   return out;
@@ -155,12 +157,13 @@ attribute_definition insert_attribute(pqxx::work& tx, const attribute_definition
   tx.exec_params(
       "INSERT INTO catalog.attribute_definitions (attribute_id, attribute_code, name, type, scope, category_id,"
       " unit, group_name, options, validation_rules, default_value, help_text, is_required, is_filterable,"
-      " is_searchable, is_comparable, is_visible, display_order)"
+      " is_searchable, is_comparable, is_visible, display_order, product_types)"
       " VALUES ($1::uuid, $2, $3, $4, $5, $6::uuid, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $15, $16,"
-      " $17, $18)",
+      " $17, $18, $19::text[])",
       d.id, d.code, d.name, d.type, d.scope, nonempty(d.category_id), nullable(d.unit), nullable(d.group_name),
       nullable(options), nullable(rules), nullable(d.default_value), nullable(d.help_text), d.is_required,
-      d.is_filterable, d.is_searchable, d.is_comparable, d.is_visible, d.display_order);
+      d.is_filterable, d.is_searchable, d.is_comparable, d.is_visible, d.display_order,
+      db::text_array(d.product_types));
   return reload_attribute(tx, d.id);
 }
 
@@ -178,11 +181,12 @@ attribute_definition update_attribute(pqxx::work& tx, const attribute_definition
       "UPDATE catalog.attribute_definitions SET attribute_code = $2, name = $3, type = $4, scope = $5,"
       " category_id = $6::uuid, unit = $7, group_name = $8, options = $9::jsonb, validation_rules = $10::jsonb,"
       " default_value = $11, help_text = $12, is_required = $13, is_filterable = $14, is_searchable = $15,"
-      " is_comparable = $16, is_visible = $17, display_order = $18, updated_at = now()"
+      " is_comparable = $16, is_visible = $17, display_order = $18, product_types = $19::text[], updated_at = now()"
       " WHERE attribute_id = $1::uuid",
       d.id, d.code, d.name, d.type, d.scope, nonempty(d.category_id), nullable(d.unit), nullable(d.group_name),
       nullable(options), nullable(rules), nullable(d.default_value), nullable(d.help_text), d.is_required,
-      d.is_filterable, d.is_searchable, d.is_comparable, d.is_visible, d.display_order);
+      d.is_filterable, d.is_searchable, d.is_comparable, d.is_visible, d.display_order,
+      db::text_array(d.product_types));
   return reload_attribute(tx, d.id);
 }
 

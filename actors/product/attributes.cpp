@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "product/attribute_search.hpp"
 #include "product/catalog_rules.hpp"
 
 namespace mercato::product {
@@ -286,8 +287,10 @@ void attribute_catalog::load(std::vector<attribute_definition> defs, std::vector
   defs_.clear();
   codes_.clear();
   values_.clear();
+  search_terms_.clear();
   for (auto& d : defs) put_definition(std::move(d));
   for (auto& v : values) values_[v.product_id][v.attribute_id] = std::move(v.value);
+  for (const auto& [pid, vals] : values_) index_search_terms(pid);
 }
 
 const attribute_definition* attribute_catalog::find(const std::string& id_or_code) const {
@@ -327,6 +330,9 @@ bool attribute_catalog::has_values(const std::string& attribute_id) const {
 }
 
 bool attribute_catalog::applies(const attribute_definition& def, const product_record& p, const catalog& cat) const {
+  if (def.scope == "product_type")
+    return !p.product_type.empty() &&
+           std::find(def.product_types.begin(), def.product_types.end(), p.product_type) != def.product_types.end();
   if (def.scope != "category" || def.category_id.empty()) return true;
   std::string marker = "/" + def.category_id + "/";
   for (const auto& l : p.categories) {
@@ -334,6 +340,48 @@ bool attribute_catalog::applies(const attribute_definition& def, const product_r
     if (c && c->path.find(marker) != std::string::npos) return true;
   }
   return false;
+}
+
+const attribute_value* attribute_catalog::applicable_value(const attribute_definition& def, const product_record& p,
+                                                           const catalog& cat) const {
+  const auto* v = value(p.id, def.id);
+  return v && applies(def, p, cat) ? v : nullptr;
+}
+
+std::vector<const attribute_definition*> attribute_catalog::applicable(const product_record& p,
+                                                                       const catalog& cat) const {
+  std::vector<const attribute_definition*> out;
+  for (const auto* d : sorted())
+    if (applies(*d, p, cat)) out.push_back(d);
+  return out;
+}
+
+double attribute_catalog::search_score(const product_record& p, const catalog& cat,
+                                       const std::string& query_lower) const {
+  auto it = search_terms_.find(p.id);
+  if (it == search_terms_.end()) return 0.0;
+  double best = 0.0;
+  for (const auto& [attribute_id, terms] : it->second) {
+    auto d = defs_.find(attribute_id);
+    if (d == defs_.end() || !d->second.is_searchable || !applies(d->second, p, cat)) continue;
+    best = std::max(best, attribute_search_score(query_lower, terms));
+  }
+  return best;
+}
+
+void attribute_catalog::index_search_terms(const std::string& product_id) {
+  auto vals = values_.find(product_id);
+  std::vector<std::pair<std::string, std::vector<std::string>>> terms;
+  if (vals != values_.end()) {
+    for (const auto& [attribute_id, v] : vals->second) {
+      auto d = defs_.find(attribute_id);
+      if (d == defs_.end() || !d->second.is_searchable) continue;
+      auto t = attribute_search_terms(d->second, v);
+      if (!t.empty()) terms.emplace_back(attribute_id, std::move(t));
+    }
+  }
+  if (terms.empty()) search_terms_.erase(product_id);
+  else search_terms_[product_id] = std::move(terms);
 }
 
 std::vector<std::string> attribute_catalog::missing_required(
@@ -346,7 +394,7 @@ std::vector<std::string> attribute_catalog::missing_required(
   return out;
 }
 
-json attribute_catalog::facets(const std::vector<const product_record*>& products) const {
+json attribute_catalog::facets(const std::vector<const product_record*>& products, const catalog& cat) const {
   json out = json::array();
   for (const auto* d : sorted()) {
     if (!d->is_filterable) continue;
@@ -356,7 +404,7 @@ json attribute_catalog::facets(const std::vector<const product_record*>& product
     std::map<std::string, std::pair<json, int64_t>> counts;  // key → (value, count)
     std::optional<double> lo, hi;
     for (const auto* p : products) {
-      const auto* v = value(p->id, d->id);
+      const auto* v = applicable_value(*d, *p, cat);
       if (!v) continue;
       if (ranged && v->is_number()) {
         double x = v->get<double>();
@@ -400,6 +448,9 @@ void attribute_catalog::put_definition(attribute_definition def) {
   codes_[def.code] = def.id;
   std::string id = def.id;
   defs_[id] = std::move(def);
+  // is_searchable, options (labels) or the unit may have changed what its values are found by.
+  for (const auto& [pid, vals] : values_)
+    if (vals.count(id)) index_search_terms(pid);
 }
 
 void attribute_catalog::remove_definition(const std::string& id) {
@@ -407,12 +458,19 @@ void attribute_catalog::remove_definition(const std::string& id) {
   if (it == defs_.end()) return;
   codes_.erase(it->second.code);
   defs_.erase(it);
-  for (auto& [pid, vals] : values_) vals.erase(id);
+  std::vector<std::string> touched;
+  for (auto& [pid, vals] : values_)
+    if (vals.erase(id)) touched.push_back(pid);
+  for (const auto& pid : touched) {
+    if (values_[pid].empty()) values_.erase(pid);
+    index_search_terms(pid);
+  }
 }
 
 void attribute_catalog::put_values(const std::string& product_id, std::map<std::string, attribute_value> values) {
   if (values.empty()) values_.erase(product_id);
   else values_[product_id] = std::move(values);
+  index_search_terms(product_id);
 }
 
 json attribute_definition_json(const attribute_definition& d) {
@@ -425,6 +483,7 @@ json attribute_definition_json(const attribute_definition& d) {
           {"type", d.type},
           {"scope", d.scope},
           {"category_id", d.category_id.empty() ? json(nullptr) : json(d.category_id)},
+          {"product_types", d.product_types},
           {"unit", opt(d.unit)},
           {"group_name", opt(d.group_name)},
           {"options", d.options},

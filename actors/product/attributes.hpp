@@ -1,7 +1,8 @@
 // Typed product attributes (agents/8001-product.md "attribute_definitions", Rules "Attributes"):
 // the definitions and per-product values held in memory beside the catalogue (updated after
-// commits like it), value checking per type, the AND filter of POST /products/filter and the
-// facets. Plain C++ (no CAF, no SQL).
+// commits like it), which definitions apply to a product (scope), value checking per type, the AND
+// filter of POST /products/filter, the facets, and the search texts of searchable values (the
+// catalogue's search_extension). Plain C++ (no CAF, no SQL).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct attribute_definition {
   std::string type;            // text number boolean select multiselect date color dimension
   std::string scope = "global";  // global | category | product_type
   std::string category_id;     // scope category
+  std::vector<std::string> product_types;  // scope product_type: the type codes it applies to
   std::optional<std::string> unit, group_name, default_value, help_text;
   nlohmann::json options;           // null or array of strings / {value, label}
   nlohmann::json validation_rules;  // null or {min, max, max_length, pattern}
@@ -72,7 +74,7 @@ struct attribute_filter {
 std::string check_filter_value(const attribute_definition& def, const std::string& op, nlohmann::json& value);
 bool filter_matches(const attribute_filter& f, const attribute_value* stored);
 
-class attribute_catalog {
+class attribute_catalog : public search_extension {
  public:
   void load(std::vector<attribute_definition> defs, std::vector<stored_attribute_value> values);
 
@@ -85,16 +87,28 @@ class attribute_catalog {
   const attribute_value* value(const std::string& product_id, const std::string& attribute_id) const;
   bool has_values(const std::string& attribute_id) const;
 
-  // Whether the definition applies to the product (category scope: the product is mapped to the
-  // category or one of its subcategories).
+  // Whether the definition applies to the product: global always; category scope when the product
+  // is mapped to the category or one of its subcategories; product_type scope when the product's
+  // type is one of the definition's product_types (a product without a type gets none of them).
   bool applies(const attribute_definition& def, const product_record& p, const catalog& cat) const;
+  // The product's value of `def` if it has one and `def` applies to it. A value kept from before a
+  // type, category or scope change that made it inapplicable is stored but not shown, filtered,
+  // faceted nor searched (it counts again if the change is undone).
+  const attribute_value* applicable_value(const attribute_definition& def, const product_record& p,
+                                          const catalog& cat) const;
+  // Definitions that apply to the product, by display_order then code.
+  std::vector<const attribute_definition*> applicable(const product_record& p, const catalog& cat) const;
   // Required applicable attributes without a value when `p` would carry `values`.
   std::vector<std::string> missing_required(const product_record& p, const catalog& cat,
                                             const std::map<std::string, attribute_value>* values) const;
 
   // Facets over `products`: select/multiselect/boolean/color → values [{value, count}],
-  // number/dimension → {min, max}; filterable definitions that have values only.
-  nlohmann::json facets(const std::vector<const product_record*>& products) const;
+  // number/dimension → {min, max}; filterable definitions that have applicable values only.
+  nlohmann::json facets(const std::vector<const product_record*>& products, const catalog& cat) const;
+
+  // search_extension: the best match of the query in the product's applicable values of searchable
+  // definitions (attribute_search.hpp); 0 when none.
+  double search_score(const product_record& p, const catalog& cat, const std::string& query_lower) const override;
 
   // -- updates after commits ----------------------------------------------------------------
   void put_definition(attribute_definition def);
@@ -102,9 +116,15 @@ class attribute_catalog {
   void put_values(const std::string& product_id, std::map<std::string, attribute_value> values);
 
  private:
+  // Recomputes the search texts of the product's values of searchable definitions.
+  void index_search_terms(const std::string& product_id);
+
   std::unordered_map<std::string, attribute_definition> defs_;
   std::unordered_map<std::string, std::string> codes_;  // code → id
   std::unordered_map<std::string, std::map<std::string, attribute_value>> values_;  // product → attr → value
+  // product → (attribute id, lower-cased texts) of its values of searchable definitions; kept by
+  // every update above, so search reads current values without touching JSON.
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::vector<std::string>>>> search_terms_;
 };
 
 // JSON of a definition (REST).

@@ -192,6 +192,7 @@ list_result catalog::list(const list_query& q) const {
     cats = q.include_subcategories ? subtree(q.category_id) : std::vector<std::string>{q.category_id};
   std::string cat_lower = lower(q.category);
   std::string brand_lower = lower(q.brand);
+  std::string search_lower = lower(q.search);
   std::vector<std::pair<const product_record*, double>> hits;
   hits.reserve(products_.size());
   for (const auto& [id, p] : products_) {
@@ -200,6 +201,7 @@ list_result catalog::list(const list_query& q) const {
     if (q.min_price && p.price < *q.min_price) continue;
     if (q.max_price && p.price > *q.max_price) continue;
     if (!brand_lower.empty() && lower(p.brand) != brand_lower) continue;
+    if (!q.product_type.empty() && p.product_type != q.product_type) continue;
     if (!cat_lower.empty()) {
       bool match = lower(p.category) == cat_lower;
       for (const auto& l : p.categories) {
@@ -218,6 +220,7 @@ list_result catalog::list(const list_query& q) const {
     double score = 0;
     if (!q.search.empty()) {
       score = search_score(q.search, p.name, p.sku, p.brand, p.description);
+      if (score <= 0 && search_extension_) score = search_extension_->search_score(p, *this, search_lower);
       if (score <= 0) continue;
     }
     hits.emplace_back(&p, score);
@@ -413,6 +416,7 @@ const std::string& catalog::product_json(const product_record& p) const {
   }
   j["categories"] = std::move(cats);
   j["brand"] = p.brand;
+  j["product_type"] = p.product_type.empty() ? json(nullptr) : json(p.product_type);
   j["price"] = money::to_json(p.price);
   j["cost"] = optional_money(p.cost);
   j["compare_at_price"] = optional_money(p.compare_at_price);

@@ -42,6 +42,7 @@ struct product_record {
   std::string description;
   std::string category;  // free text (seed field)
   std::string brand;
+  std::string product_type;  // type code (attribute scope product_type); empty = none
   money::cents price = 0;
   std::optional<money::cents> cost;
   std::optional<money::cents> compare_at_price;
@@ -171,6 +172,7 @@ struct list_query {
   std::string category_id;
   bool include_subcategories = false;
   std::string brand;
+  std::string product_type;  // exact type code
   std::optional<money::cents> min_price, max_price;
   std::string search;
   std::string sort = "newest";  // newest | oldest | name | name_desc | price_asc | price_desc | updated | updated_asc | popular | relevance
@@ -183,9 +185,22 @@ struct list_result {
   int64_t total = 0;
 };
 
+class catalog;
+
+// Searchable text a product has beyond its own fields (attributes.hpp: values of searchable
+// attributes). The catalogue asks it about products its own fields do not match.
+class search_extension {
+ public:
+  virtual ~search_extension() = default;
+  // Relevance of `p` for the lower-cased query (0 = no match).
+  virtual double search_score(const product_record& p, const catalog& cat, const std::string& query_lower) const = 0;
+};
+
 class catalog {
  public:
   void load(catalog_snapshot snapshot);
+  // Search also asks `ext` (owned by the caller, outlives the catalogue; nullptr = none).
+  void set_search_extension(const search_extension* ext) { search_extension_ = ext; }
 
   // -- look-ups -------------------------------------------------------------------------------
   const product_record* product(const std::string& id_or_sku) const;  // deleted included
@@ -259,6 +274,7 @@ class catalog {
   std::unordered_map<std::string, std::optional<int64_t>> available_;
   mutable std::unordered_map<std::string, cache_entry> cache_;
   uint64_t epoch_ = 1;  // bumped when something every product renders changes (category names)
+  const search_extension* search_extension_ = nullptr;
 };
 
 }  // namespace mercato::product

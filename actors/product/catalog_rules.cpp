@@ -20,6 +20,18 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> product_type_code(std::string_view text) {
+  auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return std::nullopt;
+  auto last = text.find_last_not_of(" \t");
+  std::string code = lower(text.substr(first, last - first + 1));
+  if (code.size() > 64 || !std::isalnum(static_cast<unsigned char>(code[0]))) return std::nullopt;
+  bool ok = std::all_of(code.begin(), code.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+  return ok ? std::optional<std::string>{code} : std::nullopt;
+}
+
 std::string slugify(std::string_view text) {
   std::string out;
   bool dash = false;

@@ -16,6 +16,12 @@ namespace mercato::product {
 // 1..100 characters of [A-Za-z0-9._/-].
 bool valid_sku(std::string_view sku);
 
+// A product type code as stored (attribute scope product_type): `text` trimmed and lower-cased,
+// or nullopt when that is not 1..64 characters of [a-z0-9_-] starting with a letter or digit.
+std::optional<std::string> product_type_code(std::string_view text);
+inline constexpr const char* product_type_rule =
+    "product type must be 1..64 characters of a-z, 0-9, _ and - (starting with a letter or digit)";
+
 // Lower-case, runs outside a-z0-9 → "-", trimmed, ≤ 100 characters (may be empty).
 std::string slugify(std::string_view text);
 

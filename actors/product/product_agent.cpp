@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
 #include "inventory/inventory_messages.hpp"
 #include "log/log.hpp"
 #include "product/attribute_store.hpp"
@@ -207,6 +208,9 @@ namespace {
 
 product_actor::behavior_type product_agent(product_self self, agent_context ctx) {
   start_agent(self, ctx);
+  self->state.store_base_url = ctx.settings ? ctx.settings->store.base_url : store_config{}.base_url;
+  // Search also matches values of searchable attributes (both live in this state, same lifetime).
+  self->state.model.set_search_extension(&self->state.attributes);
   add_product_routes(self);
   self->state.shell->set_health_extras([self] {
     return std::string{",\"agent\":\"product_agent\",\"catalog_loaded\":"} +

@@ -78,6 +78,15 @@ product_input read_product_body(input::body_reader& in, body_mode mode) {
   out.category_id = in.string("category_id", input::optional, 0, 64);
   if (out.category_id && out.category_id->empty()) out.category_id.reset();
   out.brand = in.string("brand", input::optional, 0, 255);
+  if (explicit_null(in, "product_type")) {
+    out.product_type = std::string{};
+  } else if (auto t = in.string("product_type", input::optional, 0, 64)) {
+    auto code = product_type_code(*t);
+    if (code) out.product_type = *code;
+    else if (t->find_first_not_of(" \t") == std::string::npos) out.product_type = std::string{};
+    else
+      in.issue("product_type", product_type_rule, "value_error.str.regex");
+  }
   out.cost = nullable_amount(in, "cost");
   out.compare_at_price = nullable_amount(in, "compare_at_price");
   if (auto c = in.string("currency", input::optional, 3, 3)) {
@@ -144,6 +153,7 @@ product_record apply_product_input(const product_input& i, product_record p, con
   if (i.price) p.price = *i.price;
   if (i.description) p.description = *i.description;
   if (i.brand) p.brand = *i.brand;
+  if (i.product_type) p.product_type = *i.product_type;
   if (i.cost) p.cost = *i.cost;
   if (i.compare_at_price) p.compare_at_price = *i.compare_at_price;
   if (i.currency) p.currency = *i.currency;

@@ -21,6 +21,7 @@ struct product_input {
   std::optional<std::optional<money::cents>> cost, compare_at_price;  // inner nullopt = clear
   std::optional<std::vector<std::string>> tags;
   std::optional<std::vector<image>> images;
+  std::optional<std::string> product_type;  // a type code; "" = clear (null or empty in the body)
   int64_t stock_quantity = 0;
 };
 

@@ -97,6 +97,7 @@ struct list_products {
   std::string sort;  // popular | newest | price_asc | price_desc | name (empty: newest, relevance with search)
   int64_t skip = 0;
   int64_t limit = 100;  // 1..1000
+  std::string product_type;  // type code (exact, case-insensitive); empty: any
 };
 struct product_list {
   std::vector<product_summary> products;

@@ -27,6 +27,7 @@ struct product_state : agent_state {
   catalog model;
   attribute_catalog attributes;  // typed attribute definitions and values (same invariant as `model`)
   seo_catalog seo;               // stored SEO rows
+  std::string store_base_url;    // config store.base_url: sitemap and canonical URLs
   bool loaded = false;
   std::vector<std::function<void()>> waiting;  // requests that arrived before the load finished
   std::deque<std::function<void()>> writes;    // queued write jobs

@@ -105,7 +105,7 @@ std::vector<product_record> load_products(pqxx::work& tx, const std::string& id)
       " p.cost::text, p.compare_at_price::text, p.currency, p.weight::text, p.dimensions::text,"
       " p.condition, p.grade, p.status, array_to_json(p.tags)::text, p.metadata::text,"
       " p.pending_initial_stock, p.row_version, " US("p.deleted_at") ", " US("p.created_at") ", "
-      US("p.updated_at") ", s.url_slug"
+      US("p.updated_at") ", s.url_slug, p.product_type"
       " FROM catalog.products p LEFT JOIN catalog.product_seo s ON s.product_id = p.product_id"
       " WHERE ($1::uuid IS NULL OR p.product_id = $1::uuid)",
       nonempty(id));
@@ -135,6 +135,7 @@ std::vector<product_record> load_products(pqxx::work& tx, const std::string& id)
     p.created_at = r[20].as<int64_t>();
     p.updated_at = r[21].as<int64_t>();
     if (!r[22].is_null()) p.url_slug = r[22].c_str();
+    if (!r[23].is_null()) p.product_type = r[23].c_str();
     index[p.id] = out.size();
     out.push_back(std::move(p));
   }
@@ -329,22 +330,22 @@ void write_product_row(pqxx::work& tx, const product_record& p, bool insert, int
     tx.exec_params(
         "INSERT INTO catalog.products (product_id, sku, name, description, category, brand, price, cost,"
         " compare_at_price, currency, weight, dimensions, condition, grade, status, tags, metadata,"
-        " pending_initial_stock)"
+        " pending_initial_stock, product_type)"
         " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::numeric, $8::numeric, $9::numeric, $10, $11::numeric,"
-        " $12::jsonb, $13, $14, $15, $16::text[], $17::jsonb, $18)",
+        " $12::jsonb, $13, $14, $15, $16::text[], $17::jsonb, $18, $19)",
         p.id, p.sku, p.name, p.description, p.category, p.brand, money::format(p.price), opt(cost), opt(cap),
         p.currency, p.weight, nonempty(p.dimensions_json), p.condition, p.grade, p.status, tags,
-        p.metadata_json, initial_stock);
+        p.metadata_json, initial_stock, nonempty(p.product_type));
   } else {
     tx.exec_params(
         "UPDATE catalog.products SET sku = $2, name = $3, description = $4, category = $5, brand = $6,"
         " price = $7::numeric, cost = $8::numeric, compare_at_price = $9::numeric, currency = $10,"
         " weight = $11::numeric, dimensions = $12::jsonb, condition = $13, grade = $14, status = $15,"
-        " tags = $16::text[], metadata = $17::jsonb, row_version = row_version + 1, updated_at = now()"
-        " WHERE product_id = $1::uuid",
+        " tags = $16::text[], metadata = $17::jsonb, product_type = $18, row_version = row_version + 1,"
+        " updated_at = now() WHERE product_id = $1::uuid",
         p.id, p.sku, p.name, p.description, p.category, p.brand, money::format(p.price), opt(cost), opt(cap),
         p.currency, p.weight, nonempty(p.dimensions_json), p.condition, p.grade, p.status, tags,
-        p.metadata_json);
+        p.metadata_json, nonempty(p.product_type));
   }
 }
 
@@ -358,7 +359,8 @@ product_record insert_product(pqxx::work& tx, const product_record& p, int64_t i
   write_categories(tx, p);
   publish(tx, "product_created",
           {{"product_id", p.id}, {"sku", p.sku}, {"name", p.name}, {"price", money::to_json(p.price)},
-           {"category", category_name_json(p)}},
+           {"category", category_name_json(p)},
+           {"product_type", p.product_type.empty() ? json(nullptr) : json(p.product_type)}},
           p.id);
   return reload_product(tx, p.id);
 }
@@ -389,6 +391,8 @@ product_record update_product(pqxx::work& tx, const product_record& before, cons
   diff("description", before.description, after.description);
   diff("category", before.category, after.category);
   diff("brand", before.brand, after.brand);
+  auto type_json = [](const std::string& t) { return t.empty() ? json(nullptr) : json(t); };
+  diff("product_type", type_json(before.product_type), type_json(after.product_type));
   diff("compare_at_price", opt_m(before.compare_at_price), opt_m(after.compare_at_price));
   diff("currency", before.currency, after.currency);
   diff("weight", before.weight, after.weight);

@@ -177,8 +177,12 @@ std::optional<product_list> list_summaries(const catalog& cat, const list_produc
   else if (m.skip < 0) error = "skip must be at least 0";
   else if (m.min_price >= 0 && m.max_price >= 0 && m.min_price > m.max_price)
     error = "max_price must be greater than or equal to min_price";
+  std::optional<std::string> type;
+  if (error.empty() && !m.product_type.empty() && !(type = product_type_code(m.product_type)))
+    error = "Invalid product_type: " + m.product_type;
   if (!error.empty()) return std::nullopt;
   list_query q;
+  q.product_type = type.value_or("");
   if (m.status == "all") q.status.reset();
   else q.status = m.status;
   q.category = m.category;

@@ -54,6 +54,17 @@ inline std::string products_array(const catalog& cat, const std::vector<const pr
   return out;
 }
 
+// The optional `product_type` list filter of a query or body as a type code ("" = none given;
+// an invalid code is an issue at `product_type`).
+template <class Reader>
+std::string read_type_filter(Reader& in) {
+  auto raw = in.string("product_type", input::optional, 0, 64);
+  if (!raw || raw->find_first_not_of(" \t") == std::string::npos) return {};
+  auto code = product_type_code(*raw);
+  if (!code) in.issue("product_type", product_type_rule, "value_error.str.regex");
+  return code.value_or("");
+}
+
 inline const product_record* live_product(const catalog& cat, const std::string& key) {
   const auto* p = cat.product(key);
   return p && !p->deleted() ? p : nullptr;

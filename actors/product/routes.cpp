@@ -43,6 +43,13 @@ void check_required_attributes(product_self self, const product_record& p, input
   in.issue(std::vector<std::string>{"body", "status"}, "Required attributes missing: " + list, "value_error.missing");
 }
 
+bool same_categories(const product_record& a, const product_record& b) {
+  if (a.categories.size() != b.categories.size()) return false;
+  for (size_t i = 0; i < a.categories.size(); ++i)
+    if (a.categories[i].category_id != b.categories[i].category_id) return false;
+  return true;
+}
+
 void list_products_route(product_self self, request_context& ctx) {
   input::query_reader q{ctx.request};
   list_query lq;
@@ -55,6 +62,7 @@ void list_products_route(product_self self, request_context& ctx) {
   lq.category_id = q.string("category_id", input::optional, 0, 64).value_or("");
   lq.include_subcategories = q.boolean("include_subcategories", input::optional).value_or(false);
   lq.brand = q.string("brand", input::optional, 0, 255).value_or("");
+  lq.product_type = read_type_filter(q);
   std::string_view min_name = q.first_present({"min_price", "minPrice"});
   std::string_view max_name = q.first_present({"max_price", "maxPrice"});
   if (!min_name.empty()) lq.min_price = q.amount(min_name, input::optional);
@@ -154,7 +162,9 @@ void change_product(product_self self, request_context& ctx, body_mode mode) {
   if (input.sku && *input.sku != before->sku && cat.sku_taken(*input.sku))
     return ctx.respond(http::error(409, "Product with SKU " + *input.sku + " already exists"));
   auto after = apply_product_input(input, *before, cat, in);
-  if (after.status == "active" && before->status != "active") check_required_attributes(self, after, in);
+  // Also when an active product changes type or categories: other attributes may now apply.
+  bool scope_changed = after.product_type != before->product_type || !same_categories(*before, after);
+  if (after.status == "active" && (before->status != "active" || scope_changed)) check_required_attributes(self, after, in);
   if (!in.ok()) return ctx.respond(in.error_response());
   product_record old = *before;
   std::string conflict = "Product with SKU " + after.sku + " already exists";
@@ -790,7 +800,7 @@ void sitemap(product_self self, request_context& ctx) {
   for (const auto* p : result.page) {
     std::string slug = p->url_slug.empty() ? slugify(p->name) : p->url_slug;
     if (slug.empty()) slug = p->id;
-    xml += "  <url><loc>" + std::string{store_base_url} + "/products/" + slug + "</loc><lastmod>" +
+    xml += "  <url><loc>" + xml_escape(product_page_url(self->state.store_base_url, slug)) + "</loc><lastmod>" +
            iso(p->updated_at) + "</lastmod><changefreq>weekly</changefreq><priority>0.8</priority></url>\n";
   }
   xml += "</urlset>\n";

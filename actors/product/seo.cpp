@@ -38,6 +38,34 @@ const std::optional<std::string>& seo_field(const seo_record& r, const std::stri
   return seo_field(const_cast<seo_record&>(r), name);
 }
 
+std::string product_page_url(std::string_view base_url, std::string_view slug) {
+  auto first = base_url.find_first_not_of(" \t\r\n");
+  std::string_view base = first == std::string_view::npos ? std::string_view{} : base_url.substr(first);
+  while (!base.empty() && (base.back() == '/' || base.back() == ' ' || base.back() == '\t' || base.back() == '\r' ||
+                           base.back() == '\n'))
+    base.remove_suffix(1);
+  std::string url{base};
+  url += "/products/";
+  url += slug;
+  return url;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 void seo_catalog::load(std::vector<seo_record> rows) {
   rows_.clear();
   slugs_.clear();
@@ -79,14 +107,15 @@ std::string product_slug(const seo_catalog& seo, const product_record& p, const 
   }
 }
 
-seo_record generate_seo(const catalog& cat, const product_record& p, const std::string& slug) {
+seo_record generate_seo(const catalog& cat, const product_record& p, const std::string& slug,
+                        std::string_view base_url) {
   seo_record r;
   r.product_id = p.id;
   r.meta_title = seo_meta_title(p.name, p.brand, p.category);
   r.meta_description = seo_meta_description(p.description, p.name, money::format(p.price), p.brand);
   r.meta_keywords = seo_keywords(p.name, p.brand, p.category);
   r.url_slug = slug;
-  r.canonical_url = std::string{store_base_url} + "/products/" + slug;
+  r.canonical_url = product_page_url(base_url, slug);
   r.og_title = r.meta_title;
   r.og_description = r.meta_description;
   const image* img = p.primary_image();
@@ -114,14 +143,16 @@ seo_record merge_seo(const seo_record* stored, seo_record generated, bool overwr
   return generated;
 }
 
-json seo_json(const catalog& cat, const seo_catalog& seo, const product_record& p) {
+json seo_json(const catalog& cat, const seo_catalog& seo, const product_record& p, std::string_view base_url) {
   const seo_record* stored = seo.find(p.id);
-  seo_record live = generate_seo(cat, p, product_slug(seo, p));
+  std::string slug = product_slug(seo, p);
+  seo_record live = generate_seo(cat, p, slug, base_url);
   json out{{"product_id", p.id}};
   for (const auto& f : seo_text_fields()) {
     const auto& v = stored && seo_field(*stored, f) ? seo_field(*stored, f) : seo_field(live, f);
     out[f] = v ? json(*v) : json(nullptr);
   }
+  if (!stored || !stored->is_overridden("canonical_url")) out["canonical_url"] = product_page_url(base_url, slug);
   // JSON-LD follows the live availability unless set by hand.
   out["schema_markup"] = stored && stored->is_overridden("schema_markup") ? stored->schema_markup : live.schema_markup;
   out["overridden"] = stored ? stored->overridden : std::vector<std::string>{};

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -31,7 +32,13 @@ const std::vector<std::string>& seo_text_fields();
 std::optional<std::string>& seo_field(seo_record& r, const std::string& name);
 const std::optional<std::string>& seo_field(const seo_record& r, const std::string& name);
 
-constexpr const char* store_base_url = "http://localhost:8080";  // config store.base_url default
+// A product's storefront page: `base_url` (config store.base_url) + "/products/" + slug. Blanks
+// around the base and its trailing slashes are dropped, so "https://shop.example/" and
+// "https://shop.example" give the same URL; an empty base gives the site-relative path.
+std::string product_page_url(std::string_view base_url, std::string_view slug);
+
+// `text` safe as XML character data or attribute value (& < > " ').
+std::string xml_escape(std::string_view text);
 
 class seo_catalog {
  public:
@@ -53,14 +60,19 @@ class seo_catalog {
 std::string product_slug(const seo_catalog& seo, const product_record& p, const std::set<std::string>& taken = {},
                          bool keep_stored = true);
 
-// Every field generated from the product (JSON-LD with the cached availability).
-seo_record generate_seo(const catalog& cat, const product_record& p, const std::string& slug);
+// Every field generated from the product (JSON-LD with the cached availability; canonical_url
+// under `base_url`).
+seo_record generate_seo(const catalog& cat, const product_record& p, const std::string& slug,
+                        std::string_view base_url);
 
 // `generated` with the stored row's overridden fields kept (all of them dropped when `overwrite`).
 seo_record merge_seo(const seo_record* stored, seo_record generated, bool overwrite);
 
-// ProductSEO JSON: the stored row's fields, the generated value for any it lacks.
-nlohmann::json seo_json(const catalog& cat, const seo_catalog& seo, const product_record& p);
+// ProductSEO JSON: the stored row's fields, the generated value for any it lacks. canonical_url
+// follows the current base URL and slug unless it was set by hand (a stored one may predate a
+// change of store.base_url).
+nlohmann::json seo_json(const catalog& cat, const seo_catalog& seo, const product_record& p,
+                        std::string_view base_url);
 
 // GET /seo/audit over active products.
 nlohmann::json seo_audit(const catalog& cat, const seo_catalog& seo);

@@ -53,18 +53,19 @@ void save_rows(product_self self, request_context& ctx, std::vector<seo_record> 
 void get_seo(product_self self, request_context& ctx) {
   const auto* p = live_product(self->state.model, ctx.params.get("product_id"));
   if (!p) return ctx.respond(http::error(404, "Product not found"));
-  ctx.respond(input::json_response(200, seo_json(self->state.model, self->state.seo, *p)));
+  ctx.respond(input::json_response(200, seo_json(self->state.model, self->state.seo, *p, self->state.store_base_url)));
 }
 
 void put_seo(product_self self, request_context& ctx) {
   const catalog& cat = self->state.model;
   const seo_catalog& seo = self->state.seo;
+  const std::string& base = self->state.store_base_url;
   const auto* p = live_product(cat, ctx.params.get("product_id"));
   if (!p) return ctx.respond(http::error(404, "Product not found"));
   input::body_reader in{ctx.request.body};
   if (!in.ok()) return ctx.respond(in.error_response());
   const seo_record* stored = seo.find(p->id);
-  seo_record rec = merge_seo(stored, generate_seo(cat, *p, product_slug(seo, *p)), false);
+  seo_record rec = merge_seo(stored, generate_seo(cat, *p, product_slug(seo, *p), base), false);
   std::set<std::string> overridden(rec.overridden.begin(), rec.overridden.end());
   const json& body = in.json();
   for (const auto& f : seo_text_fields()) {
@@ -96,11 +97,11 @@ void put_seo(product_self self, request_context& ctx) {
   std::string conflict = "URL slug " + slug + " is already in use";
   if (!owner.empty() && owner != p->id) return ctx.respond(http::error(409, conflict));
   // A hand-set slug moves the canonical URL unless that is set by hand too.
-  if (!overridden.count("canonical_url")) rec.canonical_url = std::string{store_base_url} + "/products/" + slug;
+  if (!overridden.count("canonical_url")) rec.canonical_url = product_page_url(base, slug);
   rec.overridden.assign(overridden.begin(), overridden.end());
   std::string pid = p->id;
   save_rows(self, ctx, {rec}, conflict, [self, ctx, pid] {
-    ctx.respond(input::json_response(200, seo_json(self->state.model, self->state.seo, *self->state.model.product(pid))));
+    ctx.respond(input::json_response(200, seo_json(self->state.model, self->state.seo, *self->state.model.product(pid), self->state.store_base_url)));
   });
 }
 
@@ -125,15 +126,16 @@ std::optional<bool> read_overwrite(request_context& ctx, http_response& error) {
 void generate_product_seo(product_self self, request_context& ctx) {
   const catalog& cat = self->state.model;
   const seo_catalog& seo = self->state.seo;
+  const std::string& base = self->state.store_base_url;
   const auto* p = live_product(cat, ctx.params.get("product_id"));
   if (!p) return ctx.respond(http::error(404, "Product not found"));
   http_response error;
   auto overwrite = read_overwrite(ctx, error);
   if (!overwrite) return ctx.respond(error);
-  seo_record rec = merge_seo(seo.find(p->id), generate_seo(cat, *p, product_slug(seo, *p, {}, false)), *overwrite);
+  seo_record rec = merge_seo(seo.find(p->id), generate_seo(cat, *p, product_slug(seo, *p, {}, false), base), *overwrite);
   std::string pid = p->id;
   save_rows(self, ctx, {rec}, "URL slug " + rec.url_slug.value_or("") + " is already in use", [self, ctx, pid] {
-    ctx.respond(input::json_response(200, seo_json(self->state.model, self->state.seo, *self->state.model.product(pid))));
+    ctx.respond(input::json_response(200, seo_json(self->state.model, self->state.seo, *self->state.model.product(pid), self->state.store_base_url)));
   });
 }
 
@@ -142,6 +144,7 @@ void generate_product_seo(product_self self, request_context& ctx) {
 void generate_all_seo(product_self self, request_context& ctx) {
   const catalog& cat = self->state.model;
   const seo_catalog& seo = self->state.seo;
+  const std::string& base = self->state.store_base_url;
   http_response error;
   auto overwrite = read_overwrite(ctx, error);
   if (!overwrite) return ctx.respond(error);
@@ -157,7 +160,7 @@ void generate_all_seo(product_self self, request_context& ctx) {
       ++skipped;
       continue;
     }
-    seo_record rec = merge_seo(stored, generate_seo(cat, *p, product_slug(seo, *p, taken, false)), false);
+    seo_record rec = merge_seo(stored, generate_seo(cat, *p, product_slug(seo, *p, taken, false), base), false);
     if (rec.url_slug) taken.insert(*rec.url_slug);
     rows.push_back(std::move(rec));
   }
