@@ -300,6 +300,9 @@ void ship_shipment(order_self self, const std::string& shipment_id, const std::s
         cap.amount = plan.amount;
         cap.final = plan.final;
         cap.idempotency_key = o.order_id + ":capture:" + s.shipment_id;
+        // A payment that takes one capture only (Stripe without multicapture) is captured whole at
+        // the first shipment: a partial capture would release what the later shipments are owed.
+        cap.whole_if_single_capture = true;
         ask_agent<payment_actor>(
             self, self->state.ctx, "payment", cap,
             [fulfill](payment::payment_view& p) {

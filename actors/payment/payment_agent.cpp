@@ -62,6 +62,28 @@ caf::typed_response_promise<count_reply> run_count(payment_self self, T work) {
   return rp;
 }
 
+// `url` without a user:password@ part (a URL may carry credentials; logs never do).
+std::string without_credentials(std::string url) {
+  const auto scheme = url.find("://");
+  const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = url.find('@', start);
+  if (at != std::string::npos && at < url.find('/', start)) url.replace(start, at + 1 - start, "****@");
+  return url;
+}
+
+// What the Stripe adapter will use and where its secrets came from; never the secrets.
+void log_stripe_settings(const stripe_settings& s) {
+  const bool configured = !s.api_key.empty() && s.url_problem().empty();
+  log::info("payment", "stripe_settings",
+            {{"configured", configured},
+             {"api_key_from", s.api_key_origin.empty() ? "unset" : s.api_key_origin},
+             {"webhook_secret_from", s.webhook_secret_origin.empty() ? "unset" : s.webhook_secret_origin},
+             {"base_url", without_credentials(s.base_url)},
+             {"timeout_ms", s.timeout_ms},
+             {"ca_file", s.ca_file.empty() ? "system store" : s.ca_file}});
+  for (const auto& w : s.warnings) log::warn("payment", "stripe_settings_ignored", {{"reason", w}});
+}
+
 int64_t reconcile(payment_operations& ops, pqxx::connection& c, int64_t older_than) {
   std::vector<std::string> stale, expired;
   {
@@ -81,12 +103,11 @@ int64_t reconcile(payment_operations& ops, pqxx::connection& c, int64_t older_th
 payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) {
   start_agent(self, ctx);
   auto settings = payment_settings::from_environment();
-  auto stripe = stripe_settings::from_environment();
-  if (ctx.settings) {  // [payment] in the config file wins over the environment defaults
-    settings.authorization_ttl_seconds = int64_t{ctx.settings->payment.authorization_days} * 86400;
-    if (!ctx.settings->payment.stripe_secret_key.empty())
-      stripe.api_key = ctx.settings->payment.stripe_secret_key;
-  }
+  const payment_config section = ctx.settings ? ctx.settings->payment : payment_config{};
+  if (ctx.settings)  // [payment] in the config file wins over the environment defaults
+    settings.authorization_ttl_seconds = int64_t{section.authorization_days} * 86400;
+  auto stripe = resolve_stripe_settings(section);
+  log_stripe_settings(stripe);
   self->state.ops = std::make_shared<payment_operations>(
       std::make_shared<gateway_registry>(std::move(settings), std::move(stripe)));
   self->state.shell->set_root_message("Payment Agent Enhanced API is running!");  // the contract's text
@@ -122,7 +143,8 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
       },
       [=](capture_payment& m) -> caf::result<payment_view> {
         capture_input in{m.payment_id, m.order_id, m.amount, m.final,
-                         m.idempotency_key.empty() ? uuid_v4() : m.idempotency_key};
+                         m.idempotency_key.empty() ? uuid_v4() : m.idempotency_key,
+                         m.whole_if_single_capture};
         if (in.amount < 0) return make_failure(failure_kind::invalid, "invalid", "amount must be positive");
         auto ops = self->state.ops;
         return run_operation<payment_view>(

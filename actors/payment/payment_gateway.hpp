@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,8 +25,25 @@ struct gateway_result {
   std::string auth_code;
   std::string error_code;
   std::string message;
+  // capture: the PSP closed the authorization with this capture (no further capture possible,
+  // the remainder released), whatever was asked; the payment then becomes captured and final.
+  bool closed = false;
+  // authorize: whether the PSP accepts several partial captures of this authorization
+  // (multicapture); nullopt when the answer does not say.
+  std::optional<bool> multicapture;
 
   bool approved() const noexcept { return result == outcome::approved; }
+  // The PSP decided the operation (approved or declined): nothing to re-send.
+  bool decided() const noexcept { return result == outcome::approved || result == outcome::declined; }
+};
+
+// A transaction still pending at the PSP (no answer yet), as reconciliation asks about it.
+struct pending_operation {
+  std::string type;             // authorize | sale | capture | void | refund
+  std::string reference;        // the PSP's id of the payment (empty: none came back yet)
+  std::string idempotency_key;  // the PSP key it was sent with (= transaction_id)
+  money::cents amount = 0;
+  money::cents captured_before = 0;  // the payment's captured total without this operation
 };
 
 class payment_gateway {
@@ -39,11 +57,25 @@ class payment_gateway {
   virtual gateway_result authorize(money::cents amount, std::string_view currency,
                                    std::string_view token, bool capture,
                                    std::string_view idempotency_key) = 0;
+  // `final` false: keep the rest of the authorization open for a later capture (asked only where
+  // the authorization has multicapture); true: the PSP releases the rest.
   virtual gateway_result capture(std::string_view reference, money::cents amount, bool final,
                                  std::string_view idempotency_key) = 0;
   virtual gateway_result cancel(std::string_view reference, std::string_view idempotency_key) = 0;
   virtual gateway_result refund(std::string_view reference, money::cents amount,
                                 std::string_view idempotency_key) = 0;
+  // What the PSP's own records say about `op` (reconciliation): approved / declined when they
+  // decide it; outcome_unknown when they cannot (the caller then re-sends the call with its key);
+  // unavailable when the PSP could not be asked. A lookup error is never a verdict. Default: no
+  // lookup (outcome_unknown).
+  virtual gateway_result lookup(const pending_operation& op);
 };
+
+inline gateway_result payment_gateway::lookup(const pending_operation&) {
+  gateway_result r;
+  r.result = gateway_result::outcome::outcome_unknown;
+  r.message = "This gateway has no lookup";
+  return r;
+}
 
 }  // namespace mercato::payment

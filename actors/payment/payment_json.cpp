@@ -115,6 +115,7 @@ json payment_json(const payment_row& p, const std::optional<method_row>& method,
          {"risk_level", text_or_null(p.risk_level)},
          {"source", text_or_null(p.source)},
          {"capture_final", p.capture_final},
+         {"multicapture", p.multicapture},  // a partial capture may leave the rest open
          {"expires_at", text_or_null(p.expires_at)},
          {"created_at", p.created_at},
          {"updated_at", p.updated_at}};

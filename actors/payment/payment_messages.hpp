@@ -50,6 +50,10 @@ struct capture_payment {
   money::cents amount = 0;
   bool final = false;
   std::string idempotency_key;
+  // Where the authorization takes a single capture (no multicapture at the PSP), a partial capture
+  // would release the rest for good: capture the whole remainder instead. The order agent sets it
+  // (a shop ships the rest of an order it is owed money for); REST captures keep the exact amount.
+  bool whole_if_single_capture = false;
 };
 struct void_payment {  // errors: not_voidable (conflict: captured; refund instead)
   std::string order_id;

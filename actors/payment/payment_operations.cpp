@@ -18,20 +18,6 @@
 namespace mercato::payment {
 namespace {
 
-// A new pending gateway operation on payment `p` (amount and key filled in by the caller).
-transaction_row pending_transaction(const payment_row& p, const char* type) {
-  transaction_row t;
-  t.transaction_id = uuid_v4();
-  t.payment_id = p.payment_id;
-  t.order_id = p.order_id;
-  t.customer_id = p.customer_id;
-  t.gateway_id = p.gateway_id;
-  t.payment_method_id = p.method_id;
-  t.type = type;
-  t.status = "pending";
-  return t;
-}
-
 using json = nlohmann::json;
 
 failure refuse(failure_kind kind, std::string code, std::string message, std::string detail = {}) {
@@ -98,6 +84,39 @@ payment_settings payment_settings::from_environment() {
   }
   if (const char* v = std::getenv("MERCATO_PAYMENT_FINGERPRINT_SECRET"); v && *v) s.fingerprint_secret = v;
   return s;
+}
+
+transaction_row pending_transaction(const payment_row& p, const char* type, money::cents amount,
+                                    const std::string& key) {
+  transaction_row t;
+  t.transaction_id = uuid_v4();
+  t.payment_id = p.payment_id;
+  t.order_id = p.order_id;
+  t.customer_id = p.customer_id;
+  t.gateway_id = p.gateway_id;
+  t.payment_method_id = p.method_id;
+  t.type = type;
+  t.status = "pending";
+  t.amount = amount;
+  t.currency = p.currency;
+  t.idempotency_key = key.empty() ? t.transaction_id : key;
+  return t;
+}
+
+refund_row pending_refund(const payment_row& p, const transaction_row& t, const std::string& type,
+                          const std::string& reason) {
+  refund_row f;
+  f.refund_id = uuid_v4();
+  f.transaction_id = t.transaction_id;
+  f.payment_id = p.payment_id;
+  f.order_id = p.order_id;
+  f.customer_id = p.customer_id;
+  f.refund_type = type;
+  f.refund_reason = reason;
+  f.amount = t.amount;
+  f.currency = p.currency;
+  f.status = "pending";
+  return f;
 }
 
 failure declined_failure(const transaction_row& t) {
@@ -216,17 +235,7 @@ std::variant<authorization_plan, failure> plan_authorization(tx_t& tx, gateway_r
   p.risk_score = in.risk_score;
   p.risk_level = in.risk_level;
   transaction_row& t = plan.transaction;
-  t.transaction_id = uuid_v4();
-  t.payment_id = p.payment_id;
-  t.order_id = p.order_id;
-  t.customer_id = p.customer_id;
-  t.gateway_id = gateway_id;
-  t.payment_method_id = method_id;
-  t.type = in.capture ? "sale" : "authorize";
-  t.status = "pending";
-  t.amount = in.amount;
-  t.currency = in.currency;
-  t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
+  t = pending_transaction(p, in.capture ? "sale" : "authorize", in.amount, in.key);
   t.risk_score = in.risk_score;
   t.risk_level = in.risk_level;
   return plan;
@@ -296,111 +305,93 @@ std::optional<operation_result> payment_operations::replay_by_key(pqxx::connecti
   return send_and_apply(c, *e, true);
 }
 
-operation_result payment_operations::capture(pqxx::connection& c, const capture_input& in) {
+template <class Plan, class Finish>
+operation_result payment_operations::stage_and_send(pqxx::connection& c, const std::string& payment_id,
+                                                    const std::string& order_id, const std::string& key,
+                                                    std::string_view type, Plan plan, Finish finish) {
   transaction_row t;
   {
     pqxx::work tx{c};
-    if (!in.payment_id.empty() && !valid_uuid(in.payment_id))
+    if (!payment_id.empty() && !valid_uuid(payment_id))
       return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    auto p = resolve_payment(tx, in.payment_id, in.order_id);
+    auto p = resolve_payment(tx, payment_id, order_id);
     if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    if (auto replay = replay_by_key(c, tx, p->payment_id, in.key, "capture")) return std::move(*replay);
-    auto a = amounts_of(*p);
-    money::cents amount = in.amount > 0 ? in.amount : capturable_remaining(a);
-    if (auto r = check_capture(a, amount))
-      return refused(refuse(failure_kind::conflict, r->code, r->message));
-    t = pending_transaction(*p, "capture");
-    t.amount = amount;
-    t.currency = p->currency;
-    t.capture_final = in.final || amount == capturable_remaining(a);
-    t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
+    if (auto replay = replay_by_key(c, tx, p->payment_id, key, type)) return std::move(*replay);
+    std::variant<transaction_row, failure> planned = plan(*p);
+    if (auto* refusal = std::get_if<failure>(&planned)) return refused(std::move(*refusal));
+    t = std::get<transaction_row>(std::move(planned));
     if (!insert_transaction(tx, t))
       return refused(refuse(failure_kind::conflict, "operation_in_progress",
                             "Another operation is in progress on this payment"));
+    std::optional<operation_result> done = finish(tx, *p, t);
     tx.commit();
+    if (done) return std::move(*done);
   }
   return send_and_apply(c, t);
+}
+
+namespace {
+// stage_and_send's `finish` for operations that always go to the gateway.
+std::optional<operation_result> to_gateway(pqxx::work&, const payment_row&, const transaction_row&) {
+  return std::nullopt;
+}
+}  // namespace
+
+operation_result payment_operations::capture(pqxx::connection& c, const capture_input& in) {
+  auto plan = [&](const payment_row& p) -> std::variant<transaction_row, failure> {
+    auto a = amounts_of(p);
+    const money::cents remaining = capturable_remaining(a);
+    money::cents amount = in.amount > 0 ? in.amount : remaining;
+    if (in.whole_if_single_capture && !p.multicapture) amount = remaining;
+    if (auto r = check_capture(a, amount)) return refuse(failure_kind::conflict, r->code, r->message);
+    transaction_row t = pending_transaction(p, "capture", amount, in.key);
+    // A partial capture leaves the rest open only where the PSP takes several captures of the
+    // authorization (multicapture); elsewhere it is the last one: the PSP releases the rest, and
+    // so does the payment (captured, capture_final) instead of showing a remainder it cannot take.
+    t.capture_final = in.final || amount == remaining || !p.multicapture;
+    return t;
+  };
+  return stage_and_send(c, in.payment_id, in.order_id, in.key, "capture", plan, to_gateway);
 }
 
 operation_result payment_operations::cancel_authorization(pqxx::connection& c, const void_input& in) {
-  transaction_row t;
-  {
-    pqxx::work tx{c};
-    if (!in.payment_id.empty() && !valid_uuid(in.payment_id))
-      return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    auto p = resolve_payment(tx, in.payment_id, in.order_id);
-    if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    if (auto replay = replay_by_key(c, tx, p->payment_id, in.key, "void")) return std::move(*replay);
-    if (auto r = check_void(amounts_of(*p)))
-      return refused(refuse(failure_kind::conflict, r->code, r->message));
-    t = pending_transaction(*p, "void");
-    t.amount = p->authorized - p->captured;
-    t.currency = p->currency;
-    t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
-    if (!insert_transaction(tx, t))
-      return refused(refuse(failure_kind::conflict, "operation_in_progress",
-                            "Another operation is in progress on this payment"));
-    tx.commit();
-  }
-  return send_and_apply(c, t);
+  auto plan = [&](const payment_row& p) -> std::variant<transaction_row, failure> {
+    if (auto r = check_void(amounts_of(p))) return refuse(failure_kind::conflict, r->code, r->message);
+    return pending_transaction(p, "void", p.authorized - p.captured, in.key);
+  };
+  return stage_and_send(c, in.payment_id, in.order_id, in.key, "void", plan, to_gateway);
 }
 
 operation_result payment_operations::refund(pqxx::connection& c, const refund_input& in) {
-  transaction_row t;
-  {
-    pqxx::work tx{c};
-    if (!in.payment_id.empty() && !valid_uuid(in.payment_id))
-      return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    auto p = resolve_payment(tx, in.payment_id, in.order_id);
-    if (!p) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-    if (auto replay = replay_by_key(c, tx, p->payment_id, in.key, "refund")) return std::move(*replay);
-    auto a = amounts_of(*p);
+  std::string type, reason;
+  auto plan = [&](const payment_row& p) -> std::variant<transaction_row, failure> {
+    auto a = amounts_of(p);
     money::cents refundable = refundable_amount(a);
     money::cents amount = in.amount > 0 ? in.amount : refundable;
-    if (auto r = check_refund(a, amount))
-      return refused(refuse(failure_kind::conflict, r->code, r->message));
-    std::string type = in.refund_type;
+    if (auto r = check_refund(a, amount)) return refuse(failure_kind::conflict, r->code, r->message);
+    type = in.refund_type;
     if (type.empty()) type = amount == refundable ? "full" : "partial";
     if (type == "full" && amount != refundable)
-      return refused(refuse(failure_kind::invalid, "invalid",
-                            fmt::format("A full refund must be the refundable amount ({})",
-                                        money::format(refundable))));
-    std::string reason = in.reason == "return" ? "item_returned" : in.reason;
+      return refuse(failure_kind::invalid, "invalid",
+                    fmt::format("A full refund must be the refundable amount ({})", money::format(refundable)));
+    reason = in.reason == "return" ? "item_returned" : in.reason;
     if (reason.empty()) reason = "other";
-    t = pending_transaction(*p, "refund");
-    t.amount = amount;
-    t.currency = p->currency;
-    t.idempotency_key = in.key.empty() ? t.transaction_id : in.key;
-    if (!insert_transaction(tx, t))
-      return refused(refuse(failure_kind::conflict, "operation_in_progress",
-                            "Another operation is in progress on this payment"));
-    refund_row f;
-    f.refund_id = uuid_v4();
-    f.transaction_id = t.transaction_id;
-    f.payment_id = p->payment_id;
-    f.order_id = p->order_id;
-    f.customer_id = p->customer_id;
-    f.refund_type = type;
-    f.refund_reason = reason;
-    f.amount = amount;
-    f.currency = p->currency;
-    f.status = "pending";
+    return pending_transaction(p, "refund", amount, in.key);
+  };
+  auto finish = [&](pqxx::work& tx, const payment_row& p, const transaction_row& t) -> std::optional<operation_result> {
+    refund_row f = pending_refund(p, t, type, reason);
     f.notes = in.notes;
     f.requested_by = in.requested_by;
     insert_refund(tx, f);
     // No gateway call: a chargeback was already taken by the bank; an External payment is
     // refunded by the channel that collected it. Both complete in this transaction.
-    auto g = gateways_->row(tx, p->gateway_id);
-    if (type == "chargeback" || !g || g->adapter == "external") {
-      gateway_result done;
-      done.result = gateway_result::outcome::approved;
-      auto r = apply_in(tx, t, done);
-      tx.commit();
-      return r;
-    }
-    tx.commit();
-  }
-  return send_and_apply(c, t);
+    auto g = gateways_->row(tx, p.gateway_id);
+    if (type != "chargeback" && g && g->adapter != "external") return std::nullopt;
+    gateway_result done;
+    done.result = gateway_result::outcome::approved;
+    return apply_in(tx, t, done);
+  };
+  return stage_and_send(c, in.payment_id, in.order_id, in.key, "refund", plan, finish);
 }
 
 cancel_result payment_operations::cancel_order(pqxx::connection& c, const std::string& order_id,
@@ -475,17 +466,7 @@ operation_result payment_operations::record_external(pqxx::connection& c, const 
   p.status = "pending";
   p.amount = in.amount;
   p.source = in.source;
-  transaction_row t;
-  t.transaction_id = uuid_v4();
-  t.payment_id = p.payment_id;
-  t.order_id = p.order_id;
-  t.customer_id = p.customer_id;
-  t.gateway_id = 3;
-  t.type = "sale";
-  t.status = "pending";
-  t.amount = in.amount;
-  t.currency = in.currency;
-  t.idempotency_key = "external:" + in.order_id;
+  transaction_row t = pending_transaction(p, "sale", in.amount, "external:" + in.order_id);
   if (!insert_payment_with_transaction(tx, p, t, false).inserted)
     return refused(refuse(failure_kind::conflict, "payment_exists", "Order already has a live payment"));
   gateway_result done;
@@ -515,7 +496,31 @@ operation_result payment_operations::resume(pqxx::connection& c, const std::stri
     r.message = "No answer from the payment gateway within 24 hours";
     return apply(c, *t, r);
   }
-  return send_and_apply(c, *t, true);
+  std::optional<staged_rows> rows;
+  {
+    pqxx::nontransaction tx{c};  // reads only
+    auto p = get_payment(tx, t->payment_id);
+    auto g = gateways_->row(tx, t->gateway_id);
+    if (p && g) rows = staged_rows{*p, *g};
+  }
+  if (payment_gateway* gw = rows ? gateways_->adapter(rows->gateway) : nullptr) {
+    pending_operation op;
+    op.type = t->type;
+    // An authorization's PSP id is on its transaction when an undecided answer brought one
+    // (remember_pending_reference); every later operation acts on the payment's.
+    const bool authorization = t->type == "authorize" || t->type == "sale";
+    op.reference = authorization ? t->gateway_transaction_id : rows->payment.gateway_reference;
+    op.idempotency_key = t->transaction_id;
+    op.amount = t->amount;
+    op.captured_before = rows->payment.captured;
+    gateway_result found = gw->lookup(op);
+    if (found.decided()) return apply(c, *t, found);
+    if (found.result == gateway_result::outcome::unavailable) {  // a re-send could not get through either
+      found.result = gateway_result::outcome::outcome_unknown;
+      return apply(c, *t, found);
+    }
+  }
+  return send_and_apply(c, *t, true, rows ? &*rows : nullptr);
 }
 
 int64_t payment_operations::expire_authorizations(pqxx::connection& c, int64_t limit) {
@@ -577,7 +582,12 @@ operation_result payment_operations::send_and_apply(pqxx::connection& c, const t
 operation_result payment_operations::apply(pqxx::connection& c, const transaction_row& t,
                                            const gateway_result& r) {
   if (r.result == gateway_result::outcome::outcome_unknown) {
-    pqxx::nontransaction tx{c};  // reads only
+    pqxx::nontransaction tx{c};  // reads, and at most one autocommit write
+    // The PSP's id that came with an undecided answer (Stripe: an intent still processing) is
+    // where reconciliation looks the operation up.
+    const bool authorization = t.type == "authorize" || t.type == "sale";
+    if (authorization && !r.reference.empty() && r.reference != t.gateway_transaction_id)
+      remember_pending_reference(tx, t.transaction_id, r.reference);
     operation_result out = stored(tx, t);
     out.outcome_unknown = true;
     out.refusal = refuse(failure_kind::unavailable, "outcome_unknown",
@@ -603,6 +613,8 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
     if ((t.type == "capture" || t.type == "sale") && g)
       t.fee = transaction_fee(t.amount, g->fee_percent_e2, g->fee_fixed);
     t.net = t.amount - t.fee;
+    // The PSP closed the authorization with this capture (asked or not): it is the last one.
+    if (t.type == "capture" && r.closed) t.capture_final = true;
   } else {
     t.error_code = r.result == gateway_result::outcome::unavailable ? "GATEWAY_UNAVAILABLE" : r.error_code;
     t.error_message = r.message;
@@ -624,6 +636,7 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
       next.authorized = t.amount;
       next.authorization_code = r.auth_code;
       next.gateway_reference = r.reference;
+      if (r.multicapture) next.multicapture = *r.multicapture;
       if (t.type == "sale") {
         next.status = "captured";
         next.captured = t.amount;
@@ -650,7 +663,7 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
   }
   bool changed = next.status != p.status || next.captured != p.captured ||
                  next.refunded != p.refunded || next.capture_final != p.capture_final ||
-                 next.authorized != p.authorized;
+                 next.authorized != p.authorized || next.multicapture != p.multicapture;
 
   operation_result out;
   out.transaction = t;
@@ -704,6 +717,10 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
       e["captured_amount"] = money::to_json(next.captured);
       e["capture_amount"] = money::to_json(t.amount);
       e["final"] = next.capture_final;
+      // A final capture below the authorization released the rest (asked, or the PSP takes
+      // only one capture): nothing more can be captured on this payment.
+      if (next.capture_final && next.authorized > next.captured)
+        e["released_amount"] = money::to_json(next.authorized - next.captured);
       emit("payment_captured", e);
     }
     if (t.type == "void") {

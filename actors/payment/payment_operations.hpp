@@ -84,6 +84,7 @@ struct capture_input {
   money::cents amount = 0;  // 0 = remaining
   bool final = false;
   std::string key;
+  bool whole_if_single_capture = false;  // see capture_payment
 };
 struct void_input {
   std::string payment_id, order_id, key;
@@ -116,8 +117,10 @@ class payment_operations {
   cancel_result cancel_order(pqxx::connection& c, const std::string& order_id,
                              money::cents refund_amount, const std::string& key);
   operation_result record_external(pqxx::connection& c, const external_input& in);
-  // Re-sends a pending transaction with its key and applies the answer (reconciliation); a
-  // transaction pending longer than give_up_after_seconds fails with GATEWAY_TIMEOUT instead.
+  // Reconciliation of a pending transaction: the PSP's records are looked up first (the
+  // adapter's lookup: a Stripe intent by its id) and decide it when they can; otherwise the call
+  // is re-sent with its key; the answer is applied as a direct one. An unreachable PSP leaves it
+  // pending. A transaction pending longer than give_up_after_seconds fails with GATEWAY_TIMEOUT.
   operation_result resume(pqxx::connection& c, const std::string& transaction_id, bool give_up);
   // Authorizations past expires_at → expired (remainder released), payment_expired.
   int64_t expire_authorizations(pqxx::connection& c, int64_t limit = 500);
@@ -141,6 +144,14 @@ class payment_operations {
   };
   operation_result send_and_apply(pqxx::connection& c, const transaction_row& t, bool resend = false,
                                   const staged_rows* staged = nullptr);
+  // Phase 1 of an operation on an existing payment (capture, void, refund), then phases 2 and 3:
+  // locks the payment (by id, else the order's), answers a repeated key (replay_by_key), asks
+  // `plan(payment)` for the pending transaction or a refusal, stages it (one operation in
+  // flight per payment: else 409) and lets `finish(tx, payment, t)` add its rows or complete it in
+  // the same transaction (a result: no gateway call; nullopt: the gateway is called).
+  template <class Plan, class Finish>
+  operation_result stage_and_send(pqxx::connection& c, const std::string& payment_id, const std::string& order_id,
+                                  const std::string& key, std::string_view type, Plan plan, Finish finish);
   operation_result apply(pqxx::connection& c, const transaction_row& t, const gateway_result& r);
   // Phase 3 inside `tx`: locks t's payment, completes `t` with `r`, moves the payment's FSM and
   // writes its audit row and events.
@@ -156,5 +167,14 @@ class payment_operations {
 
 // Text of the failure a declined / failed transaction answers with.
 failure declined_failure(const transaction_row& t);
+
+// A new pending gateway operation of `type` on payment `p` for `amount`, under idempotency key
+// `key` (empty: its own transaction_id), ready to be staged with insert_transaction.
+transaction_row pending_transaction(const payment_row& p, const char* type, money::cents amount,
+                                    const std::string& key);
+// The pending refund row of the refund transaction `t` on payment `p` (notes, requested_by: the
+// caller's).
+refund_row pending_refund(const payment_row& p, const transaction_row& t, const std::string& type,
+                          const std::string& reason);
 
 }  // namespace mercato::payment

@@ -1,6 +1,8 @@
 // SQL of the payments schema (see payment_store.hpp).
 #include "payment/payment_store.hpp"
 
+#include <variant>
+
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
@@ -17,171 +19,209 @@ money::cents cents(const pqxx::field& f) {
 }
 int integer(const pqxx::field& f, int fallback = 0) { return f.is_null() ? fallback : f.as<int>(); }
 bool boolean(const pqxx::field& f) { return !f.is_null() && f.as<bool>(); }
-
-// ---- gateways
-const char* gateway_cols =
-    "gateway_id, gateway_name, gateway_type, adapter, is_active, is_test_mode,"
-    " array_to_string(supported_currencies, ','), (transaction_fee_percent * 100)::bigint,"
-    " transaction_fee_fixed, min_transaction_amount, max_transaction_amount, " TS("created_at") ", " TS("updated_at");
-
-gateway_row read_gateway(const pqxx::row& r) {
-  gateway_row g;
-  g.gateway_id = r[0].as<int>();
-  g.gateway_name = text(r[1]);
-  g.gateway_type = text(r[2]);
-  g.adapter = text(r[3]);
-  g.is_active = boolean(r[4]);
-  g.is_test_mode = boolean(r[5]);
-  std::string list = text(r[6]);
+std::vector<std::string> comma_list(const std::string& list) {
+  std::vector<std::string> out;
   size_t pos = 0;
   while (!list.empty() && pos <= list.size()) {
     size_t comma = list.find(',', pos);
     if (comma == std::string::npos) comma = list.size();
-    g.currencies.push_back(list.substr(pos, comma - pos));
+    out.push_back(list.substr(pos, comma - pos));
     pos = comma + 1;
   }
-  g.fee_percent_e2 = r[7].as<int64_t>();
-  g.fee_fixed = cents(r[8]);
-  g.min_amount = cents(r[9]);
-  g.max_amount = cents(r[10]);
-  g.created_at = text(r[11]);
-  g.updated_at = text(r[12]);
-  return g;
+  return out;
 }
 
-// ---- methods
-const char* method_cols =
-    "method_id::text, customer_id, gateway_id, method_type, card_brand, card_last_four,"
-    " card_expiry_month, card_expiry_year, card_holder_name, card_fingerprint, gateway_token,"
-    " gateway_customer_id, is_default, is_verified, " TS("created_at") ", " TS("updated_at");
+// ---- row structs ⇄ columns
+// Each row struct lists its columns once: the SELECT expression and the member it fills, in
+// SELECT order. The SELECT list and the reader are both made from that list, so they cannot
+// drift apart. Members that are not text or bool say how the column is read:
+template <class Row> struct as_cents { money::cents Row::*member; };          // NUMERIC(12,2)
+template <class Row> struct as_bigint { int64_t Row::*member; };              // bigint
+template <class Row> struct as_int { int Row::*member; int if_null = 0; };   // integer
+template <class Row> struct as_list { std::vector<std::string> Row::*member; };  // "a,b,c"
+template <class Row> as_cents(money::cents Row::*) -> as_cents<Row>;
+template <class Row> as_bigint(int64_t Row::*) -> as_bigint<Row>;
+template <class Row> as_int(int Row::*, int) -> as_int<Row>;
+template <class Row> as_list(std::vector<std::string> Row::*) -> as_list<Row>;
 
-method_row read_method(const pqxx::row& r) {
-  method_row m;
-  m.method_id = text(r[0]);
-  m.customer_id = text(r[1]);
-  m.gateway_id = r[2].as<int>();
-  m.method_type = text(r[3]);
-  m.card_brand = text(r[4]);
-  m.card_last_four = text(r[5]);
-  m.expiry_month = integer(r[6]);
-  m.expiry_year = integer(r[7]);
-  m.holder_name = text(r[8]);
-  m.fingerprint = text(r[9]);
-  m.gateway_token = text(r[10]);
-  m.gateway_customer_id = text(r[11]);
-  m.is_default = boolean(r[12]);
-  m.is_verified = boolean(r[13]);
-  m.created_at = text(r[14]);
-  m.updated_at = text(r[15]);
-  return m;
+template <class Row>
+struct column {
+  const char* sql;
+  std::variant<std::string Row::*, bool Row::*, as_cents<Row>, as_bigint<Row>, as_int<Row>, as_list<Row>> into;
+};
+template <class Row>
+using columns = std::vector<column<Row>>;
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F> overloaded(F...) -> overloaded<F...>;
+
+template <class Row>
+std::string select_list(const columns<Row>& cols) {
+  std::string out;
+  for (const auto& c : cols) {
+    if (!out.empty()) out += ", ";
+    out += c.sql;
+  }
+  return out;
 }
 
-// ---- payments
-const char* payment_cols =
-    "payment_id::text, order_id, customer_id, gateway_id, method_id::text, instrument_token,"
-    " currency, status, amount, authorized_amount, captured_amount, refunded_amount, fee_amount,"
-    " authorization_code, gateway_reference, risk_score, risk_level, source, " TS("expires_at") ","
-    " " TS("authorized_at") ", capture_final, coalesce(expires_at < now(), false), version,"
-    " " TS("created_at") ", " TS("updated_at");
-constexpr pqxx::row::size_type payment_col_count = 25;  // read_payment's columns
-
-payment_row read_payment(const pqxx::row& r) {
-  payment_row p;
-  p.payment_id = text(r[0]);
-  p.order_id = text(r[1]);
-  p.customer_id = text(r[2]);
-  p.gateway_id = r[3].as<int>();
-  p.method_id = text(r[4]);
-  p.instrument_token = text(r[5]);
-  p.currency = text(r[6]);
-  p.status = text(r[7]);
-  p.amount = cents(r[8]);
-  p.authorized = cents(r[9]);
-  p.captured = cents(r[10]);
-  p.refunded = cents(r[11]);
-  p.fee = cents(r[12]);
-  p.authorization_code = text(r[13]);
-  p.gateway_reference = text(r[14]);
-  p.risk_score = integer(r[15], -1);
-  p.risk_level = text(r[16]);
-  p.source = text(r[17]);
-  p.expires_at = text(r[18]);
-  p.authorized_at = text(r[19]);
-  p.capture_final = boolean(r[20]);
-  p.expired = boolean(r[21]);
-  p.version = integer(r[22]);
-  p.created_at = text(r[23]);
-  p.updated_at = text(r[24]);
-  return p;
+template <class Row>
+Row read_row(const pqxx::row& r, const columns<Row>& cols) {
+  Row out;
+  for (pqxx::row::size_type i = 0; i < cols.size(); ++i) {
+    const pqxx::field f = r[i];
+    std::visit(overloaded{[&](std::string Row::*m) { out.*m = text(f); },
+                          [&](bool Row::*m) { out.*m = boolean(f); },
+                          [&](as_cents<Row> c) { out.*c.member = cents(f); },
+                          [&](as_bigint<Row> c) { out.*c.member = f.is_null() ? 0 : f.as<int64_t>(); },
+                          [&](as_int<Row> c) { out.*c.member = integer(f, c.if_null); },
+                          [&](as_list<Row> c) { out.*c.member = comma_list(text(f)); }},
+               cols[i].into);
+  }
+  return out;
 }
 
-// ---- transactions
-const char* transaction_cols =
-    "transaction_id::text, payment_id::text, order_id, customer_id, gateway_id,"
-    " payment_method_id::text, transaction_type, transaction_status, amount, fee_amount,"
-    " net_amount, capture_final, gateway_transaction_id, authorization_code, error_code,"
-    " error_message, idempotency_key, risk_score, risk_level, " TS("initiated_at") ","
-    " " TS("completed_at") ", " TS("created_at") ", " TS("updated_at") ", currency";
-
-transaction_row read_transaction(const pqxx::row& r) {
-  transaction_row t;
-  t.transaction_id = text(r[0]);
-  t.payment_id = text(r[1]);
-  t.order_id = text(r[2]);
-  t.customer_id = text(r[3]);
-  t.gateway_id = r[4].as<int>();
-  t.payment_method_id = text(r[5]);
-  t.type = text(r[6]);
-  t.status = text(r[7]);
-  t.amount = cents(r[8]);
-  t.fee = cents(r[9]);
-  t.net = cents(r[10]);
-  t.capture_final = boolean(r[11]);
-  t.gateway_transaction_id = text(r[12]);
-  t.authorization_code = text(r[13]);
-  t.error_code = text(r[14]);
-  t.error_message = text(r[15]);
-  t.idempotency_key = text(r[16]);
-  t.risk_score = integer(r[17], -1);
-  t.risk_level = text(r[18]);
-  t.initiated_at = text(r[19]);
-  t.completed_at = text(r[20]);
-  t.created_at = text(r[21]);
-  t.updated_at = text(r[22]);
-  t.currency = text(r[23]);
-  return t;
+// The first row of `r` read as a Row; nullopt when `r` is empty.
+template <class Row>
+std::optional<Row> first_row(const pqxx::result& r, const columns<Row>& cols) {
+  if (r.empty()) return std::nullopt;
+  return read_row(r[0], cols);
 }
 
-// ---- refunds
-const char* refund_cols =
-    "refund_id::text, transaction_id::text, payment_id::text, order_id, customer_id, refund_type,"
-    " refund_reason, refund_amount, currency, refund_status, gateway_refund_id, error_code,"
-    " error_message, notes, requested_by, " TS("requested_at") ", " TS("completed_at") ","
-    " " TS("created_at") ", " TS("updated_at");
-
-refund_row read_refund(const pqxx::row& r) {
-  refund_row f;
-  f.refund_id = text(r[0]);
-  f.transaction_id = text(r[1]);
-  f.payment_id = text(r[2]);
-  f.order_id = text(r[3]);
-  f.customer_id = text(r[4]);
-  f.refund_type = text(r[5]);
-  f.refund_reason = text(r[6]);
-  f.amount = cents(r[7]);
-  f.currency = text(r[8]);
-  f.status = text(r[9]);
-  f.gateway_refund_id = text(r[10]);
-  f.error_code = text(r[11]);
-  f.error_message = text(r[12]);
-  f.notes = text(r[13]);
-  f.requested_by = text(r[14]);
-  f.requested_at = text(r[15]);
-  f.completed_at = text(r[16]);
-  f.created_at = text(r[17]);
-  f.updated_at = text(r[18]);
-  return f;
+template <class Row>
+std::vector<Row> all_rows(const pqxx::result& r, const columns<Row>& cols) {
+  std::vector<Row> out;
+  out.reserve(r.size());
+  for (const auto& row : r) out.push_back(read_row(row, cols));
+  return out;
 }
+
+using G = gateway_row;
+const columns<G> gateway_columns{
+    {"gateway_id", as_int{&G::gateway_id, 0}},
+    {"gateway_name", &G::gateway_name},
+    {"gateway_type", &G::gateway_type},
+    {"adapter", &G::adapter},
+    {"is_active", &G::is_active},
+    {"is_test_mode", &G::is_test_mode},
+    {"array_to_string(supported_currencies, ',')", as_list{&G::currencies}},
+    {"(transaction_fee_percent * 100)::bigint", as_bigint{&G::fee_percent_e2}},
+    {"transaction_fee_fixed", as_cents{&G::fee_fixed}},
+    {"min_transaction_amount", as_cents{&G::min_amount}},
+    {"max_transaction_amount", as_cents{&G::max_amount}},
+    {TS("created_at"), &G::created_at},
+    {TS("updated_at"), &G::updated_at},
+};
+
+using M = method_row;
+const columns<M> method_columns{
+    {"method_id::text", &M::method_id},
+    {"customer_id", &M::customer_id},
+    {"gateway_id", as_int{&M::gateway_id, 0}},
+    {"method_type", &M::method_type},
+    {"card_brand", &M::card_brand},
+    {"card_last_four", &M::card_last_four},
+    {"card_expiry_month", as_int{&M::expiry_month, 0}},
+    {"card_expiry_year", as_int{&M::expiry_year, 0}},
+    {"card_holder_name", &M::holder_name},
+    {"card_fingerprint", &M::fingerprint},
+    {"gateway_token", &M::gateway_token},
+    {"gateway_customer_id", &M::gateway_customer_id},
+    {"is_default", &M::is_default},
+    {"is_verified", &M::is_verified},
+    {TS("created_at"), &M::created_at},
+    {TS("updated_at"), &M::updated_at},
+};
+
+using P = payment_row;
+const columns<P> payment_columns{
+    {"payment_id::text", &P::payment_id},
+    {"order_id", &P::order_id},
+    {"customer_id", &P::customer_id},
+    {"gateway_id", as_int{&P::gateway_id, 0}},
+    {"method_id::text", &P::method_id},
+    {"instrument_token", &P::instrument_token},
+    {"currency", &P::currency},
+    {"status", &P::status},
+    {"amount", as_cents{&P::amount}},
+    {"authorized_amount", as_cents{&P::authorized}},
+    {"captured_amount", as_cents{&P::captured}},
+    {"refunded_amount", as_cents{&P::refunded}},
+    {"fee_amount", as_cents{&P::fee}},
+    {"authorization_code", &P::authorization_code},
+    {"gateway_reference", &P::gateway_reference},
+    {"risk_score", as_int{&P::risk_score, -1}},
+    {"risk_level", &P::risk_level},
+    {"source", &P::source},
+    {TS("expires_at"), &P::expires_at},
+    {TS("authorized_at"), &P::authorized_at},
+    {"capture_final", &P::capture_final},
+    {"multicapture", &P::multicapture},
+    {"coalesce(expires_at < now(), false)", &P::expired},
+    {"version", as_int{&P::version, 0}},
+    {TS("created_at"), &P::created_at},
+    {TS("updated_at"), &P::updated_at},
+};
+
+using T = transaction_row;
+const columns<T> transaction_columns{
+    {"transaction_id::text", &T::transaction_id},
+    {"payment_id::text", &T::payment_id},
+    {"order_id", &T::order_id},
+    {"customer_id", &T::customer_id},
+    {"gateway_id", as_int{&T::gateway_id, 0}},
+    {"payment_method_id::text", &T::payment_method_id},
+    {"transaction_type", &T::type},
+    {"transaction_status", &T::status},
+    {"amount", as_cents{&T::amount}},
+    {"fee_amount", as_cents{&T::fee}},
+    {"net_amount", as_cents{&T::net}},
+    {"capture_final", &T::capture_final},
+    {"gateway_transaction_id", &T::gateway_transaction_id},
+    {"authorization_code", &T::authorization_code},
+    {"error_code", &T::error_code},
+    {"error_message", &T::error_message},
+    {"idempotency_key", &T::idempotency_key},
+    {"risk_score", as_int{&T::risk_score, -1}},
+    {"risk_level", &T::risk_level},
+    {TS("initiated_at"), &T::initiated_at},
+    {TS("completed_at"), &T::completed_at},
+    {TS("created_at"), &T::created_at},
+    {TS("updated_at"), &T::updated_at},
+    {"currency", &T::currency},
+};
+
+using R = refund_row;
+const columns<R> refund_columns{
+    {"refund_id::text", &R::refund_id},
+    {"transaction_id::text", &R::transaction_id},
+    {"payment_id::text", &R::payment_id},
+    {"order_id", &R::order_id},
+    {"customer_id", &R::customer_id},
+    {"refund_type", &R::refund_type},
+    {"refund_reason", &R::refund_reason},
+    {"refund_amount", as_cents{&R::amount}},
+    {"currency", &R::currency},
+    {"refund_status", &R::status},
+    {"gateway_refund_id", &R::gateway_refund_id},
+    {"error_code", &R::error_code},
+    {"error_message", &R::error_message},
+    {"notes", &R::notes},
+    {"requested_by", &R::requested_by},
+    {TS("requested_at"), &R::requested_at},
+    {TS("completed_at"), &R::completed_at},
+    {TS("created_at"), &R::created_at},
+    {TS("updated_at"), &R::updated_at},
+};
+
+const std::string gateway_cols = select_list(gateway_columns);
+const std::string method_cols = select_list(method_columns);
+const std::string payment_cols = select_list(payment_columns);
+const std::string transaction_cols = select_list(transaction_columns);
+const std::string refund_cols = select_list(refund_columns);
 
 std::string cat(std::initializer_list<std::string_view> parts) {
   std::string s;
@@ -194,37 +234,30 @@ std::string risk_text(int score) { return score < 0 ? std::string{} : std::to_st
 }  // namespace
 
 std::vector<gateway_row> load_gateways(tx_t& tx) {
-  std::vector<gateway_row> out;
-  for (const auto& r : tx.exec(cat({"SELECT ", gateway_cols, " FROM payments.payment_gateways ORDER BY gateway_id"})))
-    out.push_back(read_gateway(r));
-  return out;
+  auto r = tx.exec(cat({"SELECT ", gateway_cols, " FROM payments.payment_gateways ORDER BY gateway_id"}));
+  return all_rows(r, gateway_columns);
 }
 
 std::optional<method_row> find_method(tx_t& tx, const std::string& method_id) {
   auto r = db::exec_hot(tx, cat({"SELECT ", method_cols, " FROM payments.payment_methods"
                                " WHERE method_id = $1::uuid AND deleted_at IS NULL"}),
                           method_id);
-  if (r.empty()) return std::nullopt;
-  return read_method(r[0]);
+  return first_row(r, method_columns);
 }
 
 std::optional<method_row> default_method(tx_t& tx, const std::string& customer_id) {
   auto r = db::exec_hot(tx, cat({"SELECT ", method_cols, " FROM payments.payment_methods"
                                " WHERE customer_id = $1 AND is_default AND deleted_at IS NULL"}),
                           customer_id);
-  if (r.empty()) return std::nullopt;
-  return read_method(r[0]);
+  return first_row(r, method_columns);
 }
 
 std::vector<method_row> list_methods(tx_t& tx, const std::string& customer_id) {
-  std::vector<method_row> out;
-  for (const auto& r :
-       db::exec_hot(tx, cat({"SELECT ", method_cols, " FROM payments.payment_methods"
-                           " WHERE customer_id = $1 AND deleted_at IS NULL"
-                           " ORDER BY is_default DESC, created_at, method_id"}),
-                      customer_id))
-    out.push_back(read_method(r));
-  return out;
+  auto r = db::exec_hot(tx, cat({"SELECT ", method_cols, " FROM payments.payment_methods"
+                               " WHERE customer_id = $1 AND deleted_at IS NULL"
+                               " ORDER BY is_default DESC, created_at, method_id"}),
+                        customer_id);
+  return all_rows(r, method_columns);
 }
 
 method_row insert_method(tx_t& tx, const method_row& m, bool make_default) {
@@ -251,7 +284,7 @@ method_row insert_method(tx_t& tx, const method_row& m, bool make_default) {
   db::exec_hot(tx, "INSERT INTO payments.payment_method_changes (customer_id, method_id, change)"
                  " VALUES ($1, $2::uuid, 'added')",
                  m.customer_id, m.method_id);
-  return read_method(r[0]);
+  return read_row(r[0], method_columns);
 }
 
 bool delete_method(tx_t& tx, const std::string& method_id) {
@@ -300,8 +333,7 @@ std::optional<payment_row> get_payment(tx_t& tx, const std::string& payment_id, 
   auto r = db::exec_hot(tx, cat({"SELECT ", payment_cols, " FROM payments.payments WHERE payment_id = $1::uuid",
                                lock ? " FOR UPDATE" : ""}),
                           payment_id);
-  if (r.empty()) return std::nullopt;
-  return read_payment(r[0]);
+  return first_row(r, payment_columns);
 }
 
 std::optional<payment_row> live_payment_for_order(tx_t& tx, const std::string& order_id, bool lock) {
@@ -310,35 +342,30 @@ std::optional<payment_row> live_payment_for_order(tx_t& tx, const std::string& o
            " ('pending', 'authorized', 'partially_captured', 'captured', 'partially_refunded')",
            lock ? " FOR UPDATE" : ""}),
       order_id);
-  if (r.empty()) return std::nullopt;
-  return read_payment(r[0]);
+  return first_row(r, payment_columns);
 }
 
 std::optional<payment_row> latest_payment_for_order(tx_t& tx, const std::string& order_id) {
   auto r = db::exec_hot(tx, cat({"SELECT ", payment_cols, " FROM payments.payments WHERE order_id = $1"
                                " ORDER BY created_at DESC, payment_id LIMIT 1"}),
                           order_id);
-  if (r.empty()) return std::nullopt;
-  return read_payment(r[0]);
+  return first_row(r, payment_columns);
 }
 
 std::optional<payment_row> payment_by_reference(tx_t& tx, int gateway_id, const std::string& reference) {
   auto r = tx.exec_params(cat({"SELECT ", payment_cols, " FROM payments.payments WHERE gateway_id = $1"
                                " AND gateway_reference = $2 ORDER BY created_at DESC LIMIT 1 FOR UPDATE"}),
                           gateway_id, reference);
-  if (r.empty()) return std::nullopt;
-  return read_payment(r[0]);
+  return first_row(r, payment_columns);
 }
 
 std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f) {
-  std::vector<payment_row> out;
-  for (const auto& r : db::exec_hot(tx,
-           cat({"SELECT ", payment_cols, " FROM payments.payments WHERE ($1 = '' OR order_id = $1)"
-                " AND ($2 = '' OR customer_id = $2) AND ($3 = '' OR status = $3)"
-                " ORDER BY created_at DESC, payment_id OFFSET $4 LIMIT $5"}),
-           f.order_id, f.customer_id, f.status, f.skip, f.limit))
-    out.push_back(read_payment(r));
-  return out;
+  auto r = db::exec_hot(tx,
+      cat({"SELECT ", payment_cols, " FROM payments.payments WHERE ($1 = '' OR order_id = $1)"
+           " AND ($2 = '' OR customer_id = $2) AND ($3 = '' OR status = $3)"
+           " ORDER BY created_at DESC, payment_id OFFSET $4 LIMIT $5"}),
+      f.order_id, f.customer_id, f.status, f.skip, f.limit);
+  return all_rows(r, payment_columns);
 }
 
 staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t,
@@ -373,7 +400,7 @@ staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const tr
                          t.idempotency_key, find_earlier);
   staging out;
   out.inserted = r[0].as<bool>();
-  if (!r[1].is_null()) out.earlier = read_transaction(r.slice(1, r.size()));
+  if (!r[1].is_null()) out.earlier = read_row(r.slice(1, r.size()), transaction_columns);
   return out;
 }
 
@@ -387,19 +414,21 @@ locked_completion lock_and_complete(tx_t& tx, const transaction_row& t) {
       " t AS (UPDATE payments.payment_transactions SET transaction_status = $3,"
       "  fee_amount = $4::numeric, net_amount = $5::numeric, gateway_transaction_id = NULLIF($6, ''),"
       "  authorization_code = NULLIF($7, ''), error_code = NULLIF($8, ''),"
-      "  error_message = NULLIF($9, ''), completed_at = now(), updated_at = now()"
+      "  error_message = NULLIF($9, ''), capture_final = capture_final OR $10::boolean,"
+      "  completed_at = now(), updated_at = now()"
       "  WHERE transaction_id = $2::uuid AND transaction_status IN ('pending', 'processing')"
       "  AND EXISTS (SELECT 1 FROM p) RETURNING ", transaction_cols, ")"
       " SELECT p.*, t.* FROM p LEFT JOIN t ON true"});
   auto r = db::exec_hot(tx, sql, t.payment_id, t.transaction_id, t.status, money::format(t.fee),
                         money::format(t.net), t.gateway_transaction_id, t.authorization_code,
-                        t.error_code, t.error_message);
+                        t.error_code, t.error_message, t.capture_final);
   locked_completion out;
   if (r.empty()) return out;
   const auto row = r[0];
-  out.payment = read_payment(row.slice(0, payment_col_count));
-  if (!row[payment_col_count].is_null())
-    out.completed = read_transaction(row.slice(payment_col_count, row.size()));
+  const auto payment_width = static_cast<pqxx::row::size_type>(payment_columns.size());
+  out.payment = read_row(row.slice(0, payment_width), payment_columns);
+  if (!row[payment_width].is_null())
+    out.completed = read_row(row.slice(payment_width, row.size()), transaction_columns);
   return out;
 }
 
@@ -411,7 +440,7 @@ payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed, int 
       cat({"WITH u AS (UPDATE payments.payments SET status = $2, authorized_amount = $3::numeric,"
            " captured_amount = $4::numeric, refunded_amount = $5::numeric, fee_amount = $6::numeric,"
            " authorization_code = NULLIF($7, ''), gateway_reference = NULLIF($8, ''),"
-           " capture_final = $9,"
+           " capture_final = $9, multicapture = $17,"
            " expires_at = CASE WHEN $10 > 0 THEN now() + make_interval(secs => $10) ELSE expires_at END,"
            " authorized_at = CASE WHEN $10 > 0 OR ($2 = 'captured' AND authorized_at IS NULL)"
            "  THEN now() ELSE authorized_at END,"
@@ -424,8 +453,8 @@ payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed, int 
       next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
       money::format(next.refunded), money::format(next.fee), next.authorization_code,
       next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
-      a.old_status, money::format(a.amount), events.json());
-  return r.empty() ? next : read_payment(r[0]);
+      a.old_status, money::format(a.amount), events.json(), next.multicapture);
+  return r.empty() ? next : read_row(r[0], payment_columns);
 }
 
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,
@@ -440,8 +469,7 @@ std::optional<transaction_row> get_transaction(tx_t& tx, const std::string& tran
   auto r = db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
                                " WHERE transaction_id = $1::uuid"}),
                           transaction_id);
-  if (r.empty()) return std::nullopt;
-  return read_transaction(r[0]);
+  return first_row(r, transaction_columns);
 }
 
 std::optional<transaction_row> transaction_by_key(tx_t& tx, const std::string& payment_id,
@@ -449,8 +477,7 @@ std::optional<transaction_row> transaction_by_key(tx_t& tx, const std::string& p
   auto r = db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
                                " WHERE payment_id = $1::uuid AND idempotency_key = $2"}),
                           payment_id, key);
-  if (r.empty()) return std::nullopt;
-  return read_transaction(r[0]);
+  return first_row(r, transaction_columns);
 }
 
 std::optional<transaction_row> authorization_by_key(tx_t& tx, const std::string& order_id,
@@ -460,25 +487,28 @@ std::optional<transaction_row> authorization_by_key(tx_t& tx, const std::string&
                                " AND transaction_type IN ('authorize', 'sale')"
                                " ORDER BY created_at DESC LIMIT 1"}),
                           order_id, key);
-  if (r.empty()) return std::nullopt;
-  return read_transaction(r[0]);
+  return first_row(r, transaction_columns);
 }
 
 std::optional<transaction_row> in_flight_transaction(tx_t& tx, const std::string& payment_id) {
   auto r = tx.exec_params(cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
                                " WHERE payment_id = $1::uuid AND transaction_status IN ('pending', 'processing')"}),
                           payment_id);
-  if (r.empty()) return std::nullopt;
-  return read_transaction(r[0]);
+  return first_row(r, transaction_columns);
 }
 
 std::vector<transaction_row> transactions_of(tx_t& tx, const std::string& payment_id) {
-  std::vector<transaction_row> out;
-  for (const auto& r : db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
-                                           " WHERE payment_id = $1::uuid ORDER BY created_at, transaction_id"}),
-                                      payment_id))
-    out.push_back(read_transaction(r));
-  return out;
+  auto r = db::exec_hot(tx, cat({"SELECT ", transaction_cols, " FROM payments.payment_transactions"
+                               " WHERE payment_id = $1::uuid ORDER BY created_at, transaction_id"}),
+                        payment_id);
+  return all_rows(r, transaction_columns);
+}
+
+void remember_pending_reference(tx_t& tx, const std::string& transaction_id, const std::string& reference) {
+  db::exec_hot(tx, "UPDATE payments.payment_transactions SET gateway_transaction_id = $2, updated_at = now()"
+                 " WHERE transaction_id = $1::uuid AND transaction_status IN ('pending', 'processing')"
+                 " AND gateway_transaction_id IS DISTINCT FROM $2",
+                 transaction_id, reference);
 }
 
 bool insert_transaction(tx_t& tx, const transaction_row& t) {
@@ -523,24 +553,21 @@ refund_row update_refund(tx_t& tx, const refund_row& f) {
            " completed_at = CASE WHEN $2 IN ('completed', 'failed') THEN now() ELSE completed_at END,"
            " updated_at = now() WHERE refund_id = $1::uuid RETURNING ", refund_cols}),
       f.refund_id, f.status, f.gateway_refund_id, f.error_code, f.error_message);
-  return read_refund(r[0]);
+  return read_row(r[0], refund_columns);
 }
 
 std::optional<refund_row> refund_by_transaction(tx_t& tx, const std::string& transaction_id) {
   auto r = db::exec_hot(tx, cat({"SELECT ", refund_cols, " FROM payments.payment_refunds"
                                " WHERE transaction_id = $1::uuid"}),
                           transaction_id);
-  if (r.empty()) return std::nullopt;
-  return read_refund(r[0]);
+  return first_row(r, refund_columns);
 }
 
 std::vector<refund_row> refunds_of(tx_t& tx, const std::string& payment_id) {
-  std::vector<refund_row> out;
-  for (const auto& r : db::exec_hot(tx, cat({"SELECT ", refund_cols, " FROM payments.payment_refunds"
-                                           " WHERE payment_id = $1::uuid ORDER BY requested_at, refund_id"}),
-                                      payment_id))
-    out.push_back(read_refund(r));
-  return out;
+  auto r = db::exec_hot(tx, cat({"SELECT ", refund_cols, " FROM payments.payment_refunds"
+                               " WHERE payment_id = $1::uuid ORDER BY requested_at, refund_id"}),
+                        payment_id);
+  return all_rows(r, refund_columns);
 }
 
 std::vector<std::string> expired_authorizations(tx_t& tx, int64_t limit) {

@@ -43,6 +43,9 @@ struct payment_row {
   int risk_score = -1;
   std::string risk_level, source, expires_at, authorized_at;
   bool capture_final = false;
+  // The PSP takes several partial captures of this authorization (multicapture): a partial
+  // capture may leave the rest open. False: a capture closes the authorization (rest released).
+  bool multicapture = false;
   bool expired = false;  // expires_at < now() when read
   int version = 0;
   std::string created_at, updated_at;
@@ -112,8 +115,8 @@ struct audit_entry {
   money::cents amount = 0;
   std::string actor = "payment";
 };
-// One statement: writes the mutable columns of `next` (status, amounts, codes, expiry; version
-// bumped) when `changed`, the audit row `a` (new status: next.status) and `events` into `outbox`.
+// One statement: writes the mutable columns of `next` (status, amounts, codes, multicapture,
+// expiry; version bumped) when `changed`, the audit row `a` (new status: next.status) and `events` into `outbox`.
 // Returns the payment as written (`next` when unchanged).
 payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed,
                            int ttl_seconds_if_authorizing, const audit_entry& a,
@@ -132,10 +135,13 @@ std::optional<transaction_row> authorization_by_key(tx_t& tx, const std::string&
 std::vector<transaction_row> transactions_of(tx_t& tx, const std::string& payment_id);
 // The payment's operation still pending at the gateway, if any (at most one: the in-flight index).
 std::optional<transaction_row> in_flight_transaction(tx_t& tx, const std::string& payment_id);
+// Keeps the PSP's id that came with an undecided answer on the pending transaction
+// (gateway_transaction_id), so that reconciliation can look the operation up there.
+void remember_pending_reference(tx_t& tx, const std::string& transaction_id, const std::string& reference);
 // False when another operation is in flight on the payment or the key exists (nothing written).
 bool insert_transaction(tx_t& tx, const transaction_row& t);
 // One statement: locks t.payment_id (FOR UPDATE) and completes the pending transaction `t` with
-// its status, fee, net, gateway codes and error. `completed` is empty when `t` was no longer
+// its status, fee, net, gateway codes and error (and capture_final when `t` says so). `completed` is empty when `t` was no longer
 // pending (applied meanwhile); `payment` when the payment does not exist (then nothing changed).
 struct locked_completion {
   std::optional<payment_row> payment;

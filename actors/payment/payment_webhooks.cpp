@@ -13,7 +13,6 @@
 #include "mercato/event.hpp"
 #include "payment/payment_fsm.hpp"
 #include "runtime/clock.hpp"
-#include "runtime/uuid.hpp"
 
 namespace mercato::payment {
 namespace {
@@ -58,24 +57,6 @@ gateway_result declined(std::string code, std::string message) {
   r.error_code = std::move(code);
   r.message = std::move(message);
   return r;
-}
-
-// A gateway operation the PSP already did (reported by the event `key`), staged pending so that
-// settle() completes it exactly like a direct answer.
-transaction_row staged(const payment_row& p, const char* type, money::cents amount, const std::string& key) {
-  transaction_row t;
-  t.transaction_id = uuid_v4();
-  t.payment_id = p.payment_id;
-  t.order_id = p.order_id;
-  t.customer_id = p.customer_id;
-  t.gateway_id = p.gateway_id;
-  t.payment_method_id = p.method_id;
-  t.type = type;
-  t.status = "pending";
-  t.amount = amount;
-  t.currency = p.currency;
-  t.idempotency_key = key;
-  return t;
 }
 
 payment_amounts amounts_of(const payment_row& p) {
@@ -143,19 +124,31 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
   auto reload = [&] { p = get_payment(tx, p->payment_id, true); };
 
   if (type == "payment_intent.succeeded") {
+    // Succeeded: the intent takes no further capture (its remainder, if any, is released).
+    gateway_result closed = approved(intent);
+    closed.closed = true;
     if (inflight) {
       if (!is_authorization(*inflight) && inflight->type != "capture") return in_flight_conflict(*inflight);
-      ops.settle(tx, *inflight, approved(intent));
+      ops.settle(tx, *inflight, closed);
       reload();
     }
     money::cents received = minor(object, "amount_received");
-    if (received <= p->captured) return applied();  // nothing beyond what is recorded
-    money::cents delta = received - p->captured;
-    if (auto r = check_capture(amounts_of(*p), delta)) return refused(r->message);
-    auto t = staged(*p, "capture", delta, key);
-    t.capture_final = true;
-    if (!insert_transaction(tx, t)) return deferred("Another operation is in progress on this payment");
-    ops.settle(tx, t, approved(intent));
+    if (received > p->captured) {  // captured at Stripe beyond what is recorded: the difference
+      money::cents delta = received - p->captured;
+      if (auto r = check_capture(amounts_of(*p), delta)) return refused(r->message);
+      auto t = pending_transaction(*p, "capture", delta, key);
+      t.capture_final = true;
+      if (!insert_transaction(tx, t)) return deferred("Another operation is in progress on this payment");
+      ops.settle(tx, t, closed);
+      return applied();
+    }
+    // Nothing more was captured, but a payment captured in parts still shows a remainder: Stripe
+    // closed the intent without it (a final capture elsewhere), so it is released here too.
+    if (p->status == "partially_captured" && capturable_remaining(amounts_of(*p)) > 0) {
+      auto t = pending_transaction(*p, "void", p->authorized - p->captured, key);
+      if (!insert_transaction(tx, t)) return deferred("Another operation is in progress on this payment");
+      ops.settle(tx, t, approved(intent));
+    }
     return applied();
   }
 
@@ -184,7 +177,7 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
     }
     if (p->status == "voided" || p->status == "failed" || p->status == "expired") return applied();
     if (auto r = check_void(amounts_of(*p))) return refused(r->message);
-    auto t = staged(*p, "void", p->authorized - p->captured, key);
+    auto t = pending_transaction(*p, "void", p->authorized - p->captured, key);
     if (!insert_transaction(tx, t)) return deferred("Another operation is in progress on this payment");
     ops.settle(tx, t, approved(intent));
     return applied();
@@ -206,19 +199,9 @@ application apply_event(payment_operations& ops, pqxx::work& tx, int gateway_id,
   money::cents delta = total - p->refunded;
   auto a = amounts_of(*p);
   if (auto r = check_refund(a, delta)) return refused(r->message);
-  auto t = staged(*p, "refund", delta, key);
+  auto t = pending_transaction(*p, "refund", delta, key);
   if (!insert_transaction(tx, t)) return deferred("Another operation is in progress on this payment");
-  refund_row f;
-  f.refund_id = uuid_v4();
-  f.transaction_id = t.transaction_id;
-  f.payment_id = p->payment_id;
-  f.order_id = p->order_id;
-  f.customer_id = p->customer_id;
-  f.refund_type = delta == refundable_amount(a) ? "full" : "partial";
-  f.refund_reason = "other";
-  f.amount = delta;
-  f.currency = p->currency;
-  f.status = "pending";
+  refund_row f = pending_refund(*p, t, delta == refundable_amount(a) ? "full" : "partial", "other");
   f.notes = "Refunded at the gateway (event " + event_id + ")";
   f.requested_by = "stripe";
   insert_refund(tx, f);

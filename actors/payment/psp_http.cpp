@@ -125,13 +125,15 @@ psp_response psp_call(const psp_request& request) {
   parsed_url url;
   if (!parse_url(request.base_url, url, out.error)) return out;
 
-  bhttp::request<bhttp::string_body> req{request.method == "GET" ? bhttp::verb::get : bhttp::verb::post,
-                                         url.prefix + request.target, 11};
+  const bool get = request.method == "GET";
+  std::string target = url.prefix + request.target;
+  if (get && !request.form.empty()) target += "?" + form_encode(request.form);  // GET: the query string
+  bhttp::request<bhttp::string_body> req{get ? bhttp::verb::get : bhttp::verb::post, target, 11};
   req.set(bhttp::field::host, url.host);
   req.set(bhttp::field::user_agent, "mercato-payment");
   req.set(bhttp::field::connection, "close");
   for (const auto& [name, value] : request.headers) req.set(name, value);
-  if (request.method != "GET") {
+  if (!get) {
     req.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
     req.body() = form_encode(request.form);
   }

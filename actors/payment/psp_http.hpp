@@ -25,7 +25,7 @@ struct psp_request {
   std::string method = "POST";  // POST | GET
   std::string base_url;         // http://host[:port][/prefix]
   std::string target;           // /v1/payment_intents
-  form_fields form;             // POST: application/x-www-form-urlencoded body
+  form_fields form;             // POST: application/x-www-form-urlencoded body; GET: the query
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{10000};
   std::string ca_file;  // https: PEM file of trusted CAs instead of the system store (tests, private PSPs)

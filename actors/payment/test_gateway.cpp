@@ -147,7 +147,9 @@ gateway_result test_gateway::authorize(money::cents amount, std::string_view, st
       c.final = true;
       c.capture_calls = 1;
     }
-    return approved(reference, auth_code());
+    gateway_result r = approved(reference, auth_code());
+    r.multicapture = true;  // its charges take several partial captures
+    return r;
   });
 }
 
@@ -167,7 +169,9 @@ gateway_result test_gateway::capture(std::string_view reference, money::cents am
     c.captured += amount;
     c.final = final || c.captured == c.authorized;
     ++c.capture_calls;
-    return approved(std::string(reference));
+    gateway_result r = approved(std::string(reference));
+    r.closed = c.final;
+    return r;
   });
 }
 
@@ -196,6 +200,15 @@ gateway_result test_gateway::refund(std::string_view reference, money::cents amo
     }
     return approved("test_re_" + uuid_v4());
   });
+}
+
+gateway_result test_gateway::lookup(const pending_operation& op) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (auto it = by_key_.find(op.idempotency_key); it != by_key_.end()) return it->second;
+  gateway_result unknown;  // never received: the caller re-sends it
+  unknown.result = gateway_result::outcome::outcome_unknown;
+  unknown.message = "The test gateway has no record of this key";
+  return unknown;
 }
 
 money::cents test_gateway::captured_total(const std::string& reference) const {

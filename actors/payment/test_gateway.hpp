@@ -18,7 +18,10 @@
 //   4000000000000408  tok_timeout                           the first call with a key records
 //                     the operation as done but answers outcome_unknown (a simulated timeout, at
 //                     once: no thread sleeps); the same call re-sent with the same key then
-//                     returns the recorded result. Applies to authorize, capture, void and refund.
+//                     returns the recorded result, and so does a lookup of the key
+//                     (reconciliation: "approved"). Applies to authorize, capture, void and refund.
+// Every charge accepts several partial captures (multicapture); a final capture or one that
+// reaches the authorized amount closes it.
 //
 // Stored instruments: a card saved through the test gateway becomes the token test_pm_<uuid>
 // whose last two hex digits carry the card's test behaviour (the PSP's vault, kept stateless so it
@@ -64,6 +67,8 @@ class test_gateway final : public payment_gateway {
   gateway_result cancel(std::string_view reference, std::string_view idempotency_key) override;
   gateway_result refund(std::string_view reference, money::cents amount,
                         std::string_view idempotency_key) override;
+  // The recorded answer of op's key; outcome_unknown when the key never arrived.
+  gateway_result lookup(const pending_operation& op) override;
 
   // Ledger views for tests and reconciliation: calls that moved money, per charge.
   money::cents captured_total(const std::string& reference) const;

@@ -69,13 +69,34 @@ struct fake_stripe::impl {
   std::atomic<bool> stopping{false};
   std::thread worker;
   mutable std::mutex mutex;
-  std::map<std::string, json> intents;
+  std::map<std::string, json> intents, charges;
   std::map<std::string, std::pair<std::string, reply>> idempotency;  // key → (fingerprint, reply)
-  std::map<std::string, int> calls, executed;
+  std::map<std::string, int> calls, executed, late;
   std::map<std::string, std::string> last_body;
+  bool multicapture = true;
   int next_id = 1;
 
   std::string id(const char* prefix) { return prefix + std::to_string(next_id++); }
+
+  static reply missing() { return {404, error("invalid_request_error", "resource_missing", "No such payment_intent")}; }
+  static int64_t amount_of(const json& o, const char* field) { return o[field].get<int64_t>(); }
+
+  // The intent as Stripe renders it: latest_charge is the charge's id, or the charge itself when
+  // the request asked for expand[]=latest_charge.
+  json render(const json& pi, const std::map<std::string, std::string>& f) const {
+    json out = pi;
+    auto e = f.find("expand[]");
+    if (e != f.end() && e->second == "latest_charge" && pi["latest_charge"].is_string())
+      out["latest_charge"] = charges.at(pi["latest_charge"].get<std::string>());
+    return out;
+  }
+
+  // The charge follows its intent's captured total.
+  void sync_charge(const json& pi) {
+    json& ch = charges[pi["latest_charge"].get<std::string>()];
+    ch["amount_captured"] = pi["amount_received"];
+    ch["captured"] = amount_of(pi, "amount_received") > 0;
+  }
 
   reply create_intent(const std::map<std::string, std::string>& f) {
     json pi{{"id", id("pi_fake_")},
@@ -87,7 +108,7 @@ struct fake_stripe::impl {
             {"metadata", {{"transaction_id", f.count("metadata[transaction_id]") ? f.at("metadata[transaction_id]") : ""}}},
             {"amount_received", 0},
             {"amount_capturable", 0},
-            {"amount_refunded", 0}};
+            {"latest_charge", nullptr}};
     std::string pm = pi["payment_method"];
     if (pm == "pm_card_chargeDeclined") {
       pi["status"] = "requires_payment_method";
@@ -99,59 +120,88 @@ struct fake_stripe::impl {
       e["error"]["payment_intent"] = pi;
       return {402, e};
     }
-    if (pi["capture_method"] == "manual") {
+    const bool manual = pi["capture_method"] == "manual";
+    const auto asked = f.find("payment_method_options[card][request_multicapture]");
+    const bool multi = manual && multicapture && pm != "pm_card_noMulticapture" && asked != f.end() &&
+                       asked->second == "if_available";
+    pi["payment_method_options"] = {{"card", {{"request_multicapture", asked != f.end() ? asked->second : "never"}}}};
+    json ch{{"id", id("ch_fake_")},
+            {"object", "charge"},
+            {"amount", pi["amount"]},
+            {"amount_captured", 0},
+            {"amount_refunded", 0},
+            {"captured", false},
+            {"payment_intent", pi["id"]},
+            {"payment_method_details",
+             {{"type", "card"}, {"card", {{"multicapture", {{"status", multi ? "available" : "unavailable"}}}}}}}};
+    charges[ch["id"]] = ch;
+    pi["latest_charge"] = ch["id"];
+    if (manual) {
       pi["status"] = "requires_capture";
       pi["amount_capturable"] = pi["amount"];
     } else {
       pi["status"] = "succeeded";
       pi["amount_received"] = pi["amount"];
-      pi["latest_charge"] = id("ch_fake_");
     }
     intents[pi["id"]] = pi;
-    return {200, pi, pm == "pm_card_timeout"};
+    sync_charge(pi);
+    return {200, render(pi, f), pm == "pm_card_timeout"};
   }
 
   reply capture(const std::string& pid, const std::map<std::string, std::string>& f) {
-    if (!intents.count(pid)) return {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
+    if (!intents.count(pid)) return missing();
     json& pi = intents[pid];
-    int64_t amount = f.count("amount_to_capture") ? std::stoll(f.at("amount_to_capture")) : pi["amount_capturable"].get<int64_t>();
     if (pi["status"] != "requires_capture")
       return {400, error("invalid_request_error", "payment_intent_unexpected_state", "This PaymentIntent could not be captured")};
-    if (amount > pi["amount_capturable"].get<int64_t>())
+    int64_t capturable = amount_of(pi, "amount_capturable");
+    int64_t amount = f.count("amount_to_capture") ? std::stoll(f.at("amount_to_capture")) : capturable;
+    bool final = !f.count("final_capture") || f.at("final_capture") != "false";
+    if (amount <= 0 || amount > capturable)
       return {400, error("invalid_request_error", "amount_too_large", "Amount to capture is too large")};
-    pi["status"] = "succeeded";
-    pi["amount_received"] = amount;
-    pi["amount_capturable"] = 0;
-    pi["latest_charge"] = id("ch_fake_");
-    return {200, pi};
+    const json& ch = charges.at(pi["latest_charge"].get<std::string>());
+    if (!final && ch["payment_method_details"]["card"]["multicapture"]["status"] != "available")
+      return {400, error("invalid_request_error", "parameter_invalid_boolean",
+                         "final_capture=false is only allowed when multicapture is available for this PaymentIntent")};
+    pi["amount_received"] = amount_of(pi, "amount_received") + amount;
+    pi["amount_capturable"] = final ? 0 : capturable - amount;
+    if (amount_of(pi, "amount_capturable") == 0) pi["status"] = "succeeded";  // the rest is released
+    sync_charge(pi);
+    return {200, render(pi, f)};
   }
 
-  reply cancel(const std::string& pid) {
-    if (!intents.count(pid)) return {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
+  reply cancel(const std::string& pid, const std::map<std::string, std::string>& f) {
+    if (!intents.count(pid)) return missing();
     json& pi = intents[pid];
     if (pi["status"] == "succeeded" || pi["status"] == "canceled")
       return {400, error("invalid_request_error", "payment_intent_unexpected_state", "This PaymentIntent cannot be canceled")};
-    pi["status"] = "canceled";
+    pi["status"] = "canceled";  // what was capturable is released; what was captured stays
     pi["amount_capturable"] = 0;
-    return {200, pi};
+    return {200, render(pi, f)};
   }
 
   reply refund(const std::map<std::string, std::string>& f) {
     std::string pid = f.count("payment_intent") ? f.at("payment_intent") : "";
-    if (!intents.count(pid)) return {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
+    if (!intents.count(pid)) return missing();
     json& pi = intents[pid];
-    int64_t left = pi["amount_received"].get<int64_t>() - pi["amount_refunded"].get<int64_t>();
+    if (!pi["latest_charge"].is_string())
+      return {400, error("invalid_request_error", "charge_not_refundable", "This PaymentIntent has no charge")};
+    json& ch = charges.at(pi["latest_charge"].get<std::string>());
+    int64_t left = amount_of(pi, "amount_received") - amount_of(ch, "amount_refunded");
     int64_t amount = f.count("amount") ? std::stoll(f.at("amount")) : left;
-    if (pi["status"] != "succeeded" || amount > left)
+    if (left <= 0 || amount <= 0 || amount > left)
       return {400, error("invalid_request_error", "charge_already_refunded", "Refund amount exceeds what is left")};
-    pi["amount_refunded"] = pi["amount_refunded"].get<int64_t>() + amount;
+    ch["amount_refunded"] = amount_of(ch, "amount_refunded") + amount;
     return {200, json{{"id", id("re_fake_")}, {"object", "refund"}, {"amount", amount}, {"payment_intent", pid},
-                      {"status", "succeeded"}}};
+                      {"charge", ch["id"]}, {"status", "succeeded"}}};
   }
 
   // → (route pattern, reply)
   std::pair<std::string, reply> handle(const bhttp::request<bhttp::string_body>& req) {
-    std::string target(req.target());
+    std::string target(req.target()), query;
+    if (auto q = target.find('?'); q != std::string::npos) {
+      query = target.substr(q + 1);
+      target = target.substr(0, q);
+    }
     std::string method = req.method() == bhttp::verb::get ? "GET" : "POST";
     std::string route = method + " " + target;
     std::string pid;
@@ -164,7 +214,7 @@ struct fake_stripe::impl {
     }
     std::lock_guard<std::mutex> guard{mutex};
     ++calls[route];
-    last_body[route] = req.body();
+    last_body[route] = method == "GET" ? query : req.body();
     if (std::string(req[bhttp::field::authorization]) != "Bearer " + key)
       return {route, {401, error("invalid_request_error", "api_key_invalid", "Invalid API Key provided")}};
     std::string idem(req["Idempotency-Key"]);
@@ -181,17 +231,23 @@ struct fake_stripe::impl {
       }
     }
     ++executed[route];
-    auto form = parse_form(req.body());
+    auto form = parse_form(method == "GET" ? query : req.body());
     reply r;
     if (route == "POST /v1/payment_intents") r = create_intent(form);
     else if (route == "POST /v1/payment_intents/{id}/capture") r = capture(pid, form);
-    else if (route == "POST /v1/payment_intents/{id}/cancel") r = cancel(pid);
+    else if (route == "POST /v1/payment_intents/{id}/cancel") r = cancel(pid, form);
     else if (route == "POST /v1/refunds") r = refund(form);
-    else if (route == "GET /v1/payment_intents/{id}") {
-      if (!intents.count(pid)) r = {404, error("invalid_request_error", "resource_missing", "No such payment_intent")};
-      else r = {200, intents[pid]};
-    } else r = {404, error("invalid_request_error", "unknown_route", "Unrecognized request URL")};
-    if (method == "POST" && !idem.empty() && r.status < 500) idempotency[idem] = {fingerprint, r};
+    else if (route == "GET /v1/payment_intents/{id}") r = intents.count(pid) ? reply{200, render(intents[pid], form)} : missing();
+    else r = {404, error("invalid_request_error", "unknown_route", "Unrecognized request URL")};
+    if (auto it = late.find(route); it != late.end() && it->second > 0) {
+      --it->second;
+      r.slow = true;
+    }
+    if (method == "POST" && !idem.empty() && r.status < 500) {
+      reply stored = r;
+      stored.slow = false;
+      idempotency[idem] = {fingerprint, stored};
+    }
     return {route, r};
   }
 
@@ -258,10 +314,26 @@ int fake_stripe::executed(const std::string& route) const {
   return it == impl_->executed.end() ? 0 : it->second;
 }
 
+void fake_stripe::set_multicapture(bool available) {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  impl_->multicapture = available;
+}
+
+void fake_stripe::answer_late(const std::string& route) {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  ++impl_->late[route];
+}
+
 nlohmann::json fake_stripe::intent(const std::string& id) const {
   std::lock_guard<std::mutex> guard{impl_->mutex};
   auto it = impl_->intents.find(id);
   return it == impl_->intents.end() ? json{} : it->second;
+}
+
+nlohmann::json fake_stripe::charge(const std::string& id) const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  auto it = impl_->charges.find(id);
+  return it == impl_->charges.end() ? json{} : it->second;
 }
 
 std::string fake_stripe::last_body(const std::string& route) const {

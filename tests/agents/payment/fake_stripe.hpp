@@ -2,9 +2,22 @@
 // (POST /v1/payment_intents, /v1/payment_intents/{id}/capture, /v1/payment_intents/{id}/cancel,
 // POST /v1/refunds, GET /v1/payment_intents/{id}), form-encoded, Bearer key checked, with Stripe's
 // idempotency semantics (same Idempotency-Key + same request → the first response; another request
-// → 400 idempotency_error). Payment methods: pm_card_visa approves; pm_card_chargeDeclined → 402
-// card_declined; pm_card_timeout → the intent is created and its answer stored, but the response
-// is sent only after `slow_ms` (the caller times out; a re-send gets the stored answer at once).
+// → 400 idempotency_error) and `expand[]=latest_charge` (the charge object instead of its id).
+//
+// Payment methods: pm_card_visa / pm_card_mastercard / pm_card_amex approve;
+// pm_card_chargeDeclined → 402 card_declined; pm_card_timeout → the intent is created and its
+// answer stored, but the response is sent only after `slow_ms` (the caller times out; a re-send
+// gets the stored answer at once); pm_card_noMulticapture approves but never has multicapture.
+//
+// Multicapture, as Stripe's: a manual-capture intent created with
+// payment_method_options[card][request_multicapture]=if_available (and a card that has it) gets
+// payment_method_details.card.multicapture.status "available" on its charge, else "unavailable"
+// (also for every intent while set_multicapture(false)). A capture (amount_to_capture, default all
+// that is capturable) adds to amount_received; with final_capture=false (only where available, else
+// 400) the intent stays requires_capture with the rest capturable, until a capture takes it all;
+// a final capture (the default) makes it succeeded and releases the rest (amount_capturable 0).
+// Cancel releases what is capturable (status canceled, amount_received kept). Refunds take from
+// what was received, on the charge (amount_refunded).
 // stop() closes the listener: later calls are refused. It also signs webhooks.
 #pragma once
 
@@ -30,12 +43,18 @@ class fake_stripe {
   std::string base_url() const;  // http://127.0.0.1:<port>
   void stop();
 
+  // Intents created from now on have multicapture only if `available` (default true).
+  void set_multicapture(bool available);
+  // The next call on `route` acts, but its answer comes only after `slow_ms` (a lost answer).
+  void answer_late(const std::string& route);
+
   // Calls received per "METHOD /path-pattern" (e.g. "POST /v1/payment_intents/{id}/capture"),
   // replays included; `executed` counts only calls that acted (not idempotent replays).
   int calls(const std::string& route) const;
   int executed(const std::string& route) const;
   nlohmann::json intent(const std::string& id) const;
-  std::string last_body(const std::string& route) const;
+  nlohmann::json charge(const std::string& id) const;
+  std::string last_body(const std::string& route) const;  // POST: the form; GET: the query
 
   // A webhook body and its Stripe-Signature header for `secret` at unix time `t`.
   static std::string signature(const std::string& body, const std::string& secret, int64_t t);

@@ -1,6 +1,8 @@
 // The Stripe adapter against the fake Stripe server on loopback: authorize / capture / refund /
-// void round trip, declines, idempotent re-sends, timeout → pending → reconciliation, connection
-// refused → GATEWAY_UNAVAILABLE, and a webhook for our own refund not applied twice.
+// void round trip (settings from the environment), declines, idempotent re-sends, timeout →
+// pending → reconciliation, connection refused → GATEWAY_UNAVAILABLE, and a webhook for our own
+// refund not applied twice. Multicapture, lookup reconciliation and the config-file settings:
+// payment_multicapture_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -10,7 +12,7 @@
 
 #include <pqxx/pqxx>
 
-#include "fake_stripe.hpp"
+#include "stripe_fixture.hpp"
 #include "payment/payment_agent.hpp"
 #include "payment/payment_messages.hpp"
 #include "payment/psp_http.hpp"
@@ -22,67 +24,9 @@ using namespace mercato;
 using namespace mercato::test;
 using json = nlohmann::json;
 
-namespace {
-
-constexpr const char* webhook_secret = "whsec_stripe_test";
-
-fixture_options seeded() {
-  fixture_options o;
-  o.seed = true;
-  return o;
-}
-
-// Environment the agent reads when it starts (stripe_settings::from_environment).
-struct stripe_env {
-  explicit stripe_env(const std::string& base_url) {
-    setenv("STRIPE_API_KEY", "sk_test_fake", 1);
-    setenv("STRIPE_BASE_URL", base_url.c_str(), 1);
-    setenv("STRIPE_TIMEOUT_MS", "300", 1);
-    setenv("STRIPE_WEBHOOK_SECRET", webhook_secret, 1);
-  }
-  ~stripe_env() {
-    for (const char* v : {"STRIPE_API_KEY", "STRIPE_BASE_URL", "STRIPE_TIMEOUT_MS", "STRIPE_WEBHOOK_SECRET"})
-      unsetenv(v);
-  }
-};
-
-struct stripe_fixture {
-  fake_stripe stripe{"sk_test_fake", 700};
-  stripe_env env{stripe.base_url()};
-  agent_fixture f{{spec_for("payment", &spawn_payment_agent)}, seeded()};
-
-  reply<payment::payment_view> authorize(const std::string& order, money::cents amount, const std::string& token,
-                                         bool capture = false) {
-    payment::authorize_payment m;
-    m.order_id = order;
-    m.customer_id = "CUST-001";
-    m.amount = amount;
-    m.payment_token = token;
-    m.gateway_id = 2;
-    m.capture = capture;
-    m.idempotency_key = "auth-" + order;
-    return f.ask<payment_actor, payment::payment_view>("payment", m);
-  }
-  std::string scalar(const std::string& sql) {
-    pqxx::connection c{f.database().url()};
-    pqxx::read_transaction tx{c};
-    auto r = tx.exec(sql);
-    return r.empty() || r[0][0].is_null() ? std::string{} : r[0][0].c_str();
-  }
-  std::string column(const std::string& payment_id, const std::string& col) {
-    return scalar("SELECT " + col + " FROM payments.payments WHERE payment_id = '" + payment_id + "'");
-  }
-  http_reply webhook(const json& event) {
-    std::string body = event.dump();
-    return f.http("payment", "POST", "/api/v1/payment/webhooks/Stripe", body,
-                  {{"stripe-signature", fake_stripe::signature(body, webhook_secret, std::time(nullptr))}});
-  }
-};
-
-}  // namespace
-
 TEST_CASE("Stripe round trip: authorize, capture, refund, void and declines over HTTP", "[payment][stripe]") {
-  stripe_fixture t;
+  // Settings from the contract's environment names only (the config left at its defaults).
+  stripe_fixture t{stripe_fixture::via::environment};
   auto a = t.authorize("ORD-S1", 10000, "pm_card_visa");
   REQUIRE(a.ok());
   CHECK(a->status == "authorized");
@@ -118,7 +62,7 @@ TEST_CASE("Stripe round trip: authorize, capture, refund, void and declines over
   REQUIRE(refund.ok());
   CHECK(refund->status == "completed");
   CHECK(t.scalar("SELECT gateway_refund_id FROM payments.payment_refunds").rfind("re_fake_", 0) == 0);
-  CHECK(t.stripe.intent(pi)["amount_refunded"] == 2500);
+  CHECK(t.stripe.charge(t.stripe.intent(pi)["latest_charge"])["amount_refunded"] == 2500);
   CHECK(t.column(a->payment_id, "status") == "partially_refunded");
 
   // Stripe's charge.refunded for our own refund (sent twice) changes nothing more.
@@ -148,15 +92,31 @@ TEST_CASE("Stripe round trip: authorize, capture, refund, void and declines over
   CHECK(t.scalar("SELECT error_code FROM payments.payment_transactions WHERE order_id = 'ORD-S4'") == "generic_decline");
   CHECK(t.scalar("SELECT status FROM payments.payments WHERE order_id = 'ORD-S4'") == "failed");
 
-  // The adapter's lookup (GET /v1/payment_intents/{id}).
+  // The adapter's lookup (GET /v1/payment_intents/{id}): the intent's state decides; an HTTP
+  // error never does.
   payment::stripe_settings s;
   s.api_key = "sk_test_fake";
   s.base_url = t.stripe.base_url();
   payment::stripe_gateway direct{s};
-  CHECK(direct.lookup(pi).approved());
-  CHECK(direct.lookup("pi_missing").result == payment::gateway_result::outcome::declined);
+  payment::pending_operation op;
+  op.type = "authorize";
+  op.reference = pi;
+  CHECK(direct.lookup(op).approved());
+  CHECK(t.stripe.last_body("GET /v1/payment_intents/{id}") == "expand[]=latest_charge");
+  op.type = "capture";
+  op.amount = 6000;
+  auto captured = direct.lookup(op);
+  CHECK(captured.approved());
+  CHECK(captured.closed);
+  op.amount = 6001;  // more than Stripe holds for the intent: not this capture, and the intent is closed
+  CHECK(direct.lookup(op).result == payment::gateway_result::outcome::declined);
+  op.reference = "pi_missing";
+  CHECK(direct.lookup(op).result == payment::gateway_result::outcome::outcome_unknown);
+  op.reference = "";
+  CHECK(direct.lookup(op).result == payment::gateway_result::outcome::outcome_unknown);
   s.api_key = "sk_wrong";
-  CHECK(payment::stripe_gateway{s}.lookup(pi).error_code == "api_key_invalid");
+  op.reference = pi;
+  CHECK(payment::stripe_gateway{s}.lookup(op).result == payment::gateway_result::outcome::outcome_unknown);
 }
 
 TEST_CASE("Stripe timeout is pending then reconciled once, refused connection fails", "[payment][stripe]") {
@@ -175,6 +135,7 @@ TEST_CASE("Stripe timeout is pending then reconciled once, refused connection fa
   CHECK(t.column(pid, "status") == "authorized");
   CHECK(t.stripe.calls("POST /v1/payment_intents") == 2);
   CHECK(t.stripe.executed("POST /v1/payment_intents") == 1);  // the re-send was a replay
+  CHECK(t.stripe.calls("GET /v1/payment_intents/{id}") == 0);  // no intent id came back: nothing to look up
   CHECK(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
 
   // A pending call whose re-send cannot reach Stripe stays pending (the first send may have acted).
