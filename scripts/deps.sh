@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(
   build-essential cmake ninja-build ccache pkg-config g++
   libcaf-dev libboost-dev libpqxx-dev libpq-dev nlohmann-json3-dev libfmt-dev libtoml11-dev libedit-dev libssl-dev
+  libjemalloc-dev
   catch2 postgresql postgresql-contrib
   wrk curl procps iproute2 ca-certificates openssl
 )
