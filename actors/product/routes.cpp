@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/json_input.hpp"
+#include "domain/markup_escape.hpp"
 #include "http/problem.hpp"
 #include "product/product_input.hpp"
 #include "product/product_runtime.hpp"
@@ -800,7 +801,7 @@ void sitemap(product_self self, request_context& ctx) {
   for (const auto* p : result.page) {
     std::string slug = p->url_slug.empty() ? slugify(p->name) : p->url_slug;
     if (slug.empty()) slug = p->id;
-    xml += "  <url><loc>" + xml_escape(product_page_url(self->state.store_base_url, slug)) + "</loc><lastmod>" +
+    xml += "  <url><loc>" + markup_escape(product_page_url(self->state.store_base_url, slug)) + "</loc><lastmod>" +
            iso(p->updated_at) + "</lastmod><changefreq>weekly</changefreq><priority>0.8</priority></url>\n";
   }
   xml += "</urlset>\n";

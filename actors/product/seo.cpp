@@ -50,22 +50,6 @@ std::string product_page_url(std::string_view base_url, std::string_view slug) {
   return url;
 }
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 void seo_catalog::load(std::vector<seo_record> rows) {
   rows_.clear();
   slugs_.clear();

@@ -37,9 +37,6 @@ const std::optional<std::string>& seo_field(const seo_record& r, const std::stri
 // "https://shop.example" give the same URL; an empty base gives the site-relative path.
 std::string product_page_url(std::string_view base_url, std::string_view slug);
 
-// `text` safe as XML character data or attribute value (& < > " ').
-std::string xml_escape(std::string_view text);
-
 class seo_catalog {
  public:
   void load(std::vector<seo_record> rows);

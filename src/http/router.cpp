@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/markup_escape.hpp"
 #include "http/problem.hpp"
 #include "http/url.hpp"
 
@@ -13,20 +14,6 @@ namespace {
 
 bool is_placeholder(std::string_view seg) {
   return seg.size() >= 2 && seg.front() == '{' && seg.back() == '}';
-}
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -167,16 +154,16 @@ std::string router::openapi(std::string_view title, std::string_view version,
 std::string docs_page(std::string_view title, const std::vector<route>& routes,
                       std::string_view openapi_url) {
   std::string html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>";
-  html += html_escape(title);
+  html += markup_escape(title);
   html += " - docs</title><style>body{font-family:sans-serif;margin:2em}"
           "td{padding:.2em 1em}code{font-weight:bold}</style></head><body><h1>";
-  html += html_escape(title);
+  html += markup_escape(title);
   html += "</h1><p>Machine-readable: <a href=\"";
-  html += html_escape(openapi_url);
+  html += markup_escape(openapi_url);
   html += "\">openapi.json</a></p><table>";
   for (const auto& r : routes) {
-    html += "<tr><td><code>" + html_escape(r.method) + "</code></td><td>" +
-            html_escape(r.pattern) + "</td><td>" + html_escape(r.summary) + "</td></tr>";
+    html += "<tr><td><code>" + markup_escape(r.method) + "</code></td><td>" +
+            markup_escape(r.pattern) + "</td><td>" + markup_escape(r.summary) + "</td></tr>";
   }
   html += "</table></body></html>";
   return html;

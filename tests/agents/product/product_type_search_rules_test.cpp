@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "domain/markup_escape.hpp"
 #include "product/attribute_search.hpp"
 #include "product/attributes.hpp"
 #include "product/seo.hpp"
@@ -183,7 +184,7 @@ TEST_CASE("storefront URLs under the configured base URL", "[product][rules][seo
   CHECK(product_page_url("https://shop.example.com/", "mug") == "https://shop.example.com/products/mug");
   CHECK(product_page_url(" https://shop.example.com/store// ", "mug") == "https://shop.example.com/store/products/mug");
   CHECK(product_page_url("", "mug") == "/products/mug");
-  CHECK(xml_escape("https://x.example/?a=1&b=<2>") == "https://x.example/?a=1&amp;b=&lt;2&gt;");
+  CHECK(markup_escape("https://x.example/?a=1&b=<2>") == "https://x.example/?a=1&amp;b=&lt;2&gt;");
 
   catalog cat;
   catalog_snapshot s;
