@@ -7,10 +7,12 @@
 
 #include "product/product_agent.hpp"
 #include "product/product_messages.hpp"
+#include "product_fixture.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
+using namespace mercato::test::product_suite;
 using nlohmann::json;
 
 namespace {
@@ -20,14 +22,6 @@ const std::string prod4 = "10000000-0000-4000-8000-000000000004";
 const std::string tee = "10000000-0000-4000-8000-000000000101";
 const std::string bundle_id = "40000000-0000-4000-8000-000000000001";
 
-fixture_options seeded() {
-  fixture_options o;
-  o.seed = true;
-  return o;
-}
-
-agent_spec product_spec() { return spec_for("product", &spawn_product_agent); }
-
 product::resolve_items refs(std::vector<std::string> keys) {
   product::resolve_items m;
   for (auto& k : keys) {
@@ -36,10 +30,6 @@ product::resolve_items refs(std::vector<std::string> keys) {
     m.refs.push_back(r);
   }
   return m;
-}
-
-int64_t count_rows(agent_fixture& f, const std::string& sql) {
-  return f.database().value<int64_t>(sql);
 }
 
 }  // namespace

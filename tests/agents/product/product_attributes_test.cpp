@@ -8,48 +8,17 @@
 
 #include "product/product_agent.hpp"
 #include "product/product_messages.hpp"
+#include "product_fixture.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
+using namespace mercato::test::product_suite;
 using nlohmann::json;
 
 namespace {
 
 const std::string electronics = "50000000-0000-4000-8000-000000000001";
-
-fixture_options seeded() {
-  fixture_options o;
-  o.seed = true;
-  return o;
-}
-
-agent_spec product_spec() { return spec_for("product", &spawn_product_agent); }
-
-int64_t count_rows(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
-
-http_reply put(agent_fixture& f, const std::string& path, const json& body) {
-  return f.http("product", "PUT", path, body.dump());
-}
-
-// Locations of a 422 list, e.g. "body.material".
-std::vector<std::string> locs(const http_reply& r) {
-  std::vector<std::string> out;
-  json body = r.json();
-  for (const auto& i : body["detail"]) {
-    std::string l;
-    for (const auto& part : i["loc"]) l += (l.empty() ? "" : ".") + (part.is_string() ? part.get<std::string>() : part.dump());
-    out.push_back(l);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::set<std::string> skus(const json& products) {
-  std::set<std::string> out;
-  for (const auto& p : products) out.insert(p["sku"].get<std::string>());
-  return out;
-}
 
 }  // namespace
 

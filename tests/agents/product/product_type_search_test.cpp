@@ -7,51 +7,18 @@
 
 #include "product/product_agent.hpp"
 #include "product/product_messages.hpp"
+#include "product_fixture.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
+using namespace mercato::test::product_suite;
 using nlohmann::json;
 
 namespace {
 
 const std::string prod5 = "10000000-0000-4000-8000-000000000005";
 const std::string prod12 = "10000000-0000-4000-8000-000000000012";
-
-fixture_options seeded() {
-  fixture_options o;
-  o.seed = true;
-  return o;
-}
-
-agent_spec product_spec() { return spec_for("product", &spawn_product_agent); }
-
-int64_t count_rows(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
-
-http_reply put(agent_fixture& f, const std::string& path, const json& body) {
-  return f.http("product", "PUT", path, body.dump());
-}
-http_reply patch(agent_fixture& f, const std::string& path, const json& body) {
-  return f.http("product", "PATCH", path, body.dump());
-}
-
-std::vector<std::string> locs(const http_reply& r) {
-  std::vector<std::string> out;
-  json body = r.json();  // kept alive: a range-for over r.json()["detail"] would dangle
-  for (const auto& i : body["detail"]) {
-    std::string l;
-    for (const auto& part : i["loc"]) l += (l.empty() ? "" : ".") + (part.is_string() ? part.get<std::string>() : part.dump());
-    out.push_back(l);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::set<std::string> skus(const json& products) {
-  std::set<std::string> out;
-  for (const auto& p : products) out.insert(p["sku"].get<std::string>());
-  return out;
-}
 
 std::set<std::string> codes(const json& list) {
   std::set<std::string> out;
