@@ -4,6 +4,7 @@
 // incarnations running one slot do it once.
 #include <chrono>
 #include <future>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
@@ -23,9 +24,21 @@ namespace sc = mercato::customer::schedule;
 
 namespace {
 
-// The slot a start now owes (a test that spans 02:00:00 UTC would see two: a few seconds a day).
+// The slot a start now owes.
 sc::date current_slot() {
   return sc::latest_slot(cu::loyalty::job_schedule, std::chrono::system_clock::now());
+}
+
+// A case that spanned 02:00:00 UTC would see two slots (the agent owes the new one, the test
+// expects the old). Each case takes a few seconds: one that would start within a minute of the
+// slot waits until just after it instead (at most once a day, ~65 s).
+void start_clear_of_the_slot() {
+  constexpr auto margin = std::chrono::seconds(60);
+  const auto until = sc::until_next_slot(cu::loyalty::job_schedule, std::chrono::system_clock::now());
+  if (until < margin) {
+    WARN("waiting " << until.count() << " ms for the 02:00 UTC slot to pass");
+    std::this_thread::sleep_for(until + std::chrono::seconds(5));
+  }
 }
 
 // The slot job_runs records for `job` ("" while it has none).
@@ -84,6 +97,7 @@ const std::string new_lot = "74000000-0000-4000-8000-000000000002";
 }  // namespace
 
 TEST_CASE("the first start runs the missed daily jobs and records the slot", "[customer][jobs]") {
+  start_clear_of_the_slot();
   agent_fixture f{{customer_spec()}, seeded()};
   const std::string today = sc::iso_date(current_slot());
   // a fresh database has never run them: the latest 02:00 UTC slot is owed, so the start runs both
@@ -97,6 +111,7 @@ TEST_CASE("the first start runs the missed daily jobs and records the slot", "[c
 
 TEST_CASE("a restart leaves a covered slot alone and runs a missed one, expiring each lot once",
           "[customer][jobs][loyalty]") {
+  start_clear_of_the_slot();
   agent_fixture f{{customer_spec()}, seeded()};
   const std::string today = sc::iso_date(current_slot());
   const std::string yesterday = sc::iso_date(current_slot() - sc::days{1});
@@ -148,6 +163,7 @@ TEST_CASE("a restart leaves a covered slot alone and runs a missed one, expiring
 }
 
 TEST_CASE("two incarnations running one slot run it once", "[customer][jobs][concurrency]") {
+  start_clear_of_the_slot();
   agent_fixture f{{customer_spec()}, seeded()};
   const sc::date slot = current_slot();
   REQUIRE(f.eventually([&] { return recorded_slot(f, "points_expiry") == sc::iso_date(slot); }));
