@@ -166,6 +166,19 @@ gateway_result authorization_verdict(const json& pi, bool sale) {
   return intent_declined(pi);
 }
 
+// The refund's metadata key naming our transaction: reconciliation finds a refund whose answer
+// was lost by it, after Stripe has forgotten the Idempotency-Key (24 h).
+constexpr const char* refund_tag = "mercato_transaction_id";
+
+// What a refund object (created, or found by a lookup) means.
+gateway_result refund_verdict(const json& re) {
+  const std::string status = text(re, "status");
+  if (status == "succeeded" || status == "pending") return approved(text(re, "id"));
+  std::string reason = text(re, "failure_reason");
+  return result_of(gateway_result::outcome::declined, "refund_failed",
+                   reason.empty() ? "Stripe refund " + status : "Stripe refund failed: " + reason, text(re, "id"));
+}
+
 }  // namespace
 
 // A 2xx object, or the gateway_result every other outcome maps to.
@@ -281,21 +294,51 @@ gateway_result stripe_gateway::cancel(std::string_view reference, std::string_vi
 
 gateway_result stripe_gateway::refund(std::string_view reference, money::cents amount,
                                       std::string_view idempotency_key) {
-  auto a = call("POST", "/v1/refunds", {{"payment_intent", std::string(reference)}, {"amount", std::to_string(amount)}},
+  auto a = call("POST", "/v1/refunds",
+                {{"payment_intent", std::string(reference)},
+                 {"amount", std::to_string(amount)},
+                 {std::string("metadata[") + refund_tag + "]", std::string(idempotency_key)}},
                 idempotency_key);
   if (!a.ok) return a.failure;
-  std::string status = text(a.object, "status");
-  if (status == "succeeded" || status == "pending") return approved(text(a.object, "id"));
-  std::string reason = text(a.object, "failure_reason");
-  return result_of(gateway_result::outcome::declined, "refund_failed",
-                   reason.empty() ? "Stripe refund " + status : "Stripe refund failed: " + reason,
-                   text(a.object, "id"));
+  return refund_verdict(a.object);
+}
+
+gateway_result stripe_gateway::lookup_refund(const pending_operation& op) const {
+  // Stripe lists an intent's refunds newest first: a recent refund is on the first page; the
+  // bound keeps a pathological intent from holding a pool thread.
+  constexpr int max_pages = 10, page_size = 100;
+  // An empty key would match every refund made without our metadata (Dashboard refunds).
+  if (op.idempotency_key.empty()) return undecided("No transaction id to recognise the refund by");
+  std::string after;
+  for (int page = 0; page < max_pages; ++page) {
+    form_fields query{{"payment_intent", op.reference}, {"limit", std::to_string(page_size)}};
+    if (!after.empty()) query.emplace_back("starting_after", after);
+    auto a = call("GET", "/v1/refunds", std::move(query), {});
+    if (!a.ok) {
+      if (a.failure.result == gateway_result::outcome::unavailable) return a.failure;
+      return undecided("Stripe refund lookup failed: " + a.failure.message);
+    }
+    const json& list = a.object;
+    if (!list.contains("data") || !list["data"].is_array())
+      return undecided("Stripe answered an unreadable refund list");
+    for (const json& re : list["data"])
+      if (re.is_object() && re.contains("metadata") && text(re["metadata"], refund_tag) == op.idempotency_key)
+        return refund_verdict(re);
+    const bool more = list.contains("has_more") && list["has_more"].is_boolean() && list["has_more"].get<bool>();
+    // The whole list without it: Stripe never received the refund, so the re-send makes it, once.
+    if (!more) return undecided("The refund is not at Stripe: re-sent with its key");
+    after = list["data"].empty() ? std::string() : text(list["data"].back(), "id");
+    if (after.empty()) return undecided("Stripe's refund list has no cursor to go on from");
+  }
+  return undecided("The refund is not among Stripe's " + std::to_string(max_pages * page_size) +
+                   " latest refunds of the payment: re-sent with its key");
 }
 
 gateway_result stripe_gateway::lookup(const pending_operation& op) {
   const bool authorization = op.type == "authorize" || op.type == "sale";
-  if (op.reference.empty() || (!authorization && op.type != "capture" && op.type != "void"))
+  if (op.reference.empty() || (!authorization && op.type != "capture" && op.type != "void" && op.type != "refund"))
     return undecided("No Stripe object to look up: the call is re-sent with its key");
+  if (op.type == "refund") return lookup_refund(op);
   auto a = call("GET", "/v1/payment_intents/" + op.reference, {{"expand[]", "latest_charge"}}, {});
   if (!a.ok) {
     if (a.failure.result == gateway_result::outcome::unavailable) return a.failure;

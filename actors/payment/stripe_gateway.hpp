@@ -1,4 +1,4 @@
-// Stripe adapter behind the gateway interface (agents/8004-payment.md "External parts"): the five
+// Stripe adapter behind the gateway interface (agents/8004-payment.md "External parts"): the
 // REST calls over HTTP (psp_http.hpp), form-encoded, `Authorization: Bearer <api_key>`,
 // `Idempotency-Key: <transaction_id>`, amounts in minor units:
 //   authorize  POST /v1/payment_intents (amount, currency, payment_method, confirm=true,
@@ -7,8 +7,9 @@
 //   capture    POST /v1/payment_intents/{id}/capture (amount_to_capture; final_capture=false on
 //              a partial capture that leaves the authorization open)
 //   cancel     POST /v1/payment_intents/{id}/cancel
-//   refund     POST /v1/refunds (payment_intent, amount)
-//   lookup     GET  /v1/payment_intents/{id}?expand[]=latest_charge (reconciliation)
+//   refund     POST /v1/refunds (payment_intent, amount, metadata[mercato_transaction_id])
+//   lookup     GET  /v1/payment_intents/{id}?expand[]=latest_charge (reconciliation);
+//              refunds: GET /v1/refunds?payment_intent={id}&limit=100[&starting_after=re_…]
 // Multicapture: the authorization answer says, on its charge
 // (payment_method_details.card.multicapture.status), whether Stripe takes several partial
 // captures; the caller asks for a non-final capture only then. A capture answer whose intent is
@@ -89,7 +90,13 @@ class stripe_gateway final : public payment_gateway {
   //   void            canceled, or succeeded with nothing capturable and nothing received
   //                   beyond captured_before > 0 → approved; requires_capture → undecided;
   //                   otherwise declined;
-  //   refund, or no intent id → undecided (the refund's id comes only with its answer).
+  //   refund          GET /v1/refunds of the intent (newest first, 100 a page, at most 10 pages
+  //                   followed by starting_after), the one whose metadata[mercato_transaction_id]
+  //                   is our transaction id (= the key): succeeded / pending → approved with its
+  //                   re_ id; failed / canceled → declined with its failure_reason (the create
+  //                   answer's verdict); not in the whole list → undecided (never reached
+  //                   Stripe: re-sent with its key); not in the 10 pages → undecided;
+  //   no intent id → undecided.
   // An HTTP error is never a verdict (undecided; unavailable when Stripe could not be reached).
   gateway_result lookup(const pending_operation& op) override;
 
@@ -101,6 +108,7 @@ class stripe_gateway final : public payment_gateway {
   struct answer;
   answer call(const char* method, std::string target, std::vector<std::pair<std::string, std::string>> form,
               std::string_view idempotency_key) const;
+  gateway_result lookup_refund(const pending_operation& op) const;
   stripe_settings settings_;
   bool configured_ = false;
 };

@@ -56,7 +56,16 @@ struct reply {
   int status = 200;
   json body;
   bool slow = false;
+  bool dropped = false;  // no answer at all: the connection is closed
 };
+
+// Stripe's metadata object from the form's metadata[key]=value fields.
+json metadata_of(const std::map<std::string, std::string>& f) {
+  json out = json::object();
+  for (const auto& [k, v] : f)
+    if (k.rfind("metadata[", 0) == 0 && k.back() == ']') out[k.substr(9, k.size() - 10)] = v;
+  return out;
+}
 
 }  // namespace
 
@@ -69,9 +78,10 @@ struct fake_stripe::impl {
   std::atomic<bool> stopping{false};
   std::thread worker;
   mutable std::mutex mutex;
-  std::map<std::string, json> intents, charges;
+  std::map<std::string, json> intents, charges, refunds;
+  std::vector<std::string> refund_order;  // ids, oldest first
   std::map<std::string, std::pair<std::string, reply>> idempotency;  // key → (fingerprint, reply)
-  std::map<std::string, int> calls, executed, late;
+  std::map<std::string, int> calls, executed, late, dropped;
   std::map<std::string, std::string> last_body;
   bool multicapture = true;
   int next_id = 1;
@@ -191,8 +201,43 @@ struct fake_stripe::impl {
     if (left <= 0 || amount <= 0 || amount > left)
       return {400, error("invalid_request_error", "charge_already_refunded", "Refund amount exceeds what is left")};
     ch["amount_refunded"] = amount_of(ch, "amount_refunded") + amount;
-    return {200, json{{"id", id("re_fake_")}, {"object", "refund"}, {"amount", amount}, {"payment_intent", pid},
-                      {"charge", ch["id"]}, {"status", "succeeded"}}};
+    json re{{"id", id("re_fake_")},   {"object", "refund"},       {"amount", amount},
+            {"payment_intent", pid},    {"charge", ch["id"]},       {"status", "succeeded"},
+            {"failure_reason", nullptr}, {"metadata", metadata_of(f)}};
+    refund_order.push_back(re["id"]);
+    refunds[re["id"]] = re;
+    if (pi["payment_method"] == "pm_card_refundFail") {  // answered succeeded, failed later
+      json& stored = refunds[re["id"]];
+      stored["status"] = "failed";
+      stored["failure_reason"] = "expired_or_canceled_card";
+    }
+    return {200, re};
+  }
+
+  // GET /v1/refunds: newest first, optionally of one intent; `limit` 1..100 (default 10),
+  // `starting_after` a refund id of the list.
+  reply list_refunds(const std::map<std::string, std::string>& f) {
+    std::string pid = f.count("payment_intent") ? f.at("payment_intent") : "";
+    if (!pid.empty() && !intents.count(pid)) return missing();
+    int64_t limit = f.count("limit") ? std::stoll(f.at("limit")) : 10;
+    if (limit < 1 || limit > 100)
+      return {400, error("invalid_request_error", "parameter_invalid_integer", "limit must be between 1 and 100")};
+    std::vector<const json*> matching;
+    for (auto it = refund_order.rbegin(); it != refund_order.rend(); ++it)
+      if (const json& re = refunds.at(*it); pid.empty() || re["payment_intent"] == pid) matching.push_back(&re);
+    size_t from = 0;
+    if (f.count("starting_after")) {
+      const std::string& after = f.at("starting_after");
+      while (from < matching.size() && (*matching[from])["id"] != after) ++from;
+      if (from == matching.size())
+        return {400, error("invalid_request_error", "resource_missing", "No such refund: '" + after + "'")};
+      ++from;
+    }
+    json data = json::array();
+    for (size_t i = from; i < matching.size() && data.size() < static_cast<size_t>(limit); ++i)
+      data.push_back(*matching[i]);
+    const bool more = from + data.size() < matching.size();
+    return {200, json{{"object", "list"}, {"url", "/v1/refunds"}, {"data", data}, {"has_more", more}}};
   }
 
   // → (route pattern, reply)
@@ -215,6 +260,12 @@ struct fake_stripe::impl {
     std::lock_guard<std::mutex> guard{mutex};
     ++calls[route];
     last_body[route] = method == "GET" ? query : req.body();
+    if (auto it = dropped.find(route); it != dropped.end() && it->second > 0) {
+      --it->second;
+      reply lost;
+      lost.dropped = true;
+      return {route, lost};
+    }
     if (std::string(req[bhttp::field::authorization]) != "Bearer " + key)
       return {route, {401, error("invalid_request_error", "api_key_invalid", "Invalid API Key provided")}};
     std::string idem(req["Idempotency-Key"]);
@@ -237,6 +288,7 @@ struct fake_stripe::impl {
     else if (route == "POST /v1/payment_intents/{id}/capture") r = capture(pid, form);
     else if (route == "POST /v1/payment_intents/{id}/cancel") r = cancel(pid, form);
     else if (route == "POST /v1/refunds") r = refund(form);
+    else if (route == "GET /v1/refunds") r = list_refunds(form);
     else if (route == "GET /v1/payment_intents/{id}") r = intents.count(pid) ? reply{200, render(intents[pid], form)} : missing();
     else r = {404, error("invalid_request_error", "unknown_route", "Unrecognized request URL")};
     if (auto it = late.find(route); it != late.end() && it->second > 0) {
@@ -263,6 +315,10 @@ struct fake_stripe::impl {
       bhttp::read(socket, buffer, req, ec);
       if (ec) continue;
       auto [route, r] = handle(req);
+      if (r.dropped) {  // the request never reached the API: closed unanswered
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        continue;
+      }
       if (r.slow) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
       res.set(bhttp::field::content_type, "application/json");
@@ -324,10 +380,21 @@ void fake_stripe::answer_late(const std::string& route) {
   ++impl_->late[route];
 }
 
+void fake_stripe::drop(const std::string& route) {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  ++impl_->dropped[route];
+}
+
 nlohmann::json fake_stripe::intent(const std::string& id) const {
   std::lock_guard<std::mutex> guard{impl_->mutex};
   auto it = impl_->intents.find(id);
   return it == impl_->intents.end() ? json{} : it->second;
+}
+
+nlohmann::json fake_stripe::refund(const std::string& id) const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  auto it = impl_->refunds.find(id);
+  return it == impl_->refunds.end() ? json{} : it->second;
 }
 
 nlohmann::json fake_stripe::charge(const std::string& id) const {

@@ -77,6 +77,14 @@ struct stripe_fixture {
     return f.ask<payment_actor, payment::payment_view>(
         "payment", payment::capture_payment{{}, payment_id, amount, final, key, whole_if_single_capture});
   }
+  reply<payment::refund_view> refund(const std::string& payment_id, money::cents amount, const std::string& key) {
+    payment::refund_payment r;
+    r.payment_id = payment_id;
+    r.amount = amount;
+    r.reason = "customer_request";
+    r.idempotency_key = key;
+    return f.ask<payment_actor, payment::refund_view>("payment", r);
+  }
   std::string scalar(const std::string& sql) {
     pqxx::connection c{f.database().url()};
     pqxx::read_transaction tx{c};
