@@ -36,12 +36,19 @@ json mappings_json(const catalog& cat, const product_record& p) {
 // ---- products -------------------------------------------------------------------------------
 
 // Required attributes are enforced when a product becomes active (contract Rules "Attributes").
-void check_required_attributes(product_self self, const product_record& p, input::object_reader& in) {
+// `p` is the product as it would be after the change; the issue is reported at ["body", field].
+void check_required_attributes(product_self self, const product_record& p, input::object_reader& in,
+                               const std::string& field = "status") {
   auto missing = self->state.attributes.missing_required(p, self->state.model, self->state.attributes.values_of(p.id));
   if (missing.empty()) return;
   std::string list;
   for (const auto& code : missing) list += (list.empty() ? "" : ", ") + code;
-  in.issue(std::vector<std::string>{"body", "status"}, "Required attributes missing: " + list, "value_error.missing");
+  in.issue(std::vector<std::string>{"body", field}, "Required attributes missing: " + list, "value_error.missing");
+}
+
+bool mapped_to(const product_record& p, const std::string& category_id) {
+  return std::any_of(p.categories.begin(), p.categories.end(),
+                     [&](const category_link& l) { return l.category_id == category_id; });
 }
 
 bool same_categories(const product_record& a, const product_record& b) {
@@ -217,6 +224,14 @@ void map_category_route(product_self self, request_context& ctx) {
   if (category_id && !cat.category(*category_id)) in.issue("category_id", "Category not found", "value_error.not_found");
   if (!in.ok()) return ctx.respond(in.error_response());
   std::string pid = p->id, cid = *category_id;
+  // A new category widens an active product's scope (as with PUT/PATCH): attributes scoped to it
+  // or its ancestors must have values. Only is_primary changing leaves the scope as it is.
+  if (p->status == "active" && !mapped_to(*p, cid)) {
+    product_record after = *p;
+    after.categories.push_back({cid, primary});
+    check_required_attributes(self, after, in, "category_id");
+    if (!in.ok()) return ctx.respond(in.error_response());
+  }
   write_unit<product_record>(
       self, [pid, cid, primary](pqxx::work& tx) { return map_category(tx, pid, cid, primary); },
       [self, ctx](db::outcome<unit_result<product_record>> r) mutable {
@@ -232,9 +247,9 @@ void unmap_category_route(product_self self, request_context& ctx) {
   const auto* p = live_product(cat, ctx.params.get("product_id"));
   if (!p) return ctx.respond(http::error(404, "Product not found"));
   std::string pid = p->id, cid = ctx.params.get("category_id");
-  bool mapped = std::any_of(p->categories.begin(), p->categories.end(),
-                            [&](const category_link& l) { return l.category_id == cid; });
-  if (!mapped) return ctx.respond(http::error(404, "Category mapping not found"));
+  if (!mapped_to(*p, cid)) return ctx.respond(http::error(404, "Category mapping not found"));
+  // No required-attribute check: applicability depends on the set of categories (not on which is
+  // primary) and the type, which stays; fewer categories only make fewer definitions apply.
   write_unit<product_record>(
       self, [pid, cid](pqxx::work& tx) { return unmap_category(tx, pid, cid); },
       [self, ctx](db::outcome<unit_result<product_record>> r) mutable {
