@@ -40,6 +40,35 @@ inventory_port=$((legacy_base + 2))
 say() { echo "[commerce_bench] $*" >&2; }
 die() { echo "[commerce_bench] error: $*" >&2; exit 1; }
 
+# CPU time (user+system clock ticks) of PostgreSQL's processes, the server and the whole box, so
+# the orders run can say where each order's CPU goes: "postgres mercato box".
+cpu_ticks() {
+  local pg=0 f
+  for f in /proc/[0-9]*/stat; do
+    read -r line <"$f" 2>/dev/null || continue
+    [[ "$line" == *"(postgres)"* ]] || continue
+    local fields=(${line##*) })
+    pg=$((pg + fields[11] + fields[12]))
+  done
+  local srv=0
+  if [[ -n "$server_pid" && -r "/proc/$server_pid/stat" ]]; then
+    local s; read -r s <"/proc/$server_pid/stat"
+    local fields=(${s##*) })
+    srv=$((fields[11] + fields[12]))
+  fi
+  local box; box=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)
+  echo "$pg $srv $box"
+}
+# "cpu_ms_per_order postgres P mercato M other O" over a run that confirmed $3 orders.
+cpu_per_order() {
+  local hz; hz=$(getconf CLK_TCK)
+  read -r pg0 srv0 box0 <<<"$1"
+  read -r pg1 srv1 box1 <<<"$2"
+  awk -v n="$3" -v hz="$hz" -v pg=$((pg1 - pg0)) -v srv=$((srv1 - srv0)) -v box=$((box1 - box0)) \
+    'BEGIN { if (n > 0) printf "cpu_ms_per_order postgres %.2f mercato %.2f other %.2f\n",
+             pg * 1000 / hz / n, srv * 1000 / hz / n, (box - pg - srv) * 1000 / hz / n }'
+}
+
 server_pid=""
 tmp_dir="$(mktemp -d /tmp/mercato-commerce.XXXXXX)"
 cleanup() {
@@ -106,8 +135,12 @@ echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --shor
 # Warm-up (caches, connections), then the measured runs.
 wrk -t"$threads" -c"$connections" -d2s -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null
 echo "## POST /orders (legacy port 8000)"
+cpu_before="$(cpu_ticks)"
 wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 5s -s bench/lua/place_order.lua "http://$host:$order_port" \
-  | grep -E '^(confirmed|other|seconds|confirmed_per_s|p50_ms|p90_ms|p99_ms|  Non-2xx)'
+  >"$tmp_dir/orders.out"
+cpu_after="$(cpu_ticks)"
+grep -E '^(confirmed|other|seconds|confirmed_per_s|p50_ms|p90_ms|p99_ms|  Non-2xx)' "$tmp_dir/orders.out"
+cpu_per_order "$cpu_before" "$cpu_after" "$(awk '$1 == "confirmed" {print $2}' "$tmp_dir/orders.out")"
 
 product_id="10000000-0000-4000-8000-000000000001"
 wrk -t"$threads" -c"$connections" -d2s "http://$host:$product_port/products/$product_id" >/dev/null
