@@ -329,11 +329,7 @@ TEST_CASE("payment_intent.succeeded closes a payment captured in parts: the rest
 TEST_CASE("Stripe adapter: multicapture answers, and a key reused with other parameters is never a decline",
           "[payment][stripe]") {
   fake_stripe stripe{stripe_api_key};
-  payment::stripe_settings s;
-  s.api_key = stripe_api_key;
-  s.base_url = stripe.base_url();
-  s.timeout_ms = 2000;
-  payment::stripe_gateway g{s};
+  payment::stripe_gateway g{adapter_settings(stripe)};
   auto a = g.authorize(5000, "USD", "pm_card_visa", false, "key-auth");
   REQUIRE(a.approved());
   CHECK(a.multicapture == std::optional<bool>{true});

@@ -104,11 +104,7 @@ TEST_CASE("a refund that never reached Stripe is not in its list and is re-sent 
 TEST_CASE("Stripe refund lookup: pages followed, failed refunds declined, bounded, errors undecided",
           "[payment][stripe]") {
   fake_stripe stripe{stripe_api_key};
-  payment::stripe_settings s;
-  s.api_key = stripe_api_key;
-  s.base_url = stripe.base_url();
-  s.timeout_ms = 2000;
-  payment::stripe_gateway g{s};
+  payment::stripe_gateway g{adapter_settings(stripe)};
   auto sale = g.authorize(200000, "USD", "pm_card_visa", true, "key-sale");
   REQUIRE(sale.approved());
   payment::pending_operation op;

@@ -94,9 +94,7 @@ TEST_CASE("Stripe round trip: authorize, capture, refund, void and declines over
 
   // The adapter's lookup (GET /v1/payment_intents/{id}): the intent's state decides; an HTTP
   // error never does.
-  payment::stripe_settings s;
-  s.api_key = "sk_test_fake";
-  s.base_url = t.stripe.base_url();
+  payment::stripe_settings s = adapter_settings(t.stripe);
   payment::stripe_gateway direct{s};
   payment::pending_operation op;
   op.type = "authorize";

@@ -15,12 +15,22 @@
 #include "fake_stripe.hpp"
 #include "payment/payment_agent.hpp"
 #include "payment/payment_messages.hpp"
+#include "payment/stripe_gateway.hpp"
 #include "support/agent_fixture.hpp"
 
 namespace mercato::test {
 
 constexpr const char* stripe_webhook_secret = "whsec_stripe_test";
 constexpr const char* stripe_api_key = "sk_test_fake";
+
+// The Stripe adapter alone, talking to `stripe` (2 s timeout), for tests of its answers.
+inline payment::stripe_settings adapter_settings(const fake_stripe& stripe) {
+  payment::stripe_settings s;
+  s.api_key = stripe_api_key;
+  s.base_url = stripe.base_url();
+  s.timeout_ms = 2000;
+  return s;
+}
 
 // Sets the contract's environment names for the agent's start (and unsets them after).
 struct stripe_env {
