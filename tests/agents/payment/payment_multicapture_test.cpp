@@ -170,12 +170,7 @@ TEST_CASE("Stripe multicapture: partial captures keep the authorization open, th
   CHECK(t.stripe.intent(t.column(b->payment_id, "gateway_reference"))["status"] == "succeeded");
 
   // Refunds take from what was captured across the captures.
-  payment::refund_payment r;
-  r.payment_id = a->payment_id;
-  r.amount = 6500;
-  r.reason = "customer_request";
-  r.idempotency_key = "mc1-refund";
-  auto refund = t.f.ask<payment_actor, payment::refund_view>("payment", r);
+  auto refund = t.refund(a->payment_id, 6500, "mc1-refund");
   REQUIRE(refund.ok());
   CHECK(refund->status == "completed");
   CHECK(t.column(a->payment_id, "status") == "refunded");

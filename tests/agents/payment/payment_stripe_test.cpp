@@ -53,12 +53,7 @@ TEST_CASE("Stripe round trip: authorize, capture, refund, void and declines over
   CHECK(replay->transaction_id == cap->transaction_id);
   CHECK(t.stripe.executed("POST /v1/payment_intents/{id}/capture") == 1);
 
-  payment::refund_payment r;
-  r.payment_id = a->payment_id;
-  r.amount = 2500;
-  r.reason = "customer_request";
-  r.idempotency_key = "ref-s1";
-  auto refund = t.f.ask<payment_actor, payment::refund_view>("payment", r);
+  auto refund = t.refund(a->payment_id, 2500, "ref-s1");
   REQUIRE(refund.ok());
   CHECK(refund->status == "completed");
   CHECK(t.scalar("SELECT gateway_refund_id FROM payments.payment_refunds").rfind("re_fake_", 0) == 0);
