@@ -16,6 +16,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "db/batch_queue.hpp"
 #include "db/db_pool.hpp"
 #include "db/outbox.hpp"
 #include "domain/json_input.hpp"
@@ -55,6 +56,12 @@ struct place_run {
   std::string cancel_reason;                     // set when compensating
 };
 
+// A successful placement waiting for its final statement (finish_confirmed).
+struct pending_confirmation {
+  std::shared_ptr<place_run> run;
+  nlohmann::json doc;  // confirmation_doc()
+};
+
 // Shaped like runtime/agent_behavior.hpp's agent_state (shell + name, all start_agent touches)
 // without deriving from it: that struct's name collides with mercato/agent_directory.hpp's enum
 // agent_state, which agent_call.hpp pulls in, so no TU may include both headers.
@@ -81,6 +88,8 @@ struct order_state {
   int64_t saga_max_attempts = 20;                // failing step retries before `failed`
   std::chrono::milliseconds saga_poll_interval{5000};
   int64_t saga_lease_s = 30;                     // a claimed saga is owned this long
+  // Confirmations that arrive while two are being written leave together (db/batch_queue.hpp).
+  db::batch_queue<pending_confirmation> confirmations{32, 2};
 };
 
 using order_self = order_impl::stateful_pointer<order_state>;

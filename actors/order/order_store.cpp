@@ -389,58 +389,66 @@ nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload
           {"payload", payload},     {"aggregate_id", order_id}, {"occurred_at", e.occurred_at}};
 }
 
-std::optional<confirmed_stamp> commit_confirmed(pqxx::transaction_base& tx, const order_record& o, const std::string& saga_id,
-                      const nlohmann::json& context, const std::vector<step_log>& steps,
-                      const nlohmann::json& events) {
+nlohmann::json confirmation_doc(const order_record& o, const std::string& saga_id, const nlohmann::json& context,
+                                const std::vector<step_log>& steps, const nlohmann::json& events) {
   nlohmann::json st = nlohmann::json::array();
   for (const auto& s : steps)
     st.push_back({{"step", s.step}, {"direction", s.direction}, {"attempt", s.attempt}, {"status", s.status},
                   {"key", s.key}, {"result", s.result}, {"error", s.error}});
-  nlohmann::json d = {{"order_id", o.order_id},
-                      {"saga_id", saga_id},
-                      {"payment_status", o.payment_status},
-                      {"amount_authorized", money::format(o.amount_authorized)},
-                      {"amount_captured", money::format(o.amount_captured)},
-                      {"fraud_decision", o.fraud_decision},
-                      {"fraud_score", o.fraud_score.value_or(-1)},
-                      {"fraud_check_id", o.fraud_check_id},
-                      {"context", context},
-                      {"steps", st},
-                      {"events", events},
-                      {"timeline_id", uuid_v4()}};
-  // The outbox rows carry the columns db::outbox::enqueue writes; batched here so the whole
-  // confirmation is one round trip.
-  auto r = db::exec_hot1(tx,
-      "WITH d AS (SELECT $1::jsonb AS j), "
+  return {{"order_id", o.order_id},
+          {"saga_id", saga_id},
+          {"payment_status", o.payment_status},
+          {"amount_authorized", money::format(o.amount_authorized)},
+          {"amount_captured", money::format(o.amount_captured)},
+          {"fraud_decision", o.fraud_decision},
+          {"fraud_score", o.fraud_score.value_or(-1)},
+          {"fraud_check_id", o.fraud_check_id},
+          {"context", context},
+          {"steps", st},
+          {"events", events},
+          {"timeline_id", uuid_v4()}};
+}
+
+std::vector<std::optional<confirmed_stamp>> commit_confirmations(pqxx::transaction_base& tx,
+                                                                 const nlohmann::json& docs) {
+  // `n` numbers the documents; every part joins the orders that `o` confirmed, so an order that
+  // was no longer pending writes nothing. The outbox rows carry the columns db::outbox::enqueue
+  // writes. Step numbers continue each saga's log (max(seq) per saga, read before this statement).
+  auto rows = db::exec_hot(tx,
+      "WITH d AS (SELECT x.j, x.n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n)), "
       "o AS (UPDATE orders.orders SET status = 'confirmed', payment_status = d.j->>'payment_status', "
       "  amount_authorized = (d.j->>'amount_authorized')::numeric, amount_captured = (d.j->>'amount_captured')::numeric, "
       "  fraud_decision = nullif(d.j->>'fraud_decision', ''), fraud_score = nullif((d.j->>'fraud_score')::int, -1), "
       "  fraud_check_id = nullif(d.j->>'fraud_check_id', ''), payment_due_at = NULL, review_due_at = NULL, "
       "  confirmed_at = coalesce(confirmed_at, now()), version = version + 1, updated_at = now() "
-      "  FROM d WHERE order_id = (d.j->>'order_id')::uuid AND status = 'pending' RETURNING order_id, "
+      "  FROM d WHERE order_id = (d.j->>'order_id')::uuid AND status = 'pending' RETURNING d.n, "
       "  " + iso_sql("confirmed_at") + " AS confirmed_at, " + iso_sql("updated_at") + " AS updated_at), "
-      "s AS (UPDATE orders.sagas SET state = 'completed', current_step = 'completed', context = d.j->'context', "
+      "c AS (SELECT d.j, d.n FROM d JOIN o ON o.n = d.n), "
+      "s AS (UPDATE orders.sagas SET state = 'completed', current_step = 'completed', context = c.j->'context', "
       "  last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now() "
-      "  FROM d WHERE saga_id = (d.j->>'saga_id')::uuid AND EXISTS (SELECT 1 FROM o)), "
+      "  FROM c WHERE saga_id = (c.j->>'saga_id')::uuid), "
       "st AS (INSERT INTO orders.saga_steps (saga_id, seq, step, direction, attempt, status, idempotency_key, "
       "  result, error, finished_at) "
-      "  SELECT (d.j->>'saga_id')::uuid, coalesce((SELECT max(seq) FROM orders.saga_steps WHERE saga_id = "
-      "  (d.j->>'saga_id')::uuid), 0) + n, e->>'step', e->>'direction', (e->>'attempt')::int, e->>'status', "
-      "  e->>'key', nullif(e->'result', 'null'::jsonb), nullif(e->>'error', ''), now() "
-      "  FROM d, jsonb_array_elements(d.j->'steps') WITH ORDINALITY AS x(e, n) WHERE EXISTS (SELECT 1 FROM o)), "
+      "  SELECT (c.j->>'saga_id')::uuid, coalesce((SELECT max(seq) FROM orders.saga_steps WHERE saga_id = "
+      "  (c.j->>'saga_id')::uuid), 0) + x.k, x.e->>'step', x.e->>'direction', (x.e->>'attempt')::int, "
+      "  x.e->>'status', x.e->>'key', nullif(x.e->'result', 'null'::jsonb), nullif(x.e->>'error', ''), now() "
+      "  FROM c, jsonb_array_elements(c.j->'steps') WITH ORDINALITY AS x(e, k)), "
       "t AS (INSERT INTO orders.order_timeline (event_id, order_id, event_type, event_description, event_data) "
-      "  SELECT (d.j->>'timeline_id')::uuid, (d.j->>'order_id')::uuid, 'order_confirmed', 'Order confirmed', "
-      "  jsonb_build_object('payment_status', d.j->>'payment_status') FROM d WHERE EXISTS (SELECT 1 FROM o)), "
+      "  SELECT (c.j->>'timeline_id')::uuid, (c.j->>'order_id')::uuid, 'order_confirmed', 'Order confirmed', "
+      "  jsonb_build_object('payment_status', c.j->>'payment_status') FROM c), "
       "ob AS (INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at) "
       "  SELECT (e->>'event_id')::uuid, e->>'aggregate_id', e->>'name', e->>'publisher', e->>'aggregate_id', "
-      "  e->'payload', (e->>'occurred_at')::timestamptz FROM d, jsonb_array_elements(d.j->'events') AS e "
-      "  WHERE EXISTS (SELECT 1 FROM o)) "
-      "SELECT count(*), max(confirmed_at), max(updated_at) FROM o",
-      d.dump());
+      "  e->'payload', (e->>'occurred_at')::timestamptz FROM c, jsonb_array_elements(c.j->'events') AS e) "
+      "SELECT n, confirmed_at, updated_at FROM o",
+      docs.dump());
   // The stored timestamps (rendered as every read renders them), so the placement's answer and a
   // later read of the order are the same document.
-  if (r[0].as<int64_t>() != 1) return std::nullopt;
-  return confirmed_stamp{r[1].as<std::string>(), r[2].as<std::string>()};
+  std::vector<std::optional<confirmed_stamp>> out(docs.size());
+  for (const auto& r : rows) {
+    const auto n = r[0].as<size_t>();
+    if (n >= 1 && n <= out.size()) out[n - 1] = confirmed_stamp{r[1].as<std::string>(), r[2].as<std::string>()};
+  }
+  return out;
 }
 
 std::optional<order_record> load_order(pqxx::work& tx, const std::string& ref, bool lock) {

@@ -50,17 +50,20 @@ std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_rec
                                            const nlohmann::json& context, const std::string& lease_owner,
                                            const nlohmann::json& events, const key_claim* claim = nullptr);
 
-// The end of a successful placement in ONE statement (the hot path): order confirmed (only if
-// still pending), saga completed, its steps, a timeline entry and `events` (outbox rows as
-// outbox_row() builds them). False when the order was no longer pending (cancelled meanwhile).
-// When the confirmation landed (nullopt: the order was no longer pending).
+// The end of successful placements, any number of them in ONE statement (the hot path: the order
+// agent batches them, db/batch_queue.hpp). Per order: confirmed (only if still pending), saga
+// completed, its steps, a timeline entry and its events (outbox rows as outbox_row() builds them).
 struct confirmed_stamp {
   std::string confirmed_at;
   std::string updated_at;
 };
-std::optional<confirmed_stamp> commit_confirmed(pqxx::transaction_base& tx, const order_record& o, const std::string& saga_id,
-                      const nlohmann::json& context, const std::vector<step_log>& steps,
-                      const nlohmann::json& events);
+// One order's part of that statement.
+nlohmann::json confirmation_doc(const order_record& o, const std::string& saga_id, const nlohmann::json& context,
+                                const std::vector<step_log>& steps, const nlohmann::json& events);
+// `docs`: an array of confirmation_doc(). Element i of the result is for docs[i]: when its
+// confirmation landed, or nullopt when that order was no longer pending (cancelled meanwhile).
+std::vector<std::optional<confirmed_stamp>> commit_confirmations(pqxx::transaction_base& tx,
+                                                                 const nlohmann::json& docs);
 // An order_items row as the batched inserts read it (jsonb_array_elements).
 nlohmann::json item_row(const order_line& l);
 // An outbox row for the batched statements above: the columns db::outbox::enqueue writes.

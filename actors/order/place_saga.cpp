@@ -127,7 +127,10 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
       });
 }
 
-// The final commit of a successful placement: one statement (see commit_confirmed).
+void send_confirmations(order_self self, std::vector<pending_confirmation> batch);
+
+// The final commit of a successful placement. Confirmations that meet while one is being written
+// go out together as one statement (commit_confirmations, state.confirmations).
 void finish_confirmed(order_self self, run_ptr run) {
   if (stopped(self, run)) return;
   const auto steps = std::move(run->steps);
@@ -156,24 +159,45 @@ void finish_confirmed(order_self self, run_ptr run) {
   su["status"] = "confirmed";
   nlohmann::json events = nlohmann::json::array(
       {outbox_row("order_confirmed", p, o.order_id), outbox_row("order_status_updated", su, o.order_id)});
-  db_autocommit<std::optional<confirmed_stamp>>(
+  auto batch = self->state.confirmations.push({run, confirmation_doc(o, run->saga_id, to_json(c), steps, events)});
+  if (!batch.empty()) send_confirmations(self, std::move(batch));
+}
+
+void send_confirmations(order_self self, std::vector<pending_confirmation> batch) {
+  nlohmann::json docs = nlohmann::json::array();
+  std::vector<run_ptr> runs;
+  runs.reserve(batch.size());
+  for (auto& b : batch) {
+    docs.push_back(std::move(b.doc));
+    runs.push_back(std::move(b.run));
+  }
+  db_autocommit<std::vector<std::optional<confirmed_stamp>>>(
       self, *self->state.ctx.database, db::pool::effect::write,
-      [saga = run->saga_id, o, ctx = to_json(c), steps, events](pqxx::nontransaction& tx) {
-        return commit_confirmed(tx, o, saga, ctx, steps, events);
-      },
-      [self, run](db::outcome<std::optional<confirmed_stamp>> r) {
-        if (!r.ok()) return retry_later(self, run, "confirm_order", db_failure(*r.failure));
-        if (*r.value) {
-          run->order.status = "confirmed";
-          run->order.confirmed_at = (*r.value)->confirmed_at;
-          run->order.updated_at = (*r.value)->updated_at;
-          run->order.payment_due_at.clear();
-          run->order.review_due_at.clear();
-          self->state.ctx.relay->wake(self->state.ctx.spec->schema);
-        } else {
-          run->aborted = true;
+      [docs = std::move(docs)](pqxx::nontransaction& tx) { return commit_confirmations(tx, docs); },
+      [self, runs](db::outcome<std::vector<std::optional<confirmed_stamp>>> r) {
+        // The next batch leaves first: what follows only settles runs already written (or not).
+        auto next = self->state.confirmations.finished();
+        if (!next.empty()) send_confirmations(self, std::move(next));
+        bool confirmed_any = false;
+        for (size_t i = 0; i < runs.size(); ++i) {
+          const auto& run = runs[i];
+          if (!r.ok()) {
+            retry_later(self, run, "confirm_order", db_failure(*r.failure));
+            continue;
+          }
+          if (const auto& stamp = (*r.value)[i]) {
+            run->order.status = "confirmed";
+            run->order.confirmed_at = stamp->confirmed_at;
+            run->order.updated_at = stamp->updated_at;
+            run->order.payment_due_at.clear();
+            run->order.review_due_at.clear();
+            confirmed_any = true;
+          } else {
+            run->aborted = true;
+          }
+          settle(self, run);
         }
-        settle(self, run);
+        if (confirmed_any) self->state.ctx.relay->wake(self->state.ctx.spec->schema);
       });
 }
 

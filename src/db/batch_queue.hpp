@@ -1,0 +1,69 @@
+// Adaptive batching of one hot statement across requests (orders, reservations, …).
+//
+// PostgreSQL's cost for a statement that writes a few tables is mostly per statement, not per
+// row: executor start-up, relation locks, constraint and index set-up, the commit. On this box a
+// statement inserting into six tables runs 7,000 times/s with one row per table and carries
+// 24,000 rows/s per table with eight (bench/pg_batch.sh). So under load N requests should share
+// one statement.
+//
+// The queue never waits for a batch to fill: a request that finds fewer than `max_in_flight`
+// batches running goes out at once, alone. Requests that arrive while the limit is reached wait,
+// and leave together (up to `max_batch`) when a running batch finishes. Idle → no added latency;
+// busy → batches as large as the backlog.
+//
+// Single-threaded: owned by one actor's state. Each batch handed out must be reported back with
+// finished() exactly once, whatever its outcome, or the queue stalls at the in-flight limit.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <utility>
+#include <vector>
+
+namespace mercato::db {
+
+template <class Item>
+class batch_queue {
+ public:
+  explicit batch_queue(size_t max_batch = 32, size_t max_in_flight = 1)
+      : max_batch_(std::max<size_t>(1, max_batch)), max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
+
+  // Adds a request. Returns the batch to send now (this request, with any that were waiting), or
+  // an empty vector when it waits for a running batch to finish.
+  std::vector<Item> push(Item item) {
+    waiting_.push_back(std::move(item));
+    return in_flight_ < max_in_flight_ ? take() : std::vector<Item>{};
+  }
+
+  // A batch handed out by push() or finished() is done. Returns the next batch to send (empty
+  // when nothing waits).
+  std::vector<Item> finished() {
+    if (in_flight_ > 0) --in_flight_;
+    return take();
+  }
+
+  size_t waiting() const noexcept { return waiting_.size(); }
+  size_t in_flight() const noexcept { return in_flight_; }
+
+ private:
+  std::vector<Item> take() {
+    std::vector<Item> batch;
+    const size_t n = std::min(max_batch_, waiting_.size());
+    if (n == 0) return batch;
+    batch.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(waiting_.front()));
+      waiting_.pop_front();
+    }
+    ++in_flight_;
+    return batch;
+  }
+
+  size_t max_batch_;
+  size_t max_in_flight_;
+  size_t in_flight_ = 0;
+  std::deque<Item> waiting_;
+};
+
+}  // namespace mercato::db
