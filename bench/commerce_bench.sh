@@ -11,7 +11,9 @@
 # It uses a fresh database "mercato_bench" on the private cluster (scripts/pg.sh; started if
 # needed), migrated and seeded with the demo catalogue, and a server on 127.0.0.1 with the
 # gateway on BENCH_GATEWAY_PORT (18080) and legacy ports from BENCH_LEGACY_BASE (18000).
-# Environment: MERCATO_BUILD_DIR (build), BENCH_CONNECTIONS (64), BENCH_SECONDS (15), BENCH_POOL (8).
+# Environment: MERCATO_BUILD_DIR (build), BENCH_CONNECTIONS (64), BENCH_SECONDS (15), BENCH_POOL (8),
+# BENCH_CONFIG_EXTRA (TOML appended to the server's config, for A/B runs: e.g.
+# $'[order]\nconfirm_batch_max = 1' turns the order agent's confirmation batching off).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -112,6 +114,7 @@ level = "warn"
 worker_threads = 2
 io_threads = 1
 CFG
+[[ -n "${BENCH_CONFIG_EXTRA:-}" ]] && printf '\n%s\n' "$BENCH_CONFIG_EXTRA" >>"$cfg"
 
 "$mercato" migrate --config "$cfg" >/dev/null
 "$mercato" seed --config "$cfg" >/dev/null

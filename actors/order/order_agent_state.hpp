@@ -88,7 +88,8 @@ struct order_state {
   int64_t saga_max_attempts = 20;                // failing step retries before `failed`
   std::chrono::milliseconds saga_poll_interval{5000};
   int64_t saga_lease_s = 30;                     // a claimed saga is owned this long
-  // Confirmations that arrive while two are being written leave together (db/batch_queue.hpp).
+  // Confirmations that arrive while the in-flight limit is reached leave together
+  // (db/batch_queue.hpp; [order] confirm_batch_max, confirm_batches_in_flight).
   db::batch_queue<pending_confirmation> confirmations{32, 2};
 };
 

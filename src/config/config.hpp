@@ -96,6 +96,8 @@ struct order_config {
   millis saga_poll_interval{5000};          // recovery driver: claim due sagas this often
   millis saga_lease{30000};                 // a claimed saga is owned for this long
   uint32_t saga_max_attempts = 20;          // failing step retries before the saga is `failed`
+  uint32_t confirm_batch_max = 32;          // confirmations per statement (1 = one each)
+  uint32_t confirm_batches_in_flight = 2;   // statements written at once before others wait
 };
 
 // The built-in shipping step: a flat-rate table by service level (the carrier agent's issue

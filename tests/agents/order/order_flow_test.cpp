@@ -12,6 +12,7 @@
 #include "inventory/inventory_agent.hpp"
 #include "order/order_agent.hpp"
 #include "order/order_messages.hpp"
+#include "order/order_store.hpp"
 #include "payment/payment_agent.hpp"
 #include "payment/payment_messages.hpp"
 #include "product/product_agent.hpp"
@@ -286,6 +287,97 @@ TEST_CASE("order flow: 50 concurrent orders for the last 10 units confirm exactl
   CHECK(confirmed == 10);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 10);
   CHECK(count(*f, "SELECT count(*) FROM inventory.stock_levels WHERE quantity < 0 OR reserved_quantity > quantity") == 0);
+}
+
+TEST_CASE("order flow: concurrent confirmations share statements, each order keeps its own record",
+          "[order][flow][concurrency][batch]") {
+  auto f = make_fixture();
+  const int n = 24;
+  std::vector<std::future<std::string>> results;
+  auto handle = f->directory().handle("order");
+  for (int i = 0; i < n; ++i) {
+    results.push_back(std::async(std::launch::async, [&f, handle, i] {
+      caf::scoped_actor s{f->system()};
+      std::string status;
+      order::place_order msg;
+      msg.body = order_body("tok_visa", 1, i % 2 ? "PROD-001" : "PROD-003");
+      s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(30), msg)
+          .receive([&](order::order_view& v) { status = v.status; }, [&](caf::error& e) { status = to_string(e); });
+      return status;
+    }));
+  }
+  for (auto& r : results) CHECK(r.get() == "confirmed");
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed' AND confirmed_at IS NOT NULL") == n);
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE state = 'completed'") == n);
+  // Every saga has its own confirm step and numbers its steps 1..k without gaps, and no step names
+  // another order (a batch joined wrongly would copy steps across sagas).
+  CHECK(count(*f, "SELECT count(DISTINCT saga_id) FROM orders.saga_steps WHERE step = 'confirm_reservations'") == n);
+  CHECK(count(*f, "SELECT count(*) FROM orders.saga_steps st JOIN orders.sagas s USING (saga_id) "
+                  "WHERE st.idempotency_key NOT LIKE s.order_id::text || ':%'") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM (SELECT saga_id FROM orders.saga_steps GROUP BY saga_id "
+                  "HAVING max(seq) <> count(*) OR min(seq) <> 1) gaps") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM (SELECT order_id FROM orders.order_timeline WHERE event_type = "
+                  "'order_confirmed' GROUP BY order_id HAVING count(*) = 1) once") == n);
+  CHECK(count(*f, "SELECT count(*) FROM orders.order_timeline WHERE event_type = 'order_confirmed'") == n);
+  // Each order's confirmation events, once each (published or still in the outbox).
+  CHECK(f->eventually([&] {
+    return count(*f, "SELECT count(*) FROM customers.customer_orders WHERE confirmed") == n;
+  }, std::chrono::seconds(10)));
+}
+
+TEST_CASE("order store: a batch of confirmations answers per order and writes only the pending ones",
+          "[order][store][batch]") {
+  auto f = make_fixture();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto r = f->post("order", "/orders", order_body("tok_chargeDeclined"));
+    REQUIRE(r.status == 201);
+    REQUIRE(r.json()["status"] == "pending");
+    ids.push_back(r.json()["order_id"].get<std::string>());
+  }
+  const std::string pending = ids[0], cancelled = ids[1];
+  f->database().exec("UPDATE orders.orders SET status = 'cancelled', cancelled_at = now(), payment_due_at = NULL WHERE order_id = '" + cancelled + "'");
+  auto saga_of = [&](const std::string& id) {
+    return f->database().value<std::string>("SELECT saga_id::text FROM orders.sagas WHERE order_id = '" + id + "'");
+  };
+  const auto steps_before = count(*f, "SELECT count(*) FROM orders.saga_steps WHERE saga_id = '" + saga_of(pending) + "'");
+  REQUIRE(steps_before > 0);
+  auto doc = [&](const std::string& id, const std::string& saga) {
+    order::order_record o;
+    o.order_id = id;
+    o.payment_status = "authorized";
+    order::step_log s;
+    s.step = "authorize_payment";
+    s.key = id + ":authorize_payment";
+    s.status = "succeeded";
+    s.direction = "do";
+    s.attempt = 1;
+    return order::confirmation_doc(o, saga, json::object(), {s},
+                            json::array({order::outbox_row("order_confirmed", json{{"order_id", id}}, id)}));
+  };
+  const std::string unknown = "30000000-0000-4000-8000-00000000dead";
+  json docs = json::array({doc(pending, saga_of(pending)), doc(cancelled, saga_of(cancelled)),
+                           doc(unknown, "30000000-0000-4000-8000-00000000beef")});
+  auto c = f->database().connect();
+  pqxx::nontransaction tx{*c};
+  auto stamps = order::commit_confirmations(tx, docs);
+  REQUIRE(stamps.size() == 3);
+  CHECK(stamps[0].has_value());
+  CHECK_FALSE(stamps[1].has_value());
+  CHECK_FALSE(stamps[2].has_value());
+  if (stamps[0]) CHECK_FALSE(stamps[0]->confirmed_at.empty());
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE order_id = '" + pending + "' AND status = 'confirmed'") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE order_id = '" + cancelled + "' AND status = 'cancelled'") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + pending + "' AND state = 'completed'") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + cancelled + "' AND state = 'completed'") == 0);
+  // The pending order's log continues after its existing steps; nothing for the others.
+  CHECK(count(*f, "SELECT max(seq) FROM orders.saga_steps WHERE saga_id = '" + saga_of(pending) + "'") == steps_before + 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.saga_steps WHERE idempotency_key LIKE '" + cancelled + "%' "
+                  "AND step = 'authorize_payment' AND attempt = 1 AND status = 'succeeded'") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.order_timeline WHERE event_type = 'order_confirmed' AND order_id IN ('" +
+                      pending + "', '" + cancelled + "')") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.outbox WHERE name = 'order_confirmed' AND aggregate_id IN ('" + cancelled +
+                      "', '" + unknown + "')") == 0);
 }
 
 TEST_CASE("order flow: a crash of the order actor during placements leaves no orphan", "[order][flow][crash]") {
