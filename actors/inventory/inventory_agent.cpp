@@ -1,10 +1,13 @@
 // The inventory agent (agents/8002-inventory.md): the typed door of every stock operation, the
-// reservation sweeper (15 s), the hourly consistency check, and the caches it can rebuild
+// reservation sweeper ([inventory] sweep_interval_ms), the hourly consistency check, and the caches it can rebuild
 // (warehouse register, product names/SKUs). REST lives in routes.cpp, SQL in inventory_store.cpp.
 #include "inventory/inventory_agent.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
 #include "inventory/inventory_state.hpp"
 #include "log/log.hpp"
 #include "product/product_messages.hpp"
@@ -212,8 +215,54 @@ caf::result<reservation_set> confirm_order(inventory_self self, std::string orde
   return rp;
 }
 
+// Reserves that meet in state.reserves go out as one transaction (store::reserve_batch). A failed
+// transaction wrote nothing; when it carried several orders each is retried in a transaction of its
+// own, so one order that cannot be written never fails the others.
+void send_reserves(inventory_self self, std::vector<pending_reserve> batch) {
+  using answers = std::vector<store::result<reservation_set>>;
+  std::vector<reserve_stock> requests;
+  requests.reserve(batch.size());
+  for (const auto& p : batch) requests.push_back(p.request);
+  with_store<answers>(
+      self, true,
+      [requests](pqxx::work& tx, const warehouse_register& reg) {
+        return store::result<answers>{std::nullopt, store::reserve_batch(tx, requests, reg)};
+      },
+      [self, batch](std::optional<failure> f, answers results) mutable {
+        auto next = self->state.reserves.finished();
+        if (!next.empty()) send_reserves(self, std::move(next));
+        for (size_t i = 0; i < batch.size(); ++i) {
+          auto& promise = batch[i].promise;
+          if (f && batch.size() > 1) {
+            with_store<reservation_set>(
+                self, true,
+                [request = batch[i].request](pqxx::work& tx, const warehouse_register& reg) {
+                  return store::reserve(tx, request, reg);
+                },
+                [promise](std::optional<failure> alone, reservation_set set) mutable {
+                  if (alone)
+                    promise.deliver(make_failure(*alone));
+                  else
+                    promise.deliver(std::move(set));
+                });
+          } else if (f || results[i].error) {
+            promise.deliver(make_failure(f ? *f : *results[i].error));
+          } else {
+            promise.deliver(std::move(results[i].value));
+          }
+        }
+      });
+}
+
 inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context ctx) {
   start_agent(self, ctx);
+  if (ctx.settings) {
+    const auto& cfg = ctx.settings->inventory;
+    self->state.sweep_interval = cfg.sweep_interval;
+    self->state.rest_reservation_ttl_s =
+        std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(cfg.reservation_ttl).count());
+    self->state.reserves = db::batch_queue<pending_reserve>{cfg.reserve_batch_max, cfg.reserve_batches_in_flight};
+  }
   add_inventory_routes(self);
   self->state.shell->set_health_extras([self] {
     return fmt::format(
@@ -225,7 +274,7 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
   consume_events(self, ctx, {"product.product_deleted"});
   subscribe_events(self, ctx, {"warehouse.warehouse_created", "warehouse.warehouse_updated"});  // reloaded on start
   load_register(self, true);
-  self->delayed_send(self, std::chrono::seconds(15), sweep_atom::value);
+  self->delayed_send(self, self->state.sweep_interval, sweep_atom::value);
   self->delayed_send(self, std::chrono::hours(1), audit_atom::value);
   self->delayed_send(self, cache_ttl, refresh_atom::value);
 
@@ -253,8 +302,10 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
         });
       },
       [self](reserve_stock& m) -> caf::result<reservation_set> {
-        return reply_from_store<reservation_set>(
-            self, true, [m](pqxx::work& tx, const warehouse_register& reg) { return store::reserve(tx, m, reg); });
+        auto promise = self->make_response_promise<reservation_set>();
+        auto batch = self->state.reserves.push({std::move(m), promise});
+        if (!batch.empty()) send_reserves(self, std::move(batch));
+        return promise;
       },
       [self](extend_reservations& m) -> caf::result<reservation_set> {
         return reply_from_store<reservation_set>(self, false, [m](pqxx::work& tx, const warehouse_register&) {
@@ -386,7 +437,7 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
                                                {{"released", r.released}, {"units", r.units}});
                                    // A full batch means more are waiting: sweep again now.
                                    auto next = r.released >= sweep_batch ? std::chrono::milliseconds(0)
-                                                                         : std::chrono::milliseconds(15000);
+                                                                         : self->state.sweep_interval;
                                    self->delayed_send(self, next, sweep_atom::value);
                                  });
       },

@@ -13,6 +13,7 @@
 
 #include <caf/all.hpp>
 
+#include "db/batch_queue.hpp"
 #include "db/db_error.hpp"
 #include "db/outbox.hpp"
 #include "inventory/agent_lookup.hpp"
@@ -23,7 +24,7 @@
 
 namespace mercato::inventory {
 
-using sweep_atom = caf::atom_constant<caf::atom("inv_sweep")>;  // every 15 s
+using sweep_atom = caf::atom_constant<caf::atom("inv_sweep")>;  // [inventory] sweep_interval_ms
 using audit_atom = caf::atom_constant<caf::atom("inv_audit")>;  // hourly consistency check
 using refresh_atom = caf::atom_constant<caf::atom("inv_reg")>;  // register + caches, every 60 s
 
@@ -36,6 +37,12 @@ struct product_info {
   int64_t price_cents = 0;
 };
 
+// A saga's reserve_stock waiting to share a transaction with others (store::reserve_batch).
+struct pending_reserve {
+  reserve_stock request;
+  caf::typed_response_promise<reservation_set> promise;
+};
+
 struct inventory_state : agent_state {
   store::register_ptr warehouses;  // null until loaded (stores then load it in their transaction)
   std::shared_ptr<store::label_book> labels = std::make_shared<store::label_book>();
@@ -45,6 +52,11 @@ struct inventory_state : agent_state {
   int64_t oversell_detected_total = 0;
   int64_t repaired_levels = 0;
   int64_t swept = 0;
+  // From [inventory]: the sweeper's period, a REST reservation's default lifetime, and how the
+  // saga's reserves share transactions (reserve_batch_max, reserve_batches_in_flight).
+  std::chrono::milliseconds sweep_interval{15000};
+  int64_t rest_reservation_ttl_s = 900;
+  db::batch_queue<pending_reserve> reserves{32, 2};
 };
 
 using inventory_self = inventory_impl::stateful_pointer<inventory_state>;

@@ -238,107 +238,113 @@ result<availability_report> check_availability(pqxx::transaction_base& tx, const
   return out;
 }
 
-result<reservation_set> reserve(pqxx::work& tx, const reserve_stock& req, const warehouse_register& reg,
-                                bool per_item) {
-  result<reservation_set> out;
-  out.value.order_id = req.order_id;
-  if (req.order_id.empty() || req.order_id.size() > 100) {
-    out.error = fail(failure_kind::invalid, "invalid", "order_id must be 1..100 characters");
-    return out;
-  }
-  if (req.lines.empty()) {
-    out.error = fail(failure_kind::invalid, "invalid", "lines must not be empty");
-    return out;
-  }
+namespace {
+
+// A reserve request checked and reduced to what the locks and the plan need.
+struct reserve_input {
+  const reserve_stock* req = nullptr;
+  std::vector<demand> demands;         // aggregated per (item, pinned warehouse)
+  std::set<std::string> product_set;
+};
+
+std::optional<failure> validate_reserve(const reserve_stock& req, const warehouse_register& reg,
+                                        reserve_input& in) {
+  if (req.order_id.empty() || req.order_id.size() > 100)
+    return fail(failure_kind::invalid, "invalid", "order_id must be 1..100 characters");
+  if (req.lines.empty()) return fail(failure_kind::invalid, "invalid", "lines must not be empty");
   // ttl ≥ 1 s is accepted from typed callers (tests use short TTLs); the contract's floor of 60 s
   // applies to REST input, which validates it before coming here.
-  if (req.ttl_seconds < 1 || req.ttl_seconds > 604800) {
-    out.error = fail(failure_kind::invalid, "invalid", "ttl_seconds must be between 1 and 604800");
-    return out;
-  }
-  std::vector<demand> demands;
-  if (auto f = resolve_lines(req.lines, reg, demands)) {
-    out.error = f;
-    return out;
-  }
-  demands = aggregate(demands);
-  std::set<std::string> product_set;
-  for (const auto& d : demands) product_set.insert(d.product_id);
-  std::vector<std::string> products{product_set.begin(), product_set.end()};
+  if (req.ttl_seconds < 1 || req.ttl_seconds > 604800)
+    return fail(failure_kind::invalid, "invalid", "ttl_seconds must be between 1 and 604800");
+  in.req = &req;
+  if (auto f = resolve_lines(req.lines, reg, in.demands)) return f;
+  in.demands = aggregate(in.demands);
+  for (const auto& d : in.demands) in.product_set.insert(d.product_id);
+  return std::nullopt;
+}
 
-  // One order at a time (same-order retries then see the first one's set), then the level locks
-  // together with the order's live reservations.
-  prep(tx, "SELECT set_config('lock_timeout', '3s', true), pg_advisory_xact_lock(hashtextextended($1, 2002))",
-       {req.order_id});
-  level_map levels;
-  std::vector<live_reservation> existing;
+// The transaction-scoped advisory locks of `order_ids` (one order's reserves run one at a time, so
+// a retry sees the first one's set), taken in hash order so two batches cannot deadlock; sets
+// lock_timeout 3 s first.
+void lock_orders(pqxx::work& tx, const std::vector<std::string>& order_ids) {
+  prep(tx,
+       "SELECT set_config('lock_timeout', '3s', true),"
+       " (SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(o, 2002) AS h"
+       "   FROM unnest($1::text[]) AS o ORDER BY 1) AS s)",
+       {text_array(order_ids)});
+}
+
+// Row locks on every level of `products` (in key order) with the orders' live reservations.
+void lock_levels_and_reservations(pqxx::work& tx, const std::vector<std::string>& products,
+                                  const std::vector<std::string>& order_ids, level_map& levels,
+                                  std::map<std::string, std::vector<live_reservation>>& existing) {
   auto rows = prep(
       tx,
       "WITH l AS (SELECT product_id, warehouse_id, quantity, reserved_quantity, reorder_point, max_stock,"
       "   alert_state FROM inventory.stock_levels WHERE product_id = ANY($1::text[])"
       "   ORDER BY product_id, warehouse_id FOR UPDATE)"
       " SELECT 'L', product_id, warehouse_id::text, quantity, reserved_quantity, reorder_point, max_stock,"
-      "   alert_state, '', '', false FROM l"
+      "   alert_state, '', '', false, '' FROM l"
       " UNION ALL"
       " SELECT 'R', product_id, warehouse_id::text, quantity, 0, 0, 0, status, reservation_id::text,"
-      "   COALESCE(" ISO("expires_at") ", ''), (status = 'active' AND expires_at <= now())"
-      " FROM inventory.reservations WHERE order_id = $2 AND status IN ('active', 'confirmed')",
-      {text_array(products), req.order_id});
+      "   COALESCE(" ISO("expires_at") ", ''), (status = 'active' AND expires_at <= now()), order_id"
+      " FROM inventory.reservations WHERE order_id = ANY($2::text[]) AND status IN ('active', 'confirmed')",
+      {text_array(products), text_array(order_ids)});
   for (const auto& r : rows) {
     if (r[0].as<std::string>() == "L") {
       level_row l{r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<int64_t>(), r[4].as<int64_t>(),
                   r[5].as<int64_t>(),     r[6].as<int64_t>(),     r[7].as<std::string>()};
       levels.emplace(level_key{l.product_id, l.warehouse_id}, std::move(l));
-    } else if (!per_item || product_set.count(r[1].as<std::string>())) {
-      existing.push_back({r[8].as<std::string>(), req.order_id, r[1].as<std::string>(),
-                          r[2].as<std::string>(), r[7].as<std::string>(), r[9].as<std::string>(),
-                          r[3].as<int64_t>(), r[10].as<bool>()});
+    } else {
+      auto order = r[11].as<std::string>();
+      existing[order].push_back({r[8].as<std::string>(), order, r[1].as<std::string>(), r[2].as<std::string>(),
+                                 r[7].as<std::string>(), r[9].as<std::string>(), r[3].as<int64_t>(),
+                                 r[10].as<bool>()});
     }
   }
-  for (const auto& p : products) {
-    if (levels.lower_bound({p, ""}) == levels.end() || levels.lower_bound({p, ""})->first.first != p) {
-      out.error = fail(failure_kind::invalid, "unknown_item", "Unknown item: " + p, {{"product_id", p}});
-      return out;
-    }
-  }
+}
 
-  bool stale = std::any_of(existing.begin(), existing.end(), [](const auto& r) { return r.past_expiry; });
-  if (!existing.empty() && !stale) {
-    std::vector<allocation> held;
-    for (const auto& r : existing) held.push_back({r.product_id, r.warehouse_id, r.quantity});
-    if (!same_reservation_set(demands, held)) {
-      out.error = fail(failure_kind::conflict, "conflict",
-                       "The order already holds a different reservation set", {{"order_id", req.order_id}});
-      return out;
-    }
-    for (const auto& r : existing) out.value.reservations.push_back(to_reservation(r));
-    out.value.replayed = true;
-    return out;
-  }
-  if (stale && std::any_of(existing.begin(), existing.end(), [](const auto& r) { return !r.past_expiry; })) {
-    // Part of the order's set is still live: a new set would overlap it.
-    out.error = fail(failure_kind::conflict, "conflict",
-                     "The order already holds a different reservation set", {{"order_id", req.order_id}});
-    return out;
-  }
-  if (stale) {
-    // The order's previous set outlived its TTL and the sweeper has not run yet: expire it here
-    // (its levels are locked first, in order), then reserve afresh.
-    auto old_products = products_of(existing);
-    auto more = lock_levels(tx, old_products, false);
-    levels.insert(more.begin(), more.end());
-    // Re-read under lock: the sweeper may have expired them while this waited for the levels.
-    std::vector<live_reservation> still_active;
-    for (auto& r : order_reservations(tx, req.order_id, {"active"}, true))
-      if (r.past_expiry && (!per_item || product_set.count(r.product_id))) still_active.push_back(std::move(r));
-    if (!still_active.empty()) {
-      change_set expire{levels, req.order_id};
-      close_reservations(expire, still_active, "expired", "ttl");
-      expire.apply(tx);
-    }
-  }
+// What an order's live reservations mean for a new reserve of it.
+enum class prior { none, replayed, conflict, stale };
 
-  auto plan = plan_reservation(demands, levels, reg, req.prefer_single_warehouse);
+// `existing`: the order's live set (of the requested items when per_item). An unexpired set is
+// replayed when it matches the demand; a set partly or wholly past its TTL the sweeper has not
+// expired yet is `stale` (expire it, then reserve afresh) unless part of it is still live.
+prior judge_prior(const reserve_input& in, const std::vector<live_reservation>& existing,
+                  result<reservation_set>& out) {
+  if (existing.empty()) return prior::none;
+  const bool stale = std::any_of(existing.begin(), existing.end(), [](const auto& r) { return r.past_expiry; });
+  const bool live = std::any_of(existing.begin(), existing.end(), [](const auto& r) { return !r.past_expiry; });
+  if (stale && !live) return prior::stale;
+  std::vector<allocation> held;
+  for (const auto& r : existing) held.push_back({r.product_id, r.warehouse_id, r.quantity});
+  if (stale || !same_reservation_set(in.demands, held)) {
+    // (stale and live together: a new set would overlap the live part)
+    out.error = fail(failure_kind::conflict, "conflict", "The order already holds a different reservation set",
+                     {{"order_id", in.req->order_id}});
+    return prior::conflict;
+  }
+  for (const auto& r : existing) out.value.reservations.push_back(to_reservation(r));
+  out.value.replayed = true;
+  return prior::replayed;
+}
+
+std::optional<failure> unknown_item(const reserve_input& in, const level_map& levels) {
+  for (const auto& p : in.product_set) {
+    auto it = levels.lower_bound({p, ""});
+    if (it == levels.end() || it->first.first != p)
+      return fail(failure_kind::invalid, "unknown_item", "Unknown item: " + p, {{"product_id", p}});
+  }
+  return std::nullopt;
+}
+
+// Plans the order on the locked `levels` (which earlier orders of the change set already moved)
+// and adds its reservations, ledger rows and stock_reserved event to `cs`; insufficient stock →
+// conflict with the numbers, nothing added.
+void add_reservation(change_set& cs, const reserve_input& in, const level_map& levels,
+                     const warehouse_register& reg, result<reservation_set>& out) {
+  const auto& req = *in.req;
+  auto plan = plan_reservation(in.demands, levels, reg, req.prefer_single_warehouse);
   if (plan.missing) {
     const auto& m = *plan.missing;
     auto* w = reg.by_id(m.warehouse_id);
@@ -348,24 +354,108 @@ result<reservation_set> reserve(pqxx::work& tx, const reserve_stock& req, const 
                      {{"product_id", m.product_id}, {"warehouse_id", m.warehouse_id},
                       {"warehouse_code", w ? w->code : ""}, {"requested", m.requested},
                       {"available", m.available}, {"total_available", m.total_available}});
-    return out;  // (a stale set expired above stays expired: that is the truth either way)
+    return;
   }
-  change_set cs{levels, req.order_id};
-  auto expires = iso_after(req.ttl_seconds);
-  cs.set_reservation_order(req.order_id, expires);
-  nlohmann::json event_rows = nlohmann::json::array();
+  cs.set_correlation(req.order_id);
+  const auto expires = iso_after(req.ttl_seconds);
   for (const auto& a : plan.allocations) {
     auto id = uuid_v4();
     cs.touch({a.product_id, a.warehouse_id}, 0, a.quantity, "reservation", "reservation",
              "reservation:" + id, "order " + req.order_id);
-    cs.insert_reservation(id, a);
-    reservation r{id, a.product_id, a.warehouse_id, a.quantity, "active", expires};
-    out.value.reservations.push_back(r);
+    cs.insert_reservation(id, req.order_id, expires, a);
+    out.value.reservations.push_back(reservation{id, a.product_id, a.warehouse_id, a.quantity, "active", expires});
   }
   cs.add_event("stock_reserved",
                {{"order_id", req.order_id}, {"reservations", reservations_json(out.value.reservations)}},
                req.order_id);
-  cs.apply(tx);
+}
+
+std::vector<live_reservation> of_items(std::vector<live_reservation> rows, const std::set<std::string>& items) {
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const auto& r) { return !items.count(r.product_id); }),
+             rows.end());
+  return rows;
+}
+
+}  // namespace
+
+result<reservation_set> reserve(pqxx::work& tx, const reserve_stock& req, const warehouse_register& reg,
+                                bool per_item) {
+  result<reservation_set> out;
+  out.value.order_id = req.order_id;
+  reserve_input in;
+  if ((out.error = validate_reserve(req, reg, in))) return out;
+  lock_orders(tx, {req.order_id});
+  level_map levels;
+  std::map<std::string, std::vector<live_reservation>> by_order;
+  const std::vector<std::string> products{in.product_set.begin(), in.product_set.end()};
+  lock_levels_and_reservations(tx, products, {req.order_id}, levels, by_order);
+  auto existing = by_order[req.order_id];
+  if (per_item) existing = of_items(std::move(existing), in.product_set);
+  if ((out.error = unknown_item(in, levels))) return out;
+  const auto prior_set = judge_prior(in, existing, out);
+  if (prior_set == prior::replayed || prior_set == prior::conflict) return out;
+  if (prior_set == prior::stale) {
+    // The order's previous set outlived its TTL and the sweeper has not run yet: expire it here
+    // (its levels are locked first, in order), then reserve afresh.
+    auto more = lock_levels(tx, products_of(existing), false);
+    levels.insert(more.begin(), more.end());
+    // Re-read under lock: the sweeper may have expired them while this waited for the levels.
+    std::vector<live_reservation> still_active;
+    for (auto& r : order_reservations(tx, req.order_id, {"active"}, true))
+      if (r.past_expiry && (!per_item || in.product_set.count(r.product_id))) still_active.push_back(std::move(r));
+    if (!still_active.empty()) {
+      change_set expire{levels, req.order_id};
+      close_reservations(expire, still_active, "expired", "ttl");
+      expire.apply(tx);
+    }
+  }
+  change_set cs{levels, req.order_id};
+  add_reservation(cs, in, levels, reg, out);  // (a stale set expired above stays expired either way)
+  if (out.ok()) cs.apply(tx);
+  return out;
+}
+
+std::vector<result<reservation_set>> reserve_batch(pqxx::work& tx, const std::vector<reserve_stock>& reqs,
+                                                   const warehouse_register& reg) {
+  if (reqs.size() == 1) return {reserve(tx, reqs.front(), reg)};
+  std::vector<result<reservation_set>> out(reqs.size());
+  std::vector<reserve_input> inputs(reqs.size());
+  std::vector<size_t> batched, alone;  // alone: after the batch's write, one by one (see below)
+  std::set<std::string> orders, products;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    out[i].value.order_id = reqs[i].order_id;
+    if ((out[i].error = validate_reserve(reqs[i], reg, inputs[i]))) continue;
+    if (!orders.insert(reqs[i].order_id).second) {
+      alone.push_back(i);  // the same order twice: the second must see the first one's set
+      continue;
+    }
+    batched.push_back(i);
+    products.insert(inputs[i].product_set.begin(), inputs[i].product_set.end());
+  }
+  if (batched.empty()) return out;
+  const std::vector<std::string> order_ids{orders.begin(), orders.end()};
+  lock_orders(tx, order_ids);
+  level_map levels;
+  std::map<std::string, std::vector<live_reservation>> by_order;
+  lock_levels_and_reservations(tx, {products.begin(), products.end()}, order_ids, levels, by_order);
+  // Orders in arrival order on one view of the locked levels: each plan sees what the earlier
+  // orders of the batch took, and one statement writes them all.
+  change_set cs{levels, ""};
+  for (size_t i : batched) {
+    const auto& in = inputs[i];
+    if ((out[i].error = unknown_item(in, levels))) continue;
+    const auto prior_set = judge_prior(in, by_order[reqs[i].order_id], out[i]);
+    if (prior_set == prior::stale)
+      alone.push_back(i);  // expiring first needs its own change set: reserve() does it
+    else if (prior_set == prior::none)
+      add_reservation(cs, in, levels, reg, out[i]);
+  }
+  if (!cs.empty()) cs.apply(tx);
+  // Rare: a stale set to expire, or an order twice in the batch. reserve() re-reads the levels
+  // under the locks this transaction already holds, so it sees the batch's write.
+  std::sort(alone.begin(), alone.end());
+  for (size_t i : alone)
+    if (out[i].ok()) out[i] = reserve(tx, reqs[i], reg);
   return out;
 }
 

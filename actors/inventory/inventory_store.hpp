@@ -44,6 +44,12 @@ result<availability_report> check_availability(pqxx::transaction_base& tx, const
 // (REST reserves one item per call); otherwise at the order's whole live set (the saga's door).
 result<reservation_set> reserve(pqxx::work& tx, const reserve_stock& req, const warehouse_register& reg,
                                 bool per_item = false);
+// Several orders' reserve (the saga's door) in one transaction: one lock statement and ONE write
+// for all of them, answers in request order, each as reserve() would give it alone. One order's
+// refusal (insufficient stock, conflict, bad input) touches none of the others; orders earlier in
+// `reqs` are served first.
+std::vector<result<reservation_set>> reserve_batch(pqxx::work& tx, const std::vector<reserve_stock>& reqs,
+                                                   const warehouse_register& reg);
 result<reservation_set> extend(pqxx::work& tx, const std::string& order_id, int64_t ttl_seconds);
 result<reservation_set> confirm(pqxx::work& tx, const std::string& order_id,
                                 const std::vector<std::string>& reservation_ids = {});

@@ -226,7 +226,7 @@ void reserve_one(inventory_self self, request_context& c) {
   auto order_id = in.string("order_id", input::required, 1, 100);
   auto warehouse = in.string("warehouse_id", input::optional, 1, 100);
   auto expires = in.string("expires_at", input::optional, 1, 64);
-  int64_t ttl = 900;  // REST default: 15 minutes
+  int64_t ttl = self->state.rest_reservation_ttl_s;  // [inventory] reservation_ttl_ms
   if (expires) {
     auto t = parse_iso8601(*expires);
     if (!t) {

@@ -7,7 +7,6 @@
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
-#include "runtime/clock.hpp"
 #include "runtime/uuid.hpp"
 
 namespace mercato::inventory::store {
@@ -70,6 +69,7 @@ std::string change_set::touch(const level_key& key, int64_t dq, int64_t dr, cons
   l.quantity += dq;
   l.reserved += dr;
   change_type_[key] = change_type;
+  level_correlation_[key] = correlation_;
   if (dq == 0 && dr == 0) return {};  // a re-evaluation, not a movement: no ledger row
   std::string id = uuid_v4();
   mv_.push_back({id, l.product_id, l.warehouse_id, movement_type, dq, dr, l.quantity, l.reserved,
@@ -78,7 +78,12 @@ std::string change_set::touch(const level_key& key, int64_t dq, int64_t dr, cons
 }
 
 void change_set::add_event(const std::string& name, const nlohmann::json& payload, const std::string& aggregate) {
-  auto e = make_event("inventory", name, payload.dump(), correlation_);
+  add_event(name, payload, aggregate, correlation_);
+}
+
+void change_set::add_event(const std::string& name, const nlohmann::json& payload, const std::string& aggregate,
+                           const std::string& correlation) {
+  auto e = make_event("inventory", name, payload.dump(), correlation);
   ev_.push_back({std::move(e), aggregate});
 }
 
@@ -100,12 +105,13 @@ void change_set::apply(pqxx::work& tx) {
     for (auto it = levels_.lower_bound({key.first, ""});
          it != levels_.end() && it->first.first == key.first; ++it)
       total += it->second.available();
+    const std::string& correlation = level_correlation_[key];
     if (changed)
       add_event("stock_changed",
-              {{"product_id", key.first}, {"available", total}, {"warehouse_id", key.second},
-               {"available_quantity", l.available()}, {"on_hand", l.quantity},
-               {"reserved", l.reserved}, {"change_type", change_type_[key]}},
-              key.first);
+                {{"product_id", key.first}, {"available", total}, {"warehouse_id", key.second},
+                 {"available_quantity", l.available()}, {"on_hand", l.quantity},
+                 {"reserved", l.reserved}, {"change_type", change_type_[key]}},
+                key.first, correlation);
     if (change.transition == alert_transition::none) continue;
     int64_t suggested = suggested_reorder_quantity(l.max_stock, l.quantity);
     std::optional<item_label> label = current_labels ? current_labels->get(key.first) : std::nullopt;
@@ -133,11 +139,11 @@ void change_set::apply(pqxx::work& tx) {
     }
     if (change.transition == alert_transition::resolved) {
       alert["alert_level"] = b.alert_state;
-      add_event("stock_replenished", alert, key.first);
+      add_event("stock_replenished", alert, key.first, correlation);
     } else if (change.new_state == "critical") {
-      add_event("stock_out", alert, key.first);
+      add_event("stock_out", alert, key.first, correlation);
     } else if (change.transition == alert_transition::opened) {
-      add_event("stock_low", alert, key.first);
+      add_event("stock_low", alert, key.first, correlation);
     }  // critical → warning: the alert's level follows, no event
   }
   p.push_back(text_array(dp));
@@ -163,17 +169,19 @@ void change_set::apply(pqxx::work& tx) {
   for (auto* v : {&mdq, &mdr, &mqa, &mra}) p.push_back(int_array(*v));
   p.push_back(text_array(mref));
   p.push_back(text_array(mnotes));
-  std::vector<std::string> rid, rp, rw;
+  std::vector<std::string> rid, ro, rx, rp, rw;
   std::vector<int64_t> rq;
-  for (const auto& [id, a] : ri_) {
-    rid.push_back(id);
-    rp.push_back(a.product_id);
-    rw.push_back(a.warehouse_id);
-    rq.push_back(a.quantity);
+  for (const auto& r : ri_) {
+    rid.push_back(r.id);
+    ro.push_back(r.order_id);
+    rx.push_back(r.expires_at);
+    rp.push_back(r.a.product_id);
+    rw.push_back(r.a.warehouse_id);
+    rq.push_back(r.a.quantity);
   }
-  p.push_back(ri_order_.empty() ? std::string{"-"} : ri_order_);
-  p.push_back(ri_expires_.empty() ? clock::iso8601_now() : ri_expires_);
   p.push_back(text_array(rid));
+  p.push_back(text_array(ro));
+  p.push_back(text_array(rx));
   p.push_back(text_array(rp));
   p.push_back(text_array(rw));
   p.push_back(int_array(rq));
@@ -225,8 +233,9 @@ void change_set::apply(pqxx::work& tx) {
       "  RETURNING 1),"
       " ri AS (INSERT INTO inventory.reservations (reservation_id, order_id, product_id, warehouse_id,"
       "   quantity, status, expires_at)"
-      "  SELECT r.id, $16, r.p, r.w, r.q, 'active', $17::timestamptz"
-      "  FROM unnest($18::uuid[], $19::text[], $20::uuid[], $21::int[]) AS r(id, p, w, q) RETURNING 1),"
+      "  SELECT r.id, r.o, r.p, r.w, r.q, 'active', r.x"
+      "  FROM unnest($16::uuid[], $17::text[], $18::timestamptz[], $19::text[], $20::uuid[], $21::int[])"
+      "   AS r(id, o, x, p, w, q) RETURNING 1),"
       " rc AS (UPDATE inventory.reservations r SET status = c.st,"
       "   reason = COALESCE(NULLIF(c.reason, ''), r.reason), updated_at = now(),"
       "   quantity = CASE WHEN c.q > 0 THEN c.q ELSE r.quantity END,"

@@ -76,10 +76,13 @@ class change_set {
   std::string touch(const level_key& key, int64_t dq, int64_t dr, const std::string& movement_type,
                     const std::string& change_type, const std::string& reference, const std::string& notes);
 
-  void insert_reservation(const std::string& id, const allocation& a) { ri_.push_back({id, a}); }
-  void set_reservation_order(std::string order_id, std::string expires_at) {
-    ri_order_ = std::move(order_id);
-    ri_expires_ = std::move(expires_at);
+  // The correlation id of what follows (events, stock_changed of the levels touched next): one
+  // change set may carry several orders' reservations (reserve_batch).
+  void set_correlation(std::string correlation) { correlation_ = std::move(correlation); }
+
+  void insert_reservation(const std::string& id, const std::string& order_id, const std::string& expires_at,
+                          const allocation& a) {
+    ri_.push_back({id, order_id, expires_at, a});
   }
   // New status (and quantity when > 0, for partial fulfilment) of an existing reservation.
   void close_reservation(const std::string& id, const std::string& status, const std::string& reason,
@@ -87,6 +90,8 @@ class change_set {
     rc_.push_back({id, status, reason, new_quantity});
   }
   void add_event(const std::string& name, const nlohmann::json& payload, const std::string& aggregate);
+  void add_event(const std::string& name, const nlohmann::json& payload, const std::string& aggregate,
+                 const std::string& correlation);
 
   // Level deltas, stock_changed per touched level, alert transitions; then one statement.
   void apply(pqxx::work& tx);
@@ -103,14 +108,18 @@ class change_set {
     std::string id, status, reason;
     int64_t quantity;
   };
+  struct new_reservation {
+    std::string id, order_id, expires_at;
+    allocation a;
+  };
   level_map& levels_;
   std::string correlation_;
   std::map<level_key, level_row> before_;
   std::vector<level_key> order_;
   std::map<level_key, std::string> change_type_;
+  std::map<level_key, std::string> level_correlation_;  // of the level's last touch
   std::vector<movement> mv_;
-  std::vector<std::pair<std::string, allocation>> ri_;
-  std::string ri_order_, ri_expires_;
+  std::vector<new_reservation> ri_;
   std::vector<close> rc_;
   std::vector<std::pair<event, std::string>> ev_;
 };

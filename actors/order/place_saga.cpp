@@ -163,6 +163,62 @@ void finish_confirmed(order_self self, run_ptr run) {
   if (!batch.empty()) send_confirmations(self, std::move(batch));
 }
 
+namespace {
+
+using confirm_outcome = db::outcome<std::vector<std::optional<confirmed_stamp>>>;
+
+// The runs of one confirmation statement, written or failed: confirmed, aborted (cancelled
+// meanwhile) or retried later.
+void settle_confirmations(order_self self, const std::vector<run_ptr>& runs, const confirm_outcome& r) {
+  bool confirmed_any = false;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& run = runs[i];
+    if (!r.ok()) {
+      retry_later(self, run, "confirm_order", db_failure(*r.failure));
+      continue;
+    }
+    if (const auto& stamp = (*r.value)[i]) {
+      run->order.status = "confirmed";
+      run->order.confirmed_at = stamp->confirmed_at;
+      run->order.updated_at = stamp->updated_at;
+      run->order.payment_due_at.clear();
+      run->order.review_due_at.clear();
+      confirmed_any = true;
+    } else {
+      run->aborted = true;
+    }
+    settle(self, run);
+  }
+  if (confirmed_any) self->state.ctx.relay->wake(self->state.ctx.spec->schema);
+}
+
+// One statement for `docs` (one per run). `queued`: the batch came from state.confirmations,
+// which hears when it is done. A failed statement wrote nothing; when it carried several
+// confirmations each is written again alone, so one that cannot be written fails only its own
+// order (whose retry, queued again later, is split out of its batch the same way).
+void write_confirmations(order_self self, std::vector<run_ptr> runs, nlohmann::json docs, bool queued) {
+  auto shared = std::make_shared<const nlohmann::json>(std::move(docs));
+  db_autocommit<std::vector<std::optional<confirmed_stamp>>>(
+      self, *self->state.ctx.database, db::pool::effect::write,
+      [shared](pqxx::nontransaction& tx) { return commit_confirmations(tx, *shared); },
+      [self, runs, shared, queued](confirm_outcome r) {
+        if (queued) {
+          // The next batch leaves first: what follows only settles runs already written (or not).
+          auto next = self->state.confirmations.finished();
+          if (!next.empty()) send_confirmations(self, std::move(next));
+        }
+        if (!r.ok() && runs.size() > 1) {
+          log::warn("order", "confirmation_batch_failed", {{"orders", runs.size()}, {"error", r.failure->message}});
+          for (size_t i = 0; i < runs.size(); ++i)
+            write_confirmations(self, {runs[i]}, nlohmann::json::array({(*shared)[i]}), false);
+          return;
+        }
+        settle_confirmations(self, runs, r);
+      });
+}
+
+}  // namespace
+
 void send_confirmations(order_self self, std::vector<pending_confirmation> batch) {
   nlohmann::json docs = nlohmann::json::array();
   std::vector<run_ptr> runs;
@@ -171,34 +227,7 @@ void send_confirmations(order_self self, std::vector<pending_confirmation> batch
     docs.push_back(std::move(b.doc));
     runs.push_back(std::move(b.run));
   }
-  db_autocommit<std::vector<std::optional<confirmed_stamp>>>(
-      self, *self->state.ctx.database, db::pool::effect::write,
-      [docs = std::move(docs)](pqxx::nontransaction& tx) { return commit_confirmations(tx, docs); },
-      [self, runs](db::outcome<std::vector<std::optional<confirmed_stamp>>> r) {
-        // The next batch leaves first: what follows only settles runs already written (or not).
-        auto next = self->state.confirmations.finished();
-        if (!next.empty()) send_confirmations(self, std::move(next));
-        bool confirmed_any = false;
-        for (size_t i = 0; i < runs.size(); ++i) {
-          const auto& run = runs[i];
-          if (!r.ok()) {
-            retry_later(self, run, "confirm_order", db_failure(*r.failure));
-            continue;
-          }
-          if (const auto& stamp = (*r.value)[i]) {
-            run->order.status = "confirmed";
-            run->order.confirmed_at = stamp->confirmed_at;
-            run->order.updated_at = stamp->updated_at;
-            run->order.payment_due_at.clear();
-            run->order.review_due_at.clear();
-            confirmed_any = true;
-          } else {
-            run->aborted = true;
-          }
-          settle(self, run);
-        }
-        if (confirmed_any) self->state.ctx.relay->wake(self->state.ctx.spec->schema);
-      });
+  write_confirmations(self, std::move(runs), std::move(docs), true);
 }
 
 // Parks the saga (waiting_review / waiting_payment) until a REST call or the deadline resumes it.

@@ -426,6 +426,8 @@ const std::vector<key_spec>& key_table() {
     section_keys<inventory_config> inventory{keys, "inventory", &config::inventory};
     inventory.duration("sweep_interval_ms", &inventory_config::sweep_interval);
     inventory.duration("reservation_ttl_ms", &inventory_config::reservation_ttl);
+    inventory.integer("reserve_batch_max", &inventory_config::reserve_batch_max, 1, 1000);
+    inventory.integer("reserve_batches_in_flight", &inventory_config::reserve_batches_in_flight, 1, 64);
 
     section_keys<payment_config> payment{keys, "payment", &config::payment};
     payment.integer("authorization_days", &payment_config::authorization_days, 1, 30);

@@ -113,6 +113,8 @@ struct shipping_config {
 struct inventory_config {
   millis sweep_interval{15000};             // expired reservations released this often
   millis reservation_ttl{900000};           // REST reservations without expires_at
+  uint32_t reserve_batch_max = 32;          // saga reserves per transaction (1 = one each)
+  uint32_t reserve_batches_in_flight = 2;   // reserve transactions at once before others wait
 };
 
 struct payment_config {

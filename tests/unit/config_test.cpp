@@ -400,4 +400,12 @@ TEST_CASE("domain sections read money as decimal strings and mask the Stripe key
   CHECK(batching.order.confirm_batches_in_flight == 4);
   CHECK_THROWS_WITH(mercato::parse_config("[order]\nconfirm_batch_max = 0\n", "t.toml"),
                     Catch::Contains("order.confirm_batch_max"));
+  const auto reserves = mercato::parse_config(
+      "[inventory]\nreserve_batch_max = 8\nreserve_batches_in_flight = 3\nsweep_interval_ms = 500\n", "t.toml");
+  CHECK(reserves.inventory.reserve_batch_max == 8);
+  CHECK(reserves.inventory.reserve_batches_in_flight == 3);
+  CHECK(reserves.inventory.sweep_interval == std::chrono::milliseconds(500));
+  CHECK(mercato::parse_config("", "t.toml").inventory.reserve_batch_max == 32);
+  CHECK_THROWS_WITH(mercato::parse_config("[inventory]\nreserve_batches_in_flight = 65\n", "t.toml"),
+                    Catch::Contains("inventory.reserve_batches_in_flight"));
 }

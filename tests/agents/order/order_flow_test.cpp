@@ -380,6 +380,47 @@ TEST_CASE("order store: a batch of confirmations answers per order and writes on
                       "', '" + unknown + "')") == 0);
 }
 
+TEST_CASE("order flow: a confirmation that cannot be written fails only its own order",
+          "[order][flow][concurrency][batch]") {
+  // One confirmation statement at a time, so confirmations share statements. A trigger refuses to
+  // confirm orders above 300.00 (quantity 2): a statement carrying one of them fails as a whole.
+  auto f = make_fixture([](config& c) {
+    c.order.confirm_batches_in_flight = 1;
+    c.order.place_wait = std::chrono::milliseconds(3000);
+  });
+  f->database().exec(
+      "CREATE FUNCTION orders.refuse_large_confirmation() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+      " IF NEW.status = 'confirmed' AND OLD.status = 'pending' AND NEW.total_amount > 300 THEN"
+      "  RAISE EXCEPTION 'test: confirmation refused'; END IF; RETURN NEW; END $$;"
+      "CREATE TRIGGER refuse_large_confirmation BEFORE UPDATE ON orders.orders"
+      " FOR EACH ROW EXECUTE FUNCTION orders.refuse_large_confirmation()");
+  const int n = 16, refused = 4;  // every 4th order asks for 2 units
+  std::vector<std::future<void>> placed;
+  auto handle = f->directory().handle("order");
+  for (int i = 0; i < n; ++i)
+    placed.push_back(std::async(std::launch::async, [&f, handle, i] {
+      caf::scoped_actor s{f->system()};
+      order::place_order msg;
+      msg.body = order_body("tok_visa", i % 4 == 0 ? 2 : 1);
+      s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(30), msg)
+          .receive([](order::order_view&) {}, [](caf::error&) {});
+    }));
+  for (auto& p : placed) p.get();
+  // Every order of one unit is confirmed, and none of them ever saw its confirmation fail: the
+  // statements they shared with a refused order were split, not retried with it.
+  CHECK(f->eventually([&] {
+    return count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == n - refused;
+  }, std::chrono::seconds(15)));
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed' AND total_amount > 300") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.saga_steps st JOIN orders.sagas s USING (saga_id)"
+                  " JOIN orders.orders o USING (order_id) WHERE st.step = 'confirm_order'"
+                  " AND st.status = 'failed' AND o.total_amount < 300") == 0);
+  // The refused ones failed their own confirmation and wait for a retry (pending, saga running).
+  CHECK(count(*f, "SELECT count(DISTINCT o.order_id) FROM orders.saga_steps st JOIN orders.sagas s USING (saga_id)"
+                  " JOIN orders.orders o USING (order_id) WHERE st.step = 'confirm_order'"
+                  " AND st.status = 'failed' AND o.total_amount > 300 AND o.status = 'pending'") == refused);
+}
+
 TEST_CASE("order flow: a crash of the order actor during placements leaves no orphan", "[order][flow][crash]") {
   auto f = make_fixture();
   auto handle = f->directory().handle("order");

@@ -1,0 +1,193 @@
+// Reserves that share a transaction (store::reserve_batch, the saga's door under load): each order
+// answered as if alone, in arrival order on one view of the locked levels, one write for all; and
+// the actor's fallback when a shared transaction fails (each order again on its own).
+#include <future>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include "config/config.hpp"
+#include "inventory/inventory_agent.hpp"
+#include "inventory/inventory_messages.hpp"
+#include "inventory/inventory_store.hpp"
+#include "support/agent_fixture.hpp"
+
+using namespace mercato;
+using namespace mercato::inventory;
+using mercato::test::agent_fixture;
+using mercato::test::fixture_options;
+using mercato::test::spec_for;
+using nlohmann::json;
+
+namespace {
+
+fixture_options with(std::function<void(config&)> adjust = {}) {
+  fixture_options o;
+  o.seed = true;
+  o.adjust = std::move(adjust);
+  return o;
+}
+
+struct batch_fixture : agent_fixture {
+  explicit batch_fixture(fixture_options o = with())
+      : agent_fixture({spec_for("inventory", &spawn_inventory_agent)}, std::move(o)) {}
+
+  void stock(const std::string& item, int64_t quantity) {
+    auto r = ask<inventory_actor, movement_record>(
+        "inventory", receive_stock{item, "WH-001", quantity, "initial_stock", "init-" + item});
+    REQUIRE(r.ok());
+  }
+  int64_t sql_int(const std::string& sql) { return database().value<int64_t>(sql); }
+  // Published inventory events named `name` whose payload has `key` = `value`.
+  std::vector<event> published(const std::string& name, const std::string& key, const std::string& value) {
+    std::vector<event> out;
+    for (auto& e : events("inventory." + name))
+      if (json::parse(e.payload).value(key, "") == value) out.push_back(std::move(e));
+    return out;
+  }
+
+  // Runs the requests through reserve_batch in one committed transaction.
+  std::vector<store::result<reservation_set>> batch(const std::vector<reserve_stock>& requests) {
+    auto c = database().connect();
+    pqxx::work tx{*c};
+    auto reg = store::load_warehouses(tx);
+    auto out = store::reserve_batch(tx, requests, reg);
+    tx.commit();
+    return out;
+  }
+};
+
+reserve_stock request(const std::string& order, std::vector<stock_line> lines, int64_t ttl = 600) {
+  return reserve_stock{order, std::move(lines), ttl, true};
+}
+
+int64_t reserved_in(const reservation_set& s) {
+  int64_t n = 0;
+  for (const auto& r : s.reservations) n += r.quantity;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a reserve batch answers every order as if alone, in arrival order", "[inventory][batch]") {
+  batch_fixture f;
+  f.stock("item-a", 5);
+  f.stock("item-b", 10);
+  const std::vector<reserve_stock> requests{
+      request("order-1", {{"item-a", 3, ""}}),                    // served first: 3 of 5
+      request("order-2", {{"item-a", 3, ""}}),                    // 2 left: refused, nothing held
+      request("order-3", {{"item-b", 4, ""}, {"item-a", 2, ""}}),  // the last 2 and 4 of b
+      request("order-1", {{"item-a", 3, ""}}),                    // order-1 again: its set, replayed
+      request("order-4", {}),                                     // bad input
+      request("order-5", {{"item-unknown", 1, ""}}),              // unknown item
+      request("order-1", {{"item-a", 1, ""}}),                    // order-1 with another set
+  };
+  auto out = f.batch(requests);
+  REQUIRE(out.size() == 7);
+  for (size_t i = 0; i < out.size(); ++i) CHECK(out[i].value.order_id == requests[i].order_id);
+  REQUIRE(out[0].ok());
+  CHECK(reserved_in(out[0].value) == 3);
+  CHECK_FALSE(out[0].value.replayed);
+  REQUIRE_FALSE(out[1].ok());
+  CHECK(out[1].error->code == "insufficient_stock");
+  CHECK(json::parse(out[1].error->detail)["available"] == 2);
+  REQUIRE(out[2].ok());
+  CHECK(reserved_in(out[2].value) == 6);
+  REQUIRE(out[3].ok());
+  CHECK(out[3].value.replayed);
+  CHECK(out[3].value.reservations.front().reservation_id == out[0].value.reservations.front().reservation_id);
+  REQUIRE_FALSE(out[4].ok());
+  CHECK(out[4].error->kind == failure_kind::invalid);
+  REQUIRE_FALSE(out[5].ok());
+  CHECK(out[5].error->code == "unknown_item");
+  REQUIRE_FALSE(out[6].ok());
+  CHECK(out[6].error->code == "conflict");
+
+  // Levels, reservations and ledger agree with the answers.
+  CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-a'") == 5);
+  CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-b'") == 4);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-1'") == 1);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-2'") == 0);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-3' AND status = 'active'") == 2);
+  CHECK(f.sql_int("SELECT coalesce(sum(reserved_change), 0) FROM inventory.stock_movements"
+                  " WHERE product_id = 'item-a' AND movement_type = 'reservation'") == 5);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.stock_movements WHERE movement_type = 'reservation'"
+                  " AND notes = 'order order-3'") == 2);
+  // One stock_reserved per reserving order, carrying its own correlation id and reservations.
+  REQUIRE(f.eventually([&] { return f.events("inventory.stock_reserved").size() == 2; }));
+  for (const std::string order : {"order-1", "order-3"}) {
+    auto reserved = f.published("stock_reserved", "order_id", order);
+    REQUIRE(reserved.size() == 1);
+    CHECK(reserved.front().correlation_id == order);
+  }
+  CHECK(json::parse(f.published("stock_reserved", "order_id", "order-3").front().payload)["reservations"].size() == 2);
+  // item-a went from 5 to 0 available in one write: one stock_changed with the end state, one
+  // stock_out alert.
+  REQUIRE(f.eventually([&] { return !f.published("stock_out", "product_id", "item-a").empty(); }));
+  std::vector<event> changed;
+  for (auto& e : f.published("stock_changed", "product_id", "item-a"))
+    if (json::parse(e.payload)["change_type"] == "reservation") changed.push_back(e);
+  REQUIRE(changed.size() == 1);
+  CHECK(json::parse(changed.front().payload)["available"] == 0);
+  CHECK(json::parse(changed.front().payload)["reserved"] == 5);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.stock_alerts WHERE product_id = 'item-a' AND status = 'open'") == 1);
+}
+
+TEST_CASE("a stale set in a reserve batch is expired and replaced after the batch's write", "[inventory][batch]") {
+  batch_fixture f;
+  f.stock("item-a", 4);
+  f.stock("item-b", 4);
+  REQUIRE(f.batch({request("order-s", {{"item-a", 2, ""}}, 1)})[0].ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  // order-x takes the 2 units of item-a the stale set leaves; order-s's stale 2 are then expired
+  // and reserved again for it, after the batch's write; order-y is served in the batch.
+  auto out = f.batch({request("order-x", {{"item-a", 2, ""}, {"item-b", 1, ""}}),
+                      request("order-s", {{"item-a", 2, ""}}), request("order-y", {{"item-b", 3, ""}})});
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].ok());
+  REQUIRE(out[1].ok());
+  CHECK_FALSE(out[1].value.replayed);
+  CHECK(out[2].ok());
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-s' AND status = 'expired'") == 1);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-s' AND status = 'active'") == 1);
+  CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-a'") == 4);
+  CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-b'") == 4);
+  REQUIRE(f.eventually([&] { return f.published("reservation_expired", "order_id", "order-s").size() == 1; }));
+  CHECK(f.published("reservation_expired", "order_id", "order-s").front().correlation_id == "order-s");
+}
+
+TEST_CASE("a failed shared reserve is retried one order per transaction", "[inventory][batch][concurrency]") {
+  // One reserve transaction at a time, so requests that arrive while it runs share the next one.
+  batch_fixture f{with([](config& c) { c.inventory.reserve_batches_in_flight = 1; })};
+  f.stock("item-locked", 5);
+  f.stock("item-free", 5);
+  auto conn = f.database().connect();
+  pqxx::work blocker{*conn};
+  blocker.exec("SELECT 1 FROM inventory.stock_levels WHERE product_id = 'item-locked' FOR UPDATE");
+  auto handle = caf::actor_cast<inventory_actor>(f.directory().handle("inventory"));
+  auto send = [&](reserve_stock m) {
+    return std::async(std::launch::async, [&f, handle, m] {
+      caf::scoped_actor self{f.system()};
+      std::string outcome;
+      self->request(handle, std::chrono::seconds(30), m)
+          .receive([&](reservation_set&) { outcome = "ok"; }, [&](caf::error& e) { outcome = read_failure(e).code; });
+      return outcome;
+    });
+  };
+  // The first waits 3 s on the lock alone; the next three queue behind it, then share a
+  // transaction that times out on item-locked too. Alone, the two on item-free succeed.
+  auto first = send(request("order-z", {{"item-locked", 1, ""}}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto locked = send(request("order-a", {{"item-locked", 1, ""}}));
+  auto free_1 = send(request("order-b", {{"item-free", 2, ""}}));
+  auto free_2 = send(request("order-c", {{"item-free", 3, ""}}));
+  CHECK(first.get() == "lock_timeout");
+  CHECK(free_1.get() == "ok");
+  CHECK(free_2.get() == "ok");
+  CHECK(locked.get() == "lock_timeout");
+  blocker.abort();
+  CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-free'") == 5);
+  CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-locked'") == 0);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id IN ('order-z', 'order-a')") == 0);
+}
