@@ -1,6 +1,7 @@
-// The inventory agent (agents/8002-inventory.md): the typed door of every stock operation, the
-// reservation sweeper ([inventory] sweep_interval_ms), the hourly consistency check, and the caches it can rebuild
-// (warehouse register, product names/SKUs). REST lives in routes.cpp, SQL in inventory_store.cpp.
+// The inventory agent (agents/8002-inventory.md): the typed door of every stock operation (the
+// saga's reserves share transactions under load), the reservation sweeper ([inventory]
+// sweep_interval_ms), the hourly consistency check, and the caches it can rebuild (warehouse
+// register, product names/SKUs). REST lives in routes.cpp, SQL in inventory_store.cpp.
 #include "inventory/inventory_agent.hpp"
 
 #include <algorithm>
