@@ -141,6 +141,8 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
     st.saga_lease_s = seconds(cfg.order.saga_lease);
     st.confirmations = db::batch_queue<pending_confirmation>{cfg.order.confirm_batch_max,
                                                               cfg.order.confirm_batches_in_flight};
+    st.placements = db::batch_queue<pending_placement>{cfg.order.placement_batch_max,
+                                                        cfg.order.placement_batches_in_flight};
     st.shipping = shipping_table{cfg.shipping.carrier_code, cfg.shipping.standard_cents,
                                  cfg.shipping.express_cents, cfg.shipping.overnight_cents,
                                  cfg.shipping.free_standard_threshold_cents};

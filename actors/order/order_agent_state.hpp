@@ -62,6 +62,15 @@ struct pending_confirmation {
   nlohmann::json doc;  // confirmation_doc()
 };
 
+// A new placement waiting for its commit statement (commit_placement).
+struct pending_placement {
+  nlohmann::json doc;  // placement_doc()
+  std::string key;     // its Idempotency-Key, "" for none: keys are distinct within one statement
+  // Its part of the statement: placed, nullopt when the key existed (nothing written), or the
+  // statement's failure.
+  std::function<void(db::outcome<std::optional<placed_stamp>>)> written;
+};
+
 // Shaped like runtime/agent_behavior.hpp's agent_state (shell + name, all start_agent touches)
 // without deriving from it: that struct's name collides with mercato/agent_directory.hpp's enum
 // agent_state, which agent_call.hpp pulls in, so no TU may include both headers.
@@ -91,6 +100,8 @@ struct order_state {
   // Confirmations that arrive while the in-flight limit is reached leave together
   // (db/batch_queue.hpp; [order] confirm_batch_max, confirm_batches_in_flight).
   db::batch_queue<pending_confirmation> confirmations{32, 2};
+  // New placements likewise ([order] placement_batch_max, placement_batches_in_flight).
+  db::batch_queue<pending_placement> placements{32, 2};
 };
 
 using order_self = order_impl::stateful_pointer<order_state>;

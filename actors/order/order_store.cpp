@@ -275,9 +275,13 @@ nlohmann::json item_row(const order_line& l) {
           {"total_price", money::format(l.total_price)}};
 }
 
-std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
-                                           const nlohmann::json& context, const std::string& lease_owner,
-                                           const nlohmann::json& events, const key_claim* claim) {
+const db::idempotency_store& order_keys() {
+  static const db::idempotency_store keys{"orders"};
+  return keys;
+}
+
+nlohmann::json placement_doc(const order_record& o, const std::string& saga_id, const nlohmann::json& context,
+                             const std::string& lease_owner, const nlohmann::json& events, const key_claim* claim) {
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& l : o.lines)
     lines.push_back(item_row(l));
@@ -322,12 +326,22 @@ std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_rec
       {"timeline_id", uuid_v4()},
       {"events", events.is_array() ? events : nlohmann::json::array()},
       {"items_count", o.lines.size()}};
-  // One statement: [the key's claim,] the order, its lines, its saga, its first timeline entry and
-  // its events; every part reads `o`, so nothing is written when the claim found the key taken.
-  // The velocity count sees the statement's snapshot, which never contains this order.
-  static const std::string body_sql =
-      "n AS (SELECT count(*) AS c FROM (SELECT 1 FROM orders.orders, d WHERE customer_id = j->>'customer_id' "
-      "  AND created_at >= now() - interval '24 hours' LIMIT $2) r), "
+  if (claim) doc["claim"] = db::idempotency_store::claim_json(claim->key, claim->endpoint, claim->fingerprint, claim->answer);
+  return doc;
+}
+
+std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_base& tx, const nlohmann::json& docs) {
+  // `n` numbers the documents and `ok` keeps those without a key or whose key `k` claimed; every
+  // insert reads `ok`, so a document whose key exists writes nothing. The velocity count `v` sees
+  // the statement's snapshot (never these orders) plus the customer's earlier documents here, as
+  // if they had been placed one after the other.
+  static const std::string sql =
+      "WITH d AS (SELECT x.j, x.n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n)), "
+      "k AS (" + order_keys().claim_new_rows_sql("d.j->'claim'", "d") + "), "
+      "ok AS MATERIALIZED (SELECT d.j, d.n FROM d WHERE NOT d.j ? 'claim' OR d.j->'claim'->>'key' IN (SELECT key FROM k)), "
+      "v AS (SELECT ok.n, least($2, (SELECT count(*) FROM (SELECT 1 FROM orders.orders WHERE customer_id = ok.j->>'customer_id' "
+      "  AND created_at >= now() - interval '24 hours' LIMIT $2) r) "
+      "  + count(*) OVER (PARTITION BY ok.j->>'customer_id' ORDER BY ok.n) - 1) AS c FROM ok), "
       "o AS (INSERT INTO orders.orders (order_id, order_number, customer_id, customer_name, customer_email, "
       "  channel, channel_name, channel_order_id, payment_status, currency, subtotal, discount_amount, "
       "  shipping_cost, tax_amount, total_amount, promotion_codes, points_redeemed, store_credit_used, "
@@ -344,7 +358,7 @@ std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_rec
       "  j->'shipping_address', j->'billing_address', j->>'notes', (j->>'is_gift')::boolean, "
       "  j->>'gift_message', j->>'gift_wrap_type', (j->>'hide_prices')::boolean, (j->>'gift_receipt')::boolean, "
       "  (j->>'scheduled_delivery_date')::date, j->>'delivery_instructions', j->>'priority_level', "
-      "  ARRAY(SELECT jsonb_array_elements_text(j->'tags')), j->'metadata' FROM d WHERE EXISTS (SELECT 1 FROM k) "
+      "  ARRAY(SELECT jsonb_array_elements_text(j->'tags')), j->'metadata' FROM ok ORDER BY ok.n "
       " RETURNING order_id, order_number, created_at), "
       "i AS (INSERT INTO orders.order_items (item_id, order_id, line_number, product_id, variant_id, "
       "  bundle_components, sku, product_name, category, quantity, unit_price, discount_amount, tax_amount, "
@@ -353,34 +367,40 @@ std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_rec
       "  l->>'variant_id', nullif(l->'bundle_components', 'null'::jsonb), l->>'sku', l->>'product_name', "
       "  l->>'category', (l->>'quantity')::int, (l->>'unit_price')::numeric, (l->>'discount_amount')::numeric, "
       "  (l->>'tax_amount')::numeric, (l->>'total_price')::numeric "
-      " FROM d, o, jsonb_array_elements(j->'lines') AS l), "
+      " FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid, jsonb_array_elements(ok.j->'lines') AS l), "
       "s AS (INSERT INTO orders.sagas (saga_id, order_id, saga_type, state, current_step, context, lease_owner, "
       "  lease_until) SELECT (j->>'saga_id')::uuid, o.order_id, 'place_order', 'running', "
-      "  'fraud_check', (j->'context') || jsonb_build_object('order_count_24h', n.c), j->>'lease_owner', "
-      "  now() + interval '30 seconds' FROM d, o, n), "
+      "  'fraud_check', (j->'context') || jsonb_build_object('order_count_24h', v.c), j->>'lease_owner', "
+      "  now() + interval '30 seconds' FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid JOIN v ON v.n = ok.n), "
       "t AS (INSERT INTO orders.order_timeline (event_id, order_id, event_type, event_description, event_data) "
       " SELECT (j->>'timeline_id')::uuid, o.order_id, 'order_created', 'Order placed', "
-      "  jsonb_build_object('total_amount', j->>'total_amount', 'items_count', j->'items_count') FROM d, o), "
+      "  jsonb_build_object('total_amount', j->>'total_amount', 'items_count', j->'items_count') "
+      " FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid), "
       "ob AS (INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at) "
       " SELECT (e->>'event_id')::uuid, e->>'aggregate_id', e->>'name', e->>'publisher', e->>'aggregate_id', "
-      "  (e->'payload') || jsonb_build_object('order_number', o.order_number), "
-      "  (e->>'occurred_at')::timestamptz FROM d, o, jsonb_array_elements(j->'events') AS e) "
-      "SELECT o.order_number, " + iso_sql("o.created_at") + ", n.c FROM o, n";
-  static const std::string unkeyed_sql = "WITH d AS (SELECT $1::jsonb AS j), k AS (SELECT 1), " + body_sql;
-  pqxx::result r;
-  if (claim) {
-    const std::string keyed_sql =
-        "WITH d AS (SELECT $1::jsonb AS j), k AS (" + claim->keys.claim_new_sql(3) + "), " + body_sql;
-    r = db::exec_hot(tx, keyed_sql, doc.dump(), recent_orders_cap, claim->key, claim->endpoint,
-                     claim->fingerprint, claim->answer.status, claim->answer.body);
-  } else {
-    r = db::exec_hot(tx, unkeyed_sql, doc.dump(), recent_orders_cap);
+      "  (e->'payload') || jsonb_build_object('order_number', o.order_number), (e->>'occurred_at')::timestamptz "
+      " FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid, jsonb_array_elements(ok.j->'events') AS e) "
+      "SELECT ok.n, o.order_number, " + iso_sql("o.created_at") + ", v.c "
+      "FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid JOIN v ON v.n = ok.n";
+  auto rows = db::exec_hot(tx, sql, docs.dump(), recent_orders_cap);
+  std::vector<std::optional<placed_stamp>> out(docs.size());
+  for (const auto& r : rows) {
+    const auto i = r[0].as<size_t>() - 1;
+    if (i < out.size()) out[i] = placed_stamp{text(r[1]), text(r[2]), r[3].as<int64_t>()};
   }
-  if (r.empty()) return std::nullopt;
-  o.order_number = text(r[0][0]);
-  o.created_at = text(r[0][1]);
+  return out;
+}
+
+std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
+                                           const nlohmann::json& context, const std::string& lease_owner,
+                                           const nlohmann::json& events, const key_claim* claim) {
+  auto placed = insert_placed_orders(
+      tx, nlohmann::json::array({placement_doc(o, saga_id, context, lease_owner, events, claim)}));
+  if (!placed[0]) return std::nullopt;
+  o.order_number = placed[0]->order_number;
+  o.created_at = placed[0]->created_at;
   o.updated_at = o.created_at;
-  return r[0][2].as<int64_t>();
+  return placed[0]->order_count_24h;
 }
 
 nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload, const std::string& order_id) {

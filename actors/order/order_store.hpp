@@ -28,24 +28,39 @@ struct step_log {
 };
 
 
-// The Idempotency-Key of a placement, claimed by insert_placed_order's own statement.
+// The Idempotency-Key store of POST /orders (orders.idempotency_keys).
+const db::idempotency_store& order_keys();
+
+// The Idempotency-Key of a placement, claimed by the placement's own statement.
 struct key_claim {
-  const db::idempotency_store& keys;
   std::string key;
   std::string endpoint;
   std::string fingerprint;
   db::stored_response answer;  // stored with the claim (the order's id is known before the insert)
 };
 
-// Inserts the order (pending), its lines, its place saga (running, leased to `lease_owner` for 30 s)
-// and the order_created timeline entry, in one statement; fills order_number / created_at.
-// `events`: outbox rows (outbox_row) written by the same statement; their payloads get the
-// generated order_number. The saga's context gets `order_count_24h`, the customer's orders of the
-// last 24 h before this one (the fraud velocity signal, counted up to recent_orders_cap), which is
-// also returned.
-// With `claim`, the same statement claims the key first and writes nothing when the key exists
-// (nullopt): the caller then decides with idempotency_store::claim() (replay, mismatch, expired).
-// One statement, so it may run in autocommit.
+// New placements, any number of them in ONE statement (the hot path: the order agent batches
+// them, db/batch_queue.hpp). Per order: the order (pending), its lines, its place saga (running,
+// leased to `lease_owner` for 30 s), the order_created timeline entry and `events` (outbox rows,
+// outbox_row(); their payloads get the generated order_number). The saga's context gets
+// `order_count_24h`, the customer's orders of the last 24 h before this one (the fraud velocity
+// signal, counted up to recent_orders_cap; earlier documents of the same statement count).
+// With `claim`, the statement claims the key first and writes nothing of that order when the key
+// exists: the caller then decides with idempotency_store::claim() (replay, mismatch, expired).
+nlohmann::json placement_doc(const order_record& o, const std::string& saga_id, const nlohmann::json& context,
+                             const std::string& lease_owner, const nlohmann::json& events,
+                             const key_claim* claim = nullptr);
+struct placed_stamp {
+  std::string order_number;
+  std::string created_at;
+  int64_t order_count_24h = 0;
+};
+// `docs`: an array of placement_doc(), their keys distinct. Element i of the result is for
+// docs[i]: placed, or nullopt when its key existed (nothing of it written). One statement, so it
+// may run in autocommit.
+std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_base& tx, const nlohmann::json& docs);
+// One placement through the same statement; fills o.order_number / created_at and returns
+// order_count_24h (nullopt: the key existed).
 std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
                                            const nlohmann::json& context, const std::string& lease_owner,
                                            const nlohmann::json& events, const key_claim* claim = nullptr);

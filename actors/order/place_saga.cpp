@@ -128,6 +128,7 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
 }
 
 void send_confirmations(order_self self, std::vector<pending_confirmation> batch);
+void send_placements(order_self self, std::vector<pending_placement> batch);
 
 // The final commit of a successful placement. Confirmations that meet while one is being written
 // go out together as one statement (commit_confirmations, state.confirmations).
@@ -613,11 +614,6 @@ struct commit_result {
 };
 using commit_done = std::function<void(db::outcome<commit_result>)>;
 
-const db::idempotency_store& order_keys() {
-  static const db::idempotency_store keys{"orders"};
-  return keys;
-}
-
 nlohmann::json placement_events(const order_record& o) {
   auto ev = event_base(o);
   ev["channel"] = o.channel;
@@ -671,33 +667,85 @@ void commit_placement_checked(order_self self, std::shared_ptr<priced> p, std::s
       std::move(done));
 }
 
+using placements_outcome = db::outcome<std::vector<std::optional<placed_stamp>>>;
+
+// One statement for `batch`. `queued`: the batch came from state.placements, which hears when it
+// is done. A failed statement wrote nothing; when it carried several placements each is written
+// again alone, so one that cannot be written fails only its own request.
+void write_placements(order_self self, std::vector<pending_placement> batch, bool queued) {
+  auto docs = std::make_shared<nlohmann::json>(nlohmann::json::array());
+  for (auto& b : batch) docs->push_back(std::move(b.doc));
+  auto items = std::make_shared<std::vector<pending_placement>>(std::move(batch));
+  db_autocommit<std::vector<std::optional<placed_stamp>>>(
+      self, *self->state.ctx.database, db::pool::effect::write,
+      [docs](pqxx::nontransaction& tx) { return insert_placed_orders(tx, *docs); },
+      [self, docs, items, queued](placements_outcome r) {
+        if (queued) {
+          auto next = self->state.placements.finished();
+          if (!next.empty()) send_placements(self, std::move(next));
+        }
+        if (!r.ok() && items->size() > 1) {
+          log::warn("order", "placement_batch_failed", {{"orders", items->size()}, {"error", r.failure->message}});
+          for (size_t i = 0; i < items->size(); ++i) {
+            auto& item = (*items)[i];
+            item.doc = std::move((*docs)[i]);
+            write_placements(self, {std::move(item)}, false);
+          }
+          return;
+        }
+        using one = db::outcome<std::optional<placed_stamp>>;
+        for (size_t i = 0; i < items->size(); ++i)
+          (*items)[i].written(r.ok() ? one::success((*r.value)[i]) : one::fail(*r.failure));
+      });
+}
+
 // The usual placement (a new Idempotency-Key or none, no channel reference) commits in ONE
-// statement without BEGIN/COMMIT: key claim, order, lines, saga, timeline entry and event. When
-// the key turns out to exist, nothing was written and the checked transaction decides.
+// statement without BEGIN/COMMIT: key claim, order, lines, saga, timeline entry and event, shared
+// with the placements that meet it (state.placements). When the key turns out to exist, nothing
+// of it was written and the checked transaction decides.
 void commit_placement(order_self self, std::shared_ptr<priced> p, std::string key, std::string fingerprint,
                       commit_done done) {
   std::string saga_id = uuid_v4();
   if (!p->order.channel_order_id.empty())
     return commit_placement_checked(self, std::move(p), std::move(key), std::move(fingerprint), std::move(saga_id),
                                     std::move(done));
-  db_autocommit<commit_result>(
-      self, *self->state.ctx.database, db::pool::effect::write,
-      [p, key, fingerprint, saga_id, owner = self->state.lease_owner](pqxx::nontransaction& tx) {
-        commit_result r;
-        r.placed = p->order;
-        r.saga_id = saga_id;
-        std::optional<key_claim> claim;
-        if (!key.empty()) claim.emplace(key_claim{order_keys(), key, "POST /orders", fingerprint, placement_answer(r.placed)});
-        auto count = insert_placed_order(tx, r.placed, saga_id, to_json(p->context), owner,
-                                         placement_events(r.placed), claim ? &*claim : nullptr);
-        if (!count) r.key_taken = true;
-        else r.order_count_24h = *count;
-        return r;
-      },
-      [self, p, key, fingerprint, saga_id, done](db::outcome<commit_result> r) {
-        if (r.ok() && r.value->key_taken) return commit_placement_checked(self, p, key, fingerprint, saga_id, done);
-        done(std::move(r));
-      });
+  std::optional<key_claim> claim;
+  if (!key.empty()) claim.emplace(key_claim{key, "POST /orders", fingerprint, placement_answer(p->order)});
+  pending_placement item;
+  item.doc = placement_doc(p->order, saga_id, to_json(p->context), self->state.lease_owner,
+                           placement_events(p->order), claim ? &*claim : nullptr);
+  item.key = key;
+  item.written = [self, p, key, fingerprint, saga_id, done](db::outcome<std::optional<placed_stamp>> w) {
+    if (!w.ok()) return done(db::outcome<commit_result>::fail(std::move(*w.failure)));
+    if (!*w.value) return commit_placement_checked(self, p, key, fingerprint, saga_id, done);
+    const placed_stamp& stamp = **w.value;
+    commit_result r;
+    r.placed = p->order;
+    r.placed.order_number = stamp.order_number;
+    r.placed.created_at = stamp.created_at;
+    r.placed.updated_at = stamp.created_at;
+    r.saga_id = saga_id;
+    r.order_count_24h = stamp.order_count_24h;
+    done(db::outcome<commit_result>::success(std::move(r)));
+  };
+  auto batch = self->state.placements.push(std::move(item));
+  if (!batch.empty()) send_placements(self, std::move(batch));
+}
+
+void send_placements(order_self self, std::vector<pending_placement> batch) {
+  // Keys are distinct within one statement. A key met again (the same request sent twice at
+  // once) goes to the checked transaction, whose claim waits for the statement carrying the key
+  // (the unique index) and then replays its order, or places it if that statement failed.
+  std::unordered_set<std::string> keys;
+  std::vector<pending_placement> distinct;
+  distinct.reserve(batch.size());
+  std::vector<pending_placement> repeated;
+  for (auto& b : batch) {
+    if (!b.key.empty() && !keys.insert(b.key).second) repeated.push_back(std::move(b));
+    else distinct.push_back(std::move(b));
+  }
+  write_placements(self, std::move(distinct), true);
+  for (auto& b : repeated) b.written(db::outcome<std::optional<placed_stamp>>::success(std::nullopt));
 }
 
 }  // namespace

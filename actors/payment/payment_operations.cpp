@@ -231,6 +231,7 @@ std::variant<authorization_plan, failure> plan_authorization(tx_t& tx, gateway_r
   p.instrument_token = token;
   p.currency = in.currency;
   p.status = "pending";
+  p.version = new_payment_version;  // as the staging insert writes it (every other column: its default)
   p.amount = in.amount;
   p.risk_score = in.risk_score;
   p.risk_level = in.risk_level;
@@ -284,7 +285,7 @@ operation_result payment_operations::authorize(pqxx::connection& c, const author
     blocked.result = gateway_result::outcome::declined;
     blocked.error_code = "FRAUD_BLOCKED";
     blocked.message = "Payment blocked by fraud screening";
-    return apply(c, *staged, blocked);
+    return apply(c, *staged, blocked, &rows->payment);
   }
   return send_and_apply(c, *staged, !fresh, rows ? &*rows : nullptr);
 }
@@ -576,11 +577,11 @@ operation_result payment_operations::send_and_apply(pqxx::connection& c, const t
   // A re-send that could not reach the PSP says nothing about the first send, which may have
   // acted: the outcome stays unknown (never a definite failure of money that may have moved).
   if (resend && r.result == gateway_result::outcome::unavailable) r.result = gateway_result::outcome::outcome_unknown;
-  return apply(c, t, r);
+  return apply(c, t, r, p ? &*p : nullptr);
 }
 
 operation_result payment_operations::apply(pqxx::connection& c, const transaction_row& t,
-                                           const gateway_result& r) {
+                                           const gateway_result& r, const payment_row* known) {
   if (r.result == gateway_result::outcome::outcome_unknown) {
     pqxx::nontransaction tx{c};  // reads, and at most one autocommit write
     // The PSP's id that came with an undecided answer (Stripe: an intent still processing) is
@@ -595,17 +596,68 @@ operation_result payment_operations::apply(pqxx::connection& c, const transactio
                          "the same idempotency key.");
     return out;
   }
+  if (known && t.type != "refund")
+    if (auto done = apply_if_unchanged(c, t, r, *known)) return std::move(*done);
   pqxx::work tx{c};
   auto out = apply_in(tx, t, r);
   tx.commit();
   return out;
 }
 
+std::optional<operation_result> payment_operations::apply_if_unchanged(pqxx::connection& c,
+                                                                       const transaction_row& t,
+                                                                       const gateway_result& r,
+                                                                       const payment_row& known) {
+  pqxx::nontransaction tx{c};  // one statement, atomic on its own
+  const transaction_row done = completed_transaction(t, r, gateways_->row(tx, t.gateway_id));
+  outcome o = plan_outcome(known, done, r, nullptr);
+  auto written = complete_if_unchanged(tx, done, known.version, o.next, o.changed, o.ttl_seconds, o.audit,
+                                       outbox_, o.events);
+  if (!written) return std::nullopt;
+  operation_result out;
+  out.transaction = std::move(written->transaction);
+  out.has_transaction = true;
+  out.payment = std::move(written->payment);
+  out.wrote_events = true;
+  if (!r.approved()) out.refusal = declined_failure(out.transaction);
+  return out;
+}
+
 // Two statements (plus the refund row's two for a refund): lock the payment and complete `t`,
 // then write the payment, its audit row and the events.
 operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t, const gateway_result& r) {
-  auto g = gateways_->row(tx, t.gateway_id);  // the payment's (its transactions are staged on it)
-  bool ok = r.approved();
+  t = completed_transaction(std::move(t), r, gateways_->row(tx, t.gateway_id));
+  auto locked = lock_and_complete(tx, t);
+  if (!locked.payment) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
+  if (!locked.completed) {  // applied meanwhile by a concurrent retry of the same key
+    auto now = get_transaction(tx, t.transaction_id);
+    return stored(tx, *now);
+  }
+  const payment_row& p = *locked.payment;
+  t = *locked.completed;
+
+  operation_result out;
+  out.transaction = t;
+  out.has_transaction = true;
+  if (t.type == "refund") {
+    if (auto f = refund_by_transaction(tx, t.transaction_id)) {
+      f->status = r.approved() ? "completed" : "failed";
+      f->gateway_refund_id = r.approved() ? r.reference : "";
+      f->error_code = t.error_code;
+      f->error_message = t.error_message;
+      out.refund = update_refund(tx, *f);
+    }
+  }
+  outcome o = plan_outcome(p, t, r, out.refund ? &*out.refund : nullptr);
+  out.payment = record_outcome(tx, o.next, o.changed, o.ttl_seconds, o.audit, outbox_, o.events);
+  out.wrote_events = true;
+  if (!r.approved()) out.refusal = declined_failure(t);
+  return out;
+}
+
+transaction_row payment_operations::completed_transaction(transaction_row t, const gateway_result& r,
+                                                          const std::optional<gateway_row>& g) const {
+  const bool ok = r.approved();
   t.status = ok ? "completed" : "failed";
   if (ok) {
     t.gateway_transaction_id = r.reference;
@@ -619,18 +671,17 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
     t.error_code = r.result == gateway_result::outcome::unavailable ? "GATEWAY_UNAVAILABLE" : r.error_code;
     t.error_message = r.message;
   }
-  auto locked = lock_and_complete(tx, t);
-  if (!locked.payment) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
-  if (!locked.completed) {  // applied meanwhile by a concurrent retry of the same key
-    auto now = get_transaction(tx, t.transaction_id);
-    return stored(tx, *now);
-  }
-  const payment_row& p = *locked.payment;
-  t = *locked.completed;
+  return t;
+}
 
-  payment_row next = p;
+payment_operations::outcome payment_operations::plan_outcome(const payment_row& p, const transaction_row& t,
+                                                             const gateway_result& r,
+                                                             const refund_row* refund) const {
+  const bool ok = r.approved();
+  outcome o;
+  payment_row& next = o.next;
+  next = p;
   auto a = amounts_of(p);
-  int ttl = 0;
   if (t.type == "authorize" || t.type == "sale") {
     if (ok) {
       next.authorized = t.amount;
@@ -644,7 +695,7 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
         next.capture_final = true;
       } else {
         next.status = "authorized";
-        ttl = static_cast<int>(gateways_->settings().authorization_ttl_seconds);
+        o.ttl_seconds = static_cast<int>(gateways_->settings().authorization_ttl_seconds);
       }
     } else {
       next.status = "failed";
@@ -661,40 +712,30 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
     next.status = status_after_refund(a, t.amount);
     next.refunded += t.amount;
   }
-  bool changed = next.status != p.status || next.captured != p.captured ||
-                 next.refunded != p.refunded || next.capture_final != p.capture_final ||
-                 next.authorized != p.authorized || next.multicapture != p.multicapture;
+  o.changed = next.status != p.status || next.captured != p.captured ||
+              next.refunded != p.refunded || next.capture_final != p.capture_final ||
+              next.authorized != p.authorized || next.multicapture != p.multicapture;
+  o.audit = audit_entry{t.type + (ok ? "" : "_failed"), p.status, t.amount};
 
-  operation_result out;
-  out.transaction = t;
-  out.has_transaction = true;
-  // The events are written with the payment (record_outcome below); their payloads carry only
-  // what `next` already holds.
-  db::outbox_rows events;
+  // The events are written with the payment; their payloads carry only what `next` already holds.
   json base = event_payload(next);
   base["transaction_id"] = t.transaction_id;
   auto emit = [&](const char* name, const json& payload) {
-    events.add(make_event("payment", name, payload.dump(),
-                          next.order_id.empty() ? next.payment_id : next.order_id),
-               next.payment_id);
+    o.events.add(make_event("payment", name, payload.dump(),
+                            next.order_id.empty() ? next.payment_id : next.order_id),
+                 next.payment_id);
   };
   if (t.type == "refund") {
-    auto f = refund_by_transaction(tx, t.transaction_id);
-    if (f) {
-      f->status = ok ? "completed" : "failed";
-      f->gateway_refund_id = ok ? r.reference : "";
-      f->error_code = t.error_code;
-      f->error_message = t.error_message;
-      out.refund = update_refund(tx, *f);
+    if (refund) {
       json rp = base;
-      rp["refund_id"] = f->refund_id;
+      rp["refund_id"] = refund->refund_id;
       rp["refund_amount"] = money::to_json(t.amount);
       rp["refunded_amount"] = money::to_json(next.refunded);
-      rp["reason"] = f->refund_reason;
-      rp["refund_type"] = f->refund_type;
-      json done{{"refund_id", f->refund_id},     {"payment_id", next.payment_id},
-                {"order_id", next.order_id},     {"idempotency_key", t.idempotency_key},
-                {"status", f->status},           {"amount", money::to_json(t.amount)},
+      rp["reason"] = refund->refund_reason;
+      rp["refund_type"] = refund->refund_type;
+      json done{{"refund_id", refund->refund_id},  {"payment_id", next.payment_id},
+                {"order_id", next.order_id},       {"idempotency_key", t.idempotency_key},
+                {"status", refund->status},        {"amount", money::to_json(t.amount)},
                 {"error_code", ok ? json(nullptr) : json(t.error_code)}};
       if (ok) emit("payment_refunded", rp);
       else {
@@ -741,11 +782,7 @@ operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t,
     alert["reason"] = "No answer from the payment gateway within 24 hours; check the PSP by hand";
     emit("reconciliation_alert", alert);
   }
-  out.payment = record_outcome(tx, next, changed, ttl,
-                               audit_entry{t.type + (ok ? "" : "_failed"), p.status, t.amount}, outbox_, events);
-  out.wrote_events = true;
-  if (!ok) out.refusal = declined_failure(t);
-  return out;
+  return o;
 }
 
 operation_result payment_operations::stored(tx_t& tx, const transaction_row& t) {

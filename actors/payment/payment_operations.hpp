@@ -152,10 +152,35 @@ class payment_operations {
   template <class Plan, class Finish>
   operation_result stage_and_send(pqxx::connection& c, const std::string& payment_id, const std::string& order_id,
                                   const std::string& key, std::string_view type, Plan plan, Finish finish);
-  operation_result apply(pqxx::connection& c, const transaction_row& t, const gateway_result& r);
+  // Phase 3. `known`: the payment as the caller last saw it (staged with `t`, or read after `t`
+  // was staged); then apply_if_unchanged is tried first.
+  operation_result apply(pqxx::connection& c, const transaction_row& t, const gateway_result& r,
+                         const payment_row* known = nullptr);
+  // Phase 3 planned from `known` and written in one autocommit statement instead of a
+  // transaction of two (store::complete_if_unchanged): saves BEGIN, COMMIT and a round trip on
+  // every authorization, capture and void. nullopt when the payment changed since (a concurrent
+  // retry of the key, reconciliation, a webhook): nothing written, the caller runs apply_in.
+  // Not for refunds (their refund row is updated in the same transaction).
+  std::optional<operation_result> apply_if_unchanged(pqxx::connection& c, const transaction_row& t,
+                                                     const gateway_result& r, const payment_row& known);
   // Phase 3 inside `tx`: locks t's payment, completes `t` with `r`, moves the payment's FSM and
   // writes its audit row and events.
   operation_result apply_in(pqxx::work& tx, transaction_row t, const gateway_result& r);
+  // Phase 3's decisions, without I/O. `t` completed with the PSP's answer `r` (fee from `g`):
+  transaction_row completed_transaction(transaction_row t, const gateway_result& r,
+                                        const std::optional<gateway_row>& g) const;
+  // and what the completed `t` does to `p`: the payment's next state, whether it changed, the
+  // authorization's time to live (0: unchanged), the audit row and the events (a refund's
+  // events need its row, updated by the caller).
+  struct outcome {
+    payment_row next;
+    bool changed = false;
+    int ttl_seconds = 0;
+    audit_entry audit;
+    db::outbox_rows events;
+  };
+  outcome plan_outcome(const payment_row& p, const transaction_row& t, const gateway_result& r,
+                       const refund_row* refund) const;
   operation_result stored(tx_t& tx, const transaction_row& t);
   std::optional<operation_result> replay_by_key(pqxx::connection& c, tx_t& tx,
                                                 const std::string& payment_id, const std::string& key,

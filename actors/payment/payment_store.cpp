@@ -404,6 +404,35 @@ staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const tr
   return out;
 }
 
+namespace {
+
+// The SET list that completes a pending transaction (status, fee, net, PSP codes, error, final
+// capture), its parameters numbered from $first in that order.
+std::string completion_set_sql(int first) {
+  auto p = [first](int i) { return "$" + std::to_string(first + i); };
+  return cat({"transaction_status = ", p(0), ", fee_amount = ", p(1), "::numeric, net_amount = ", p(2),
+              "::numeric, gateway_transaction_id = NULLIF(", p(3), ", ''), authorization_code = NULLIF(",
+              p(4), ", ''), error_code = NULLIF(", p(5), ", ''), error_message = NULLIF(", p(6),
+              ", ''), capture_final = capture_final OR ", p(7), "::boolean, completed_at = now(), updated_at = now()"});
+}
+
+// record_outcome's write of the payment ($1 payment_id, $2..$10 as record_outcome binds them,
+// $11 `changed`, $17 multicapture; version bumped) and of its audit row ($12..$15).
+const std::string payment_update_sql = cat({
+    "UPDATE payments.payments SET status = $2, authorized_amount = $3::numeric,"
+    " captured_amount = $4::numeric, refunded_amount = $5::numeric, fee_amount = $6::numeric,"
+    " authorization_code = NULLIF($7, ''), gateway_reference = NULLIF($8, ''),"
+    " capture_final = $9, multicapture = $17,"
+    " expires_at = CASE WHEN $10 > 0 THEN now() + make_interval(secs => $10) ELSE expires_at END,"
+    " authorized_at = CASE WHEN $10 > 0 OR ($2 = 'captured' AND authorized_at IS NULL)"
+    "  THEN now() ELSE authorized_at END,"
+    " version = version + 1, updated_at = now() WHERE payment_id = $1::uuid AND $11"});
+const std::string audit_insert_sql =
+    "INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status, new_status, amount)"
+    " SELECT $1::uuid, $12, $13, NULLIF($14, ''), NULLIF($2, ''), $15::numeric";
+
+}  // namespace
+
 locked_completion lock_and_complete(tx_t& tx, const transaction_row& t) {
   // The payment is locked first (the EXISTS makes the UPDATE wait for `p`), the lock order of
   // every operation. A concurrent apply of the same transaction that committed while this one
@@ -411,11 +440,7 @@ locked_completion lock_and_complete(tx_t& tx, const transaction_row& t) {
   static const std::string sql = cat({
       "WITH p AS MATERIALIZED (SELECT ", payment_cols, " FROM payments.payments"
       " WHERE payment_id = $1::uuid FOR UPDATE),"
-      " t AS (UPDATE payments.payment_transactions SET transaction_status = $3,"
-      "  fee_amount = $4::numeric, net_amount = $5::numeric, gateway_transaction_id = NULLIF($6, ''),"
-      "  authorization_code = NULLIF($7, ''), error_code = NULLIF($8, ''),"
-      "  error_message = NULLIF($9, ''), capture_final = capture_final OR $10::boolean,"
-      "  completed_at = now(), updated_at = now()"
+      " t AS (UPDATE payments.payment_transactions SET ", completion_set_sql(3),
       "  WHERE transaction_id = $2::uuid AND transaction_status IN ('pending', 'processing')"
       "  AND EXISTS (SELECT 1 FROM p) RETURNING ", transaction_cols, ")"
       " SELECT p.*, t.* FROM p LEFT JOIN t ON true"});
@@ -437,17 +462,8 @@ payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed, int 
   // One statement: the payment's mutable columns (status, amounts, codes, expiry; version bumped)
   // when `changed`, the audit row (new status = $2, the payment's status after it) and the events.
   auto r = db::exec_hot(tx,
-      cat({"WITH u AS (UPDATE payments.payments SET status = $2, authorized_amount = $3::numeric,"
-           " captured_amount = $4::numeric, refunded_amount = $5::numeric, fee_amount = $6::numeric,"
-           " authorization_code = NULLIF($7, ''), gateway_reference = NULLIF($8, ''),"
-           " capture_final = $9, multicapture = $17,"
-           " expires_at = CASE WHEN $10 > 0 THEN now() + make_interval(secs => $10) ELSE expires_at END,"
-           " authorized_at = CASE WHEN $10 > 0 OR ($2 = 'captured' AND authorized_at IS NULL)"
-           "  THEN now() ELSE authorized_at END,"
-           " version = version + 1, updated_at = now() WHERE payment_id = $1::uuid AND $11 RETURNING ",
-           payment_cols, "),"
-           " a AS (INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status,"
-           " new_status, amount) VALUES ($1::uuid, $12, $13, NULLIF($14, ''), NULLIF($2, ''), $15::numeric)),"
+      cat({"WITH u AS (", payment_update_sql, " RETURNING ", payment_cols, "),"
+           " a AS (", audit_insert_sql, "),"
            " ev AS (", outbox.insert_rows_sql(16), ")"
            " SELECT * FROM u"}),
       next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
@@ -455,6 +471,39 @@ payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed, int 
       next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
       a.old_status, money::format(a.amount), events.json(), next.multicapture);
   return r.empty() ? next : read_row(r[0], payment_columns);
+}
+
+std::optional<optimistic_completion> complete_if_unchanged(tx_t& tx, const transaction_row& t, int version,
+                                                           const payment_row& next, bool changed,
+                                                           int ttl_seconds, const audit_entry& a,
+                                                           const db::outbox& outbox,
+                                                           const db::outbox_rows& events) {
+  // lock_and_complete and record_outcome in one statement, every write joined to `t`, which is
+  // completed only while the payment locked by `p` is still at `version` and `t` still pending.
+  auto r = db::exec_hot(tx,
+      cat({"WITH p AS MATERIALIZED (SELECT payment_id FROM payments.payments WHERE payment_id = $1::uuid"
+           "  AND version = $27 FOR UPDATE),"
+           " t AS (UPDATE payments.payment_transactions SET ", completion_set_sql(19),
+           "  WHERE transaction_id = $18::uuid AND transaction_status IN ('pending', 'processing')"
+           "  AND EXISTS (SELECT 1 FROM p) RETURNING ", transaction_cols, "),"
+           " u AS (", payment_update_sql, " AND EXISTS (SELECT 1 FROM t) RETURNING ", payment_cols, "),"
+           " a AS (", audit_insert_sql, " WHERE EXISTS (SELECT 1 FROM t)),"
+           " ev AS (", outbox.insert_rows_sql(16), " WHERE EXISTS (SELECT 1 FROM t))"
+           " SELECT t.*, u.* FROM t LEFT JOIN u ON true"}),
+      next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
+      money::format(next.refunded), money::format(next.fee), next.authorization_code,
+      next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
+      a.old_status, money::format(a.amount), events.json(), next.multicapture,
+      t.transaction_id, t.status, money::format(t.fee), money::format(t.net), t.gateway_transaction_id,
+      t.authorization_code, t.error_code, t.error_message, t.capture_final, version);
+  if (r.empty()) return std::nullopt;
+  const auto row = r[0];
+  const auto transaction_width = static_cast<pqxx::row::size_type>(transaction_columns.size());
+  optimistic_completion out;
+  out.transaction = read_row(row.slice(0, transaction_width), transaction_columns);
+  out.payment = row[transaction_width].is_null() ? next
+                                                 : read_row(row.slice(transaction_width, row.size()), payment_columns);
+  return out;
 }
 
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,

@@ -121,6 +121,23 @@ struct audit_entry {
 payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed,
                            int ttl_seconds_if_authorizing, const audit_entry& a,
                            const db::outbox& outbox, const db::outbox_rows& events);
+// A new payment's version (0007_payments.sql: DEFAULT 1); record_outcome, the only UPDATE of a
+// payment, bumps it.
+inline constexpr int new_payment_version = 1;
+// Phase 3 in one autocommit statement (no BEGIN/COMMIT): what lock_and_complete and
+// record_outcome write, only while the payment is still at `version` (the one `next` was
+// planned from; it is locked for the statement, and a concurrent write makes the re-check under
+// the lock fail) and `t` still pending. nullopt: nothing was written, the caller takes the
+// locking path. `payment` is `next` when `changed` is false.
+struct optimistic_completion {
+  transaction_row transaction;
+  payment_row payment;
+};
+std::optional<optimistic_completion> complete_if_unchanged(tx_t& tx, const transaction_row& t, int version,
+                                                           const payment_row& next, bool changed,
+                                                           int ttl_seconds, const audit_entry& a,
+                                                           const db::outbox& outbox,
+                                                           const db::outbox_rows& events);
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,
            const std::string& old_status, const std::string& new_status, money::cents amount,
            const std::string& actor = "payment");

@@ -415,6 +415,8 @@ const std::vector<key_spec>& key_table() {
     order.integer("saga_max_attempts", &order_config::saga_max_attempts, 1, 1000);
     order.integer("confirm_batch_max", &order_config::confirm_batch_max, 1, 1000);
     order.integer("confirm_batches_in_flight", &order_config::confirm_batches_in_flight, 1, 64);
+    order.integer("placement_batch_max", &order_config::placement_batch_max, 1, 1000);
+    order.integer("placement_batches_in_flight", &order_config::placement_batches_in_flight, 1, 64);
 
     section_keys<shipping_config> shipping{keys, "shipping", &config::shipping};
     shipping.string("carrier_code", &shipping_config::carrier_code);

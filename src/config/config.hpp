@@ -98,6 +98,8 @@ struct order_config {
   uint32_t saga_max_attempts = 20;          // failing step retries before the saga is `failed`
   uint32_t confirm_batch_max = 32;          // confirmations per statement (1 = one each)
   uint32_t confirm_batches_in_flight = 2;   // statements written at once before others wait
+  uint32_t placement_batch_max = 32;        // new placements per commit statement (1 = one each)
+  uint32_t placement_batches_in_flight = 2; // commit statements written at once before others wait
 };
 
 // The built-in shipping step: a flat-rate table by service level (the carrier agent's issue

@@ -60,10 +60,20 @@ claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
   return {claim_state::replay, {row[2].as<int>(), row[3].as<std::string>()}};
 }
 
-std::string idempotency_store::claim_new_sql(int first_param) const {
-  auto p = [first_param](int i) { return "$" + std::to_string(first_param + i); };
-  return "INSERT INTO " + table_ + " (key, endpoint, request_hash, status_code, response_body) VALUES (" +
-         p(0) + ", " + p(1) + ", " + p(2) + ", " + p(3) + "::int, " + p(4) + ") ON CONFLICT (key) DO NOTHING RETURNING 1";
+std::string idempotency_store::claim_new_rows_sql(const std::string& claim_expr, const std::string& from) const {
+  const std::string c = "(" + claim_expr + ")";
+  return "INSERT INTO " + table_ + " (key, endpoint, request_hash, status_code, response_body) SELECT " + c +
+         "->>'key', " + c + "->>'endpoint', " + c + "->>'request_hash', (" + c + "->>'status_code')::int, " + c +
+         "->>'response_body' FROM " + from + " WHERE " + c + " IS NOT NULL ON CONFLICT (key) DO NOTHING RETURNING key";
+}
+
+nlohmann::json idempotency_store::claim_json(std::string_view key, std::string_view endpoint,
+                                             std::string_view fingerprint, const stored_response& answer) {
+  return {{"key", key},
+          {"endpoint", endpoint},
+          {"request_hash", fingerprint},
+          {"status_code", answer.status},
+          {"response_body", answer.body}};
 }
 
 void idempotency_store::save(pqxx::work& tx, std::string_view key,

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/transaction>
 
 namespace mercato::db {
@@ -44,12 +45,16 @@ class idempotency_store {
   // claim (the save() round trip is then not needed).
   claim_result claim(pqxx::work& tx, std::string_view key, std::string_view endpoint,
                      std::string_view fingerprint, const stored_response* answer = nullptr) const;
-  // For a unit whose work is one statement (so it may run in autocommit): the text of a
-  // data-modifying CTE that claims a NEW key with its answer, yielding one row only then.
-  // Parameters $p..$p+4: key, endpoint, fingerprint, status, body. Make the rest of the statement
-  // conditional on its row; without one the key exists, nothing may be written, and claim()
+  // For units whose work is one statement (so it may run in autocommit), any number of them in
+  // one statement: the text of a data-modifying CTE that claims the NEW keys among the json
+  // objects `claim_expr` (claim_json(): key, endpoint, fingerprint, the answer) of the rows of
+  // `from`, yielding the `key` of each new one. Rows whose claim_expr is NULL claim nothing; keys
+  // must be distinct within one statement. Make the rest of each unit's part conditional on its
+  // key's row; without one the key exists, nothing of that unit may be written, and claim()
   // decides (replay, mismatch, or an expired key).
-  std::string claim_new_sql(int first_param) const;
+  std::string claim_new_rows_sql(const std::string& claim_expr, const std::string& from) const;
+  static nlohmann::json claim_json(std::string_view key, std::string_view endpoint, std::string_view fingerprint,
+                                   const stored_response& answer);
   void save(pqxx::work& tx, std::string_view key, const stored_response& response) const;
   // Deletes keys older than `older_than`; returns how many.
   size_t prune(pqxx::work& tx, std::chrono::seconds older_than) const;

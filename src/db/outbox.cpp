@@ -195,7 +195,15 @@ void outbox_relay::run() {
       if (stopping_) return;
     }
     try {
-      if (!conn) conn = std::make_unique<pqxx::connection>(settings_.url);
+      if (!conn) {
+        conn = std::make_unique<pqxx::connection>(settings_.url);
+        // Every statement of a pass reaches its rows by id (the primary key, the pending index).
+        // The pass is prepared, and its generic plan is fixed by the first executions: planned on
+        // an empty outbox it is a sequential scan and a sort, kept while the table's heap grows
+        // with deleted rows between autovacuums (measured: 2.3 ms a pass at 530 pages of mostly
+        // dead rows, against 0.08 ms through the pending index). No plan here wants a seq scan.
+        pqxx::nontransaction{*conn}.exec("SET enable_seqscan = off");
+      }
       if (sweep) {
         drain_once(*conn);
         last_sweep = std::chrono::steady_clock::now();

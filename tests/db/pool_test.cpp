@@ -358,6 +358,9 @@ void terminate_backend(const std::string& url, int pid) {
   REQUIRE(test::eventually([&] {
     return pqxx::nontransaction(admin).exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid).empty();
   }));
+  // The backend leaves pg_stat_activity in its exit hooks, a moment before the process exits and
+  // its socket closes; the tests below need the close to have reached the client's socket.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 }  // namespace

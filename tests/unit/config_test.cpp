@@ -398,6 +398,12 @@ TEST_CASE("domain sections read money as decimal strings and mask the Stripe key
   const auto batching = mercato::parse_config("[order]\nconfirm_batch_max = 1\nconfirm_batches_in_flight = 4\n", "t.toml");
   CHECK(batching.order.confirm_batch_max == 1);
   CHECK(batching.order.confirm_batches_in_flight == 4);
+  CHECK(batching.order.placement_batch_max == 32);  // the default
+  const auto placing = mercato::parse_config("[order]\nplacement_batch_max = 5\nplacement_batches_in_flight = 3\n", "t.toml");
+  CHECK(placing.order.placement_batch_max == 5);
+  CHECK(placing.order.placement_batches_in_flight == 3);
+  CHECK_THROWS_WITH(mercato::parse_config("[order]\nplacement_batches_in_flight = 65\n", "t.toml"),
+                    Catch::Contains("order.placement_batches_in_flight"));
   CHECK_THROWS_WITH(mercato::parse_config("[order]\nconfirm_batch_max = 0\n", "t.toml"),
                     Catch::Contains("order.confirm_batch_max"));
   const auto reserves = mercato::parse_config(

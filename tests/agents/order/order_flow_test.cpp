@@ -16,6 +16,7 @@
 #include "payment/payment_agent.hpp"
 #include "payment/payment_messages.hpp"
 #include "product/product_agent.hpp"
+#include "runtime/uuid.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
@@ -378,6 +379,119 @@ TEST_CASE("order store: a batch of confirmations answers per order and writes on
                       pending + "', '" + cancelled + "')") == 1);
   CHECK(count(*f, "SELECT count(*) FROM orders.outbox WHERE name = 'order_confirmed' AND aggregate_id IN ('" + cancelled +
                       "', '" + unknown + "')") == 0);
+}
+
+TEST_CASE("order store: a batch of placements answers per order; a taken key writes nothing of its order",
+          "[order][store][batch]") {
+  auto f = make_fixture();
+  // A key an earlier request holds: its placement in the batch must write nothing.
+  f->database().exec("INSERT INTO orders.idempotency_keys (key, endpoint, request_hash, status_code, response_body)"
+                     " VALUES ('taken', 'POST /orders', 'h0', 201, '{}')");
+  auto placement = [](int i, const std::string& customer) {
+    order::order_record o;
+    o.order_id = uuid_v4();
+    o.customer_id = customer;
+    o.subtotal = o.total_amount = 1000 * (i + 1);
+    o.shipping_address = o.billing_address = json::object();
+    order::order_line l;
+    l.item_id = uuid_v4();
+    l.line_number = 1;
+    l.product_id = "PROD-001";
+    l.sku = "SKU-001";
+    l.product_name = "Item";
+    l.quantity = i + 1;
+    l.unit_price = 1000;
+    l.total_price = 1000 * (i + 1);
+    o.lines.push_back(l);
+    return o;
+  };
+  const char* keys[] = {"k-0", "taken", "", "k-3"};
+  const char* customers[] = {"CUST-001", "CUST-001", "CUST-002", "CUST-001"};
+  std::vector<order::order_record> orders;
+  json docs = json::array();
+  for (int i = 0; i < 4; ++i) {
+    orders.push_back(placement(i, customers[i]));
+    const auto& o = orders.back();
+    order::key_claim claim{keys[i], "POST /orders", "h" + std::to_string(i), {201, "{\"order_id\":\"" + o.order_id + "\"}"}};
+    docs.push_back(order::placement_doc(o, uuid_v4(), json::object(), "test", json::array({order::outbox_row(
+                                        "order_created", json{{"order_id", o.order_id}}, o.order_id)}),
+                                        *keys[i] ? &claim : nullptr));
+  }
+  auto c = f->database().connect();
+  pqxx::nontransaction tx{*c};
+  auto placed = order::insert_placed_orders(tx, docs);
+  REQUIRE(placed.size() == 4);
+  REQUIRE(placed[0].has_value());
+  CHECK_FALSE(placed[1].has_value());
+  REQUIRE(placed[2].has_value());
+  REQUIRE(placed[3].has_value());
+  // The velocity count sees the customer's earlier documents of the same statement.
+  CHECK(placed[0]->order_count_24h == 0);
+  CHECK(placed[2]->order_count_24h == 0);
+  CHECK(placed[3]->order_count_24h == 1);
+  CHECK(placed[0]->order_number != placed[3]->order_number);
+  CHECK(placed[0]->order_number.rfind("ORD-", 0) == 0);
+  for (int i : {0, 2, 3}) {
+    const std::string id = orders[i].order_id;
+    INFO("placement " << i);
+    CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE order_id = '" + id + "' AND order_number = '" +
+                        placed[i]->order_number + "' AND total_amount = " + std::to_string(10 * (i + 1))) == 1);
+    CHECK(count(*f, "SELECT count(*) FROM orders.order_items WHERE order_id = '" + id + "' AND quantity = " +
+                        std::to_string(i + 1)) == 1);
+    CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + id + "' AND (context->>'order_count_24h')::int = " +
+                        std::to_string(placed[i]->order_count_24h)) == 1);
+    CHECK(count(*f, "SELECT count(*) FROM orders.order_timeline WHERE order_id = '" + id + "' AND event_type = 'order_created'") == 1);
+    CHECK(count(*f, "SELECT count(*) FROM orders.outbox WHERE aggregate_id = '" + id + "' AND payload->>'order_number' = '" +
+                        placed[i]->order_number + "'") == 1);
+  }
+  CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys WHERE key IN ('k-0', 'k-3') AND response_body LIKE '%order_id%'") == 2);
+  // Nothing of the placement whose key was taken; the key still holds its first answer.
+  const std::string lost = orders[1].order_id;
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE order_id = '" + lost + "'") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.order_items WHERE order_id = '" + lost + "'") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + lost + "'") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.outbox WHERE aggregate_id = '" + lost + "'") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys WHERE key = 'taken' AND request_hash = 'h0'") == 1);
+}
+
+TEST_CASE("order flow: a placement that cannot be written fails only its own request",
+          "[order][flow][concurrency][batch]") {
+  // One placement statement at a time, so placements share statements. A trigger refuses orders
+  // above 300.00 (quantity 2): a statement carrying one of them fails as a whole.
+  auto f = make_fixture([](config& c) { c.order.placement_batches_in_flight = 1; });
+  f->database().exec(
+      "CREATE FUNCTION orders.refuse_large_order() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+      " IF NEW.total_amount > 300 THEN RAISE EXCEPTION 'test: order refused'; END IF; RETURN NEW; END $$;"
+      "CREATE TRIGGER refuse_large_order BEFORE INSERT ON orders.orders"
+      " FOR EACH ROW EXECUTE FUNCTION orders.refuse_large_order()");
+  const int n = 16, refused = 4;  // every 4th order asks for 2 units
+  std::vector<std::future<std::string>> placed;
+  auto handle = f->directory().handle("order");
+  for (int i = 0; i < n; ++i)
+    placed.push_back(std::async(std::launch::async, [&f, handle, i] {
+      caf::scoped_actor s{f->system()};
+      order::place_order msg;
+      msg.body = order_body("tok_visa", i % 4 == 0 ? 2 : 1);
+      msg.idempotency_key = "split-" + std::to_string(i);
+      std::string out;
+      s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(30), msg)
+          .receive([&](order::order_view& v) { out = v.status; }, [&](caf::error& e) { out = "error:" + read_failure(e).code; });
+      return out;
+    }));
+  int confirmed = 0, failed = 0;
+  for (auto& p : placed) {
+    const auto out = p.get();
+    if (out == "confirmed") ++confirmed;
+    else if (out.rfind("error:", 0) == 0) ++failed;
+  }
+  CHECK(confirmed == n - refused);
+  CHECK(failed == refused);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders") == n - refused);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE total_amount > 300") == 0);
+  // The refused requests wrote nothing: no key claimed, no saga, no event (a retry may place them).
+  CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys") == n - refused);
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas") == n - refused);
+  CHECK(count(*f, "SELECT count(*) FROM inventory.reservations") == n - refused);
 }
 
 TEST_CASE("order flow: a confirmation that cannot be written fails only its own order",

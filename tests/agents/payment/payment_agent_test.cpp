@@ -657,3 +657,40 @@ TEST_CASE("a sale writes its audit row and both events, in order, with the payme
   CHECK(captured["final"] == true);
   CHECK(captured["transaction_id"] == s->transaction_id);
 }
+
+TEST_CASE("phase 3 is one statement only while the payment is as planned; a changed one takes the locking path",
+          "[payment]") {
+  payment_fixture t;
+  // Something writes the payment between staging and phase 3 (as a webhook or reconciliation
+  // could): a trigger on the staging insert of ORD-BUMP's transaction. It changes a column the
+  // plan carries over from the payment it read, so a plan applied to the changed row would show.
+  t.exec("CREATE FUNCTION payments.test_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+         " UPDATE payments.payments SET version = version + 1, capture_final = true"
+         " WHERE payment_id = NEW.payment_id; RETURN NULL; END $$");
+  t.exec("CREATE TRIGGER test_bump AFTER INSERT ON payments.payment_transactions FOR EACH ROW"
+         " WHEN (NEW.order_id = 'ORD-BUMP') EXECUTE FUNCTION payments.test_bump()");
+  auto plain = t.authorize("ORD-PLAIN", 5000, "tok_visa", "plain-1");
+  auto bumped = t.authorize("ORD-BUMP", 5000, "tok_visa", "bump-1");
+  REQUIRE(plain.ok());
+  REQUIRE(bumped.ok());
+  CHECK(plain->status == "authorized");
+  CHECK(bumped->status == "authorized");
+  auto payment = [&](const std::string& id) {
+    return t.scalar("SELECT status || ':' || version || ':' || capture_final || ':' || authorized_amount"
+                    " FROM payments.payments WHERE payment_id = '" + id + "'");
+  };
+  // Staged at version 1; one write. The changed payment: staged, changed by the trigger (2), then
+  // planned again from what the lock read (capture_final kept) and written once (3).
+  CHECK(payment(plain->payment_id) == "authorized:2:false:50.00");
+  CHECK(payment(bumped->payment_id) == "authorized:3:true:50.00");
+  for (const std::string& id : {plain->payment_id, bumped->payment_id}) {
+    CHECK(t.scalar("SELECT string_agg(transaction_status, ',') FROM payments.payment_transactions"
+                   " WHERE payment_id = '" + id + "'") == "completed");
+    CHECK(t.scalar("SELECT string_agg(action || ':' || old_status || '>' || new_status, ',')"
+                   " FROM payments.payment_audit_log WHERE payment_id = '" + id + "'") ==
+          "authorize:pending>authorized");
+  }
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 2; }));
+  CHECK(t.f.eventually([&] { return t.scalar("SELECT count(*) FROM payments.outbox") == "0"; }));
+  CHECK(t.f.events("payment.payment_authorized").size() == 2);
+}
