@@ -1,6 +1,7 @@
 // SQL of the payments schema (see payment_store.hpp).
 #include "payment/payment_store.hpp"
 
+#include <tuple>
 #include <variant>
 
 #include <pqxx/pqxx>
@@ -431,6 +432,26 @@ const std::string audit_insert_sql =
     "INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status, new_status, amount)"
     " SELECT $1::uuid, $12, $13, NULLIF($14, ''), NULLIF($2, ''), $15::numeric";
 
+// The values of completion_set_sql's parameters, in its order.
+auto completion_params(const transaction_row& t) {
+  return std::make_tuple(t.status, money::format(t.fee), money::format(t.net), t.gateway_transaction_id,
+                         t.authorization_code, t.error_code, t.error_message, t.capture_final);
+}
+
+// The values of $1..$17 of payment_update_sql and audit_insert_sql, with the events at $16.
+auto outcome_params(const payment_row& next, bool changed, int ttl_seconds, const audit_entry& a,
+                    const db::outbox_rows& events) {
+  return std::make_tuple(next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
+                         money::format(next.refunded), money::format(next.fee), next.authorization_code,
+                         next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
+                         a.old_status, money::format(a.amount), events.json(), next.multicapture);
+}
+
+template <class Params>
+pqxx::result exec_hot_with(tx_t& tx, const std::string& sql, const Params& params) {
+  return std::apply([&](const auto&... p) { return db::exec_hot(tx, sql, p...); }, params);
+}
+
 }  // namespace
 
 locked_completion lock_and_complete(tx_t& tx, const transaction_row& t) {
@@ -444,9 +465,7 @@ locked_completion lock_and_complete(tx_t& tx, const transaction_row& t) {
       "  WHERE transaction_id = $2::uuid AND transaction_status IN ('pending', 'processing')"
       "  AND EXISTS (SELECT 1 FROM p) RETURNING ", transaction_cols, ")"
       " SELECT p.*, t.* FROM p LEFT JOIN t ON true"});
-  auto r = db::exec_hot(tx, sql, t.payment_id, t.transaction_id, t.status, money::format(t.fee),
-                        money::format(t.net), t.gateway_transaction_id, t.authorization_code,
-                        t.error_code, t.error_message, t.capture_final);
+  auto r = exec_hot_with(tx, sql, std::tuple_cat(std::make_tuple(t.payment_id, t.transaction_id), completion_params(t)));
   locked_completion out;
   if (r.empty()) return out;
   const auto row = r[0];
@@ -461,15 +480,12 @@ payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed, int 
                            const audit_entry& a, const db::outbox& outbox, const db::outbox_rows& events) {
   // One statement: the payment's mutable columns (status, amounts, codes, expiry; version bumped)
   // when `changed`, the audit row (new status = $2, the payment's status after it) and the events.
-  auto r = db::exec_hot(tx,
+  auto r = exec_hot_with(tx,
       cat({"WITH u AS (", payment_update_sql, " RETURNING ", payment_cols, "),"
            " a AS (", audit_insert_sql, "),"
            " ev AS (", outbox.insert_rows_sql(16), ")"
            " SELECT * FROM u"}),
-      next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
-      money::format(next.refunded), money::format(next.fee), next.authorization_code,
-      next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
-      a.old_status, money::format(a.amount), events.json(), next.multicapture);
+      outcome_params(next, changed, ttl_seconds, a, events));
   return r.empty() ? next : read_row(r[0], payment_columns);
 }
 
@@ -480,7 +496,7 @@ std::optional<optimistic_completion> complete_if_unchanged(tx_t& tx, const trans
                                                            const db::outbox_rows& events) {
   // lock_and_complete and record_outcome in one statement, every write joined to `t`, which is
   // completed only while the payment locked by `p` is still at `version` and `t` still pending.
-  auto r = db::exec_hot(tx,
+  auto r = exec_hot_with(tx,
       cat({"WITH p AS MATERIALIZED (SELECT payment_id FROM payments.payments WHERE payment_id = $1::uuid"
            "  AND version = $27 FOR UPDATE),"
            " t AS (UPDATE payments.payment_transactions SET ", completion_set_sql(19),
@@ -490,12 +506,8 @@ std::optional<optimistic_completion> complete_if_unchanged(tx_t& tx, const trans
            " a AS (", audit_insert_sql, " WHERE EXISTS (SELECT 1 FROM t)),"
            " ev AS (", outbox.insert_rows_sql(16), " WHERE EXISTS (SELECT 1 FROM t))"
            " SELECT t.*, u.* FROM t LEFT JOIN u ON true"}),
-      next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
-      money::format(next.refunded), money::format(next.fee), next.authorization_code,
-      next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
-      a.old_status, money::format(a.amount), events.json(), next.multicapture,
-      t.transaction_id, t.status, money::format(t.fee), money::format(t.net), t.gateway_transaction_id,
-      t.authorization_code, t.error_code, t.error_message, t.capture_final, version);
+      std::tuple_cat(outcome_params(next, changed, ttl_seconds, a, events), std::make_tuple(t.transaction_id),
+                     completion_params(t), std::make_tuple(version)));
   if (r.empty()) return std::nullopt;
   const auto row = r[0];
   const auto transaction_width = static_cast<pqxx::row::size_type>(transaction_columns.size());
