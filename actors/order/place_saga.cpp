@@ -606,7 +606,6 @@ void product_issue(const failure& f, pricing_join& j) {
 // Idempotency-Key (or channel reference) placed, or a key reused with another request.
 struct commit_result {
   bool mismatch = false;
-  bool key_taken = false;  // the one-statement commit found the key: decide in a transaction
   std::optional<order_record> existing;
   order_record placed;
   std::string saga_id;

@@ -626,7 +626,8 @@ std::optional<operation_result> payment_operations::apply_if_unchanged(pqxx::con
 // Two statements (plus the refund row's two for a refund): lock the payment and complete `t`,
 // then write the payment, its audit row and the events.
 operation_result payment_operations::apply_in(pqxx::work& tx, transaction_row t, const gateway_result& r) {
-  t = completed_transaction(std::move(t), r, gateways_->row(tx, t.gateway_id));
+  const auto g = gateways_->row(tx, t.gateway_id);  // the payment's (its transactions are staged on it)
+  t = completed_transaction(std::move(t), r, g);
   auto locked = lock_and_complete(tx, t);
   if (!locked.payment) return refused(refuse(failure_kind::not_found, "not_found", "Payment not found"));
   if (!locked.completed) {  // applied meanwhile by a concurrent retry of the same key
