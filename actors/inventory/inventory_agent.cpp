@@ -187,33 +187,69 @@ caf::result<movement_record> first_movement(inventory_self self, store::move_req
   return rp;
 }
 
-// The order saga's confirmation (every order): the common case, all of the order's reservations
-// active and unexpired, is one statement without BEGIN/COMMIT; anything else (a replay, an expired
-// or released row, nothing reserved) writes nothing there and takes confirm()'s transaction, which
-// decides and answers as it always has.
-caf::result<reservation_set> confirm_order(inventory_self self, std::string order_id) {
-  auto rp = self->make_response_promise<reservation_set>();
-  auto deliver = [rp](std::optional<failure> f, reservation_set r) mutable {
-    if (f)
-      rp.deliver(make_failure(*f));
-    else
-      rp.deliver(std::move(r));
-  };
-  run_on_store<std::optional<reservation_set>, unit_mode::one_write>(
-      self, false,
-      [order_id](pqxx::nontransaction& tx, const warehouse_register&) {
-        return store::result<std::optional<reservation_set>>{std::nullopt,
-                                                             store::confirm_all_active(tx, order_id)};
-      },
-      [self, order_id, deliver](std::optional<failure> f, std::optional<reservation_set> fast) mutable {
-        if (f) return deliver(std::move(f), {});
-        if (fast) return deliver(std::nullopt, std::move(*fast));
-        with_store<reservation_set>(
-            self, false,
-            [order_id](pqxx::work& tx, const warehouse_register&) { return store::confirm(tx, order_id); },
-            std::move(deliver));
+// An order whose reservations are not all active and unexpired (a replay, an expired or released
+// row, nothing reserved): confirm()'s transaction decides and answers, as it always has.
+void confirm_in_transaction(inventory_self self, const std::string& order_id,
+                            caf::typed_response_promise<reservation_set> promise) {
+  with_store<reservation_set>(
+      self, false, [order_id](pqxx::work& tx, const warehouse_register&) { return store::confirm(tx, order_id); },
+      [promise](std::optional<failure> f, reservation_set r) mutable {
+        if (f)
+          promise.deliver(make_failure(*f));
+        else
+          promise.deliver(std::move(r));
       });
-  return rp;
+}
+
+void send_confirms(inventory_self self, std::vector<pending_confirm> batch);
+
+// The order saga's confirmation (every order). Confirmations that meet in state.confirms share one
+// statement without BEGIN/COMMIT (store::confirm_all_active), which confirms the common case, all
+// of an order's reservations active and unexpired. The others wrote nothing there and take
+// confirm()'s transaction one by one. `queued`: the batch came from state.confirms, which hears
+// when it is done. A failed shared statement wrote nothing; each of its orders is sent again alone,
+// so one order that cannot be written never fails the others.
+void write_confirms(inventory_self self, std::vector<pending_confirm> batch, bool queued) {
+  using answers = std::vector<std::optional<reservation_set>>;
+  std::vector<std::string> ids;
+  ids.reserve(batch.size());
+  for (const auto& p : batch) ids.push_back(p.order_id);
+  run_on_store<answers, unit_mode::one_write>(
+      self, false,
+      [ids](pqxx::nontransaction& tx, const warehouse_register&) {
+        return store::result<answers>{std::nullopt, store::confirm_all_active(tx, ids)};
+      },
+      [self, batch, queued](std::optional<failure> f, answers fast) mutable {
+        if (queued) {
+          auto next = self->state.confirms.finished();
+          if (!next.empty()) send_confirms(self, std::move(next));
+        }
+        if (f && batch.size() > 1) {
+          log::warn("inventory", "confirm_batch_failed", {{"orders", batch.size()}, {"error", f->message}});
+          for (auto& p : batch) write_confirms(self, {std::move(p)}, false);
+          return;
+        }
+        for (size_t i = 0; i < batch.size(); ++i) {
+          auto& p = batch[i];
+          if (f)
+            p.promise.deliver(make_failure(*f));
+          else if (fast[i])
+            p.promise.deliver(std::move(*fast[i]));
+          else
+            confirm_in_transaction(self, p.order_id, p.promise);
+        }
+      });
+}
+
+void send_confirms(inventory_self self, std::vector<pending_confirm> batch) {
+  write_confirms(self, std::move(batch), true);
+}
+
+caf::result<reservation_set> confirm_order(inventory_self self, std::string order_id) {
+  auto promise = self->make_response_promise<reservation_set>();
+  auto batch = self->state.confirms.push({std::move(order_id), promise});
+  if (!batch.empty()) send_confirms(self, std::move(batch));
+  return promise;
 }
 
 // Reserves that meet in state.reserves go out as one transaction (store::reserve_batch). A failed
@@ -263,6 +299,7 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
     self->state.rest_reservation_ttl_s =
         std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(cfg.reservation_ttl).count());
     self->state.reserves = db::batch_queue<pending_reserve>{cfg.reserve_batch_max, cfg.reserve_batches_in_flight};
+    self->state.confirms = db::batch_queue<pending_confirm>{cfg.reserve_batch_max, cfg.reserve_batches_in_flight};
   }
   add_inventory_routes(self);
   self->state.shell->set_health_extras([self] {

@@ -43,6 +43,12 @@ struct pending_reserve {
   caf::typed_response_promise<reservation_set> promise;
 };
 
+// A saga's confirm_reservations waiting to share a statement with others (store::confirm_all_active).
+struct pending_confirm {
+  std::string order_id;
+  caf::typed_response_promise<reservation_set> promise;
+};
+
 struct inventory_state : agent_state {
   store::register_ptr warehouses;  // null until loaded (stores then load it in their transaction)
   std::shared_ptr<store::label_book> labels = std::make_shared<store::label_book>();
@@ -53,10 +59,13 @@ struct inventory_state : agent_state {
   int64_t repaired_levels = 0;
   int64_t swept = 0;
   // From [inventory]: the sweeper's period, a REST reservation's default lifetime, and how the
-  // saga's reserves share transactions (reserve_batch_max, reserve_batches_in_flight).
+  // saga's reserves share transactions and its confirmations statements (reserve_batch_max,
+  // reserve_batches_in_flight).
   std::chrono::milliseconds sweep_interval{15000};
   int64_t rest_reservation_ttl_s = 900;
   db::batch_queue<pending_reserve> reserves{32, 2};
+  // The saga's confirmations share statements the same way, with the same limits.
+  db::batch_queue<pending_confirm> confirms{32, 2};
 };
 
 using inventory_self = inventory_impl::stateful_pointer<inventory_state>;

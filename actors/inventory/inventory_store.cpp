@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <pqxx/pqxx>
@@ -534,29 +535,39 @@ result<reservation_set> confirm(pqxx::work& tx, const std::string& order_id,
   return out;
 }
 
-std::optional<reservation_set> confirm_all_active(pqxx::transaction_base& tx, const std::string& order_id) {
-  // `mine` locks the rows confirm() would lock, in its order, and sees their latest state (a
-  // sweep that committed meanwhile shows as 'expired'); the update runs only if all of them are
-  // active and unexpired, so it confirms all of them or none, and never a row the sweeper closed.
+std::vector<std::optional<reservation_set>> confirm_all_active(pqxx::transaction_base& tx,
+                                                               const std::vector<std::string>& order_ids) {
+  // `mine` locks the rows confirm() would lock (in one global order, so that two batches never
+  // wait on each other crosswise) and sees their latest state (a sweep that committed meanwhile
+  // shows as 'expired'); `ready` keeps the orders whose rows are all active and unexpired, so each
+  // order is confirmed whole or not at all, and never on a row the sweeper closed.
   auto rows = prep(tx,
-                   "WITH mine AS (SELECT status, expires_at FROM inventory.reservations"
-                   "   WHERE order_id = $1 AND status IN ('active', 'confirmed', 'expired')"
+                   "WITH mine AS (SELECT order_id, status, expires_at FROM inventory.reservations"
+                   "   WHERE order_id = ANY($1::text[]) AND status IN ('active', 'confirmed', 'expired')"
                    "   ORDER BY product_id, warehouse_id, reservation_id FOR UPDATE),"
+                   " ready AS (SELECT order_id FROM mine GROUP BY order_id"
+                   "   HAVING bool_and(status = 'active' AND expires_at > now())),"
                    " confirmed AS (UPDATE inventory.reservations"
                    "   SET status = 'confirmed', expires_at = NULL, updated_at = now()"
-                   "   WHERE order_id = $1 AND status = 'active'"
-                   "   AND (SELECT COALESCE(bool_and(m.status = 'active' AND m.expires_at > now()), false)"
-                   "        FROM mine m)"
-                   "   RETURNING reservation_id, product_id, warehouse_id, quantity)"
-                   " SELECT reservation_id::text, product_id, warehouse_id::text, quantity FROM confirmed"
-                   " ORDER BY product_id, warehouse_id, reservation_id",
-                   {order_id});
-  if (rows.empty()) return std::nullopt;
-  reservation_set out;
-  out.order_id = order_id;
-  for (const auto& r : rows)
-    out.reservations.push_back(reservation{r[0].as<std::string>(), r[1].as<std::string>(),
-                                           r[2].as<std::string>(), r[3].as<int64_t>(), "confirmed", ""});
+                   "   WHERE order_id IN (SELECT order_id FROM ready) AND status = 'active'"
+                   "   RETURNING order_id, reservation_id, product_id, warehouse_id, quantity)"
+                   " SELECT order_id, reservation_id::text, product_id, warehouse_id::text, quantity FROM confirmed"
+                   " ORDER BY order_id, product_id, warehouse_id, reservation_id",
+                   {text_array(order_ids)});
+  std::vector<std::optional<reservation_set>> out(order_ids.size());
+  std::unordered_map<std::string, std::vector<size_t>> slots;  // an id asked twice gets the set twice
+  for (size_t i = 0; i < order_ids.size(); ++i) slots[order_ids[i]].push_back(i);
+  for (const auto& r : rows) {
+    const auto order_id = r[0].as<std::string>();
+    auto it = slots.find(order_id);
+    if (it == slots.end()) continue;
+    for (size_t i : it->second) {
+      if (!out[i]) out[i] = reservation_set{};
+      out[i]->order_id = order_id;
+      out[i]->reservations.push_back(reservation{r[1].as<std::string>(), r[2].as<std::string>(),
+                                                 r[3].as<std::string>(), r[4].as<int64_t>(), "confirmed", ""});
+    }
+  }
   return out;
 }
 

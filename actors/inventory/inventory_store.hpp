@@ -53,11 +53,13 @@ std::vector<result<reservation_set>> reserve_batch(pqxx::work& tx, const std::ve
 result<reservation_set> extend(pqxx::work& tx, const std::string& order_id, int64_t ttl_seconds);
 result<reservation_set> confirm(pqxx::work& tx, const std::string& order_id,
                                 const std::vector<std::string>& reservation_ids = {});
-// confirm(tx, order_id)'s common case as ONE statement, for a unit without BEGIN/COMMIT: when
-// every reservation of the order confirm() would look at is active and unexpired, confirms them
-// all and returns them as confirm() would; otherwise writes nothing and returns nullopt (run
-// confirm() to decide). Like confirm(), it changes no stock level and writes no event.
-std::optional<reservation_set> confirm_all_active(pqxx::transaction_base& tx, const std::string& order_id);
+// confirm(tx, order_id)'s common case as ONE statement for all of `order_ids`, for a unit without
+// BEGIN/COMMIT: an order whose reservations (the ones confirm() would look at) are all active and
+// unexpired has them all confirmed and gets them back as confirm() would answer; any other order
+// gets nullopt and nothing of it is written (run confirm() to decide). Answers follow `order_ids`.
+// Like confirm(), it changes no stock level and writes no event.
+std::vector<std::optional<reservation_set>> confirm_all_active(pqxx::transaction_base& tx,
+                                                               const std::vector<std::string>& order_ids);
 // Releases the order's live reservations (of `lines`' items when given), or the ones in
 // `reservation_ids` when order_id is empty.
 result<release_result> release(pqxx::work& tx, const std::string& order_id,

@@ -1,6 +1,7 @@
 // Reserves that share a transaction (store::reserve_batch, the saga's door under load): each order
 // answered as if alone, in arrival order on one view of the locked levels, one write for all; and
-// the actor's fallback when a shared transaction fails (each order again on its own).
+// the actor's fallback when a shared transaction fails (each order again on its own). The saga's
+// confirmations share a statement the same way (store::confirm_all_active).
 #include <future>
 #include <thread>
 
@@ -190,4 +191,83 @@ TEST_CASE("a failed shared reserve is retried one order per transaction", "[inve
   CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-free'") == 5);
   CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-locked'") == 0);
   CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id IN ('order-z', 'order-a')") == 0);
+}
+
+TEST_CASE("confirmations in one statement: each order all or none, the others left for confirm()", "[inventory][batch]") {
+  batch_fixture f;
+  f.stock("item-c", 20);
+  f.stock("item-c2", 20);
+  for (const auto& order : {"order-ok", "order-stale", "order-done"})
+    REQUIRE(f.batch({request(order, {{"item-c", 2, ""}})})[0].value.reservations.size() == 1);
+  REQUIRE(f.batch({request("order-two", {{"item-c", 1, ""}, {"item-c2", 1, ""}})})[0].value.reservations.size() == 2);
+  f.database().exec("UPDATE inventory.reservations SET expires_at = now() - interval '1 second'"
+                    " WHERE order_id = 'order-stale'");
+  f.database().exec("UPDATE inventory.reservations SET status = 'confirmed', expires_at = NULL"
+                    " WHERE order_id = 'order-done'");
+
+  auto c = f.database().connect();
+  pqxx::nontransaction tx{*c};
+  const std::vector<std::string> ids{"order-ok", "order-stale", "order-none", "order-two", "order-done", "order-ok"};
+  auto out = store::confirm_all_active(tx, ids);
+  REQUIRE(out.size() == ids.size());
+  REQUIRE(out[0]);
+  CHECK(out[0]->order_id == "order-ok");
+  REQUIRE(out[0]->reservations.size() == 1);
+  CHECK(out[0]->reservations[0].status == "confirmed");
+  CHECK(out[0]->reservations[0].quantity == 2);
+  REQUIRE(out[5]);  // the same order asked twice gets its set twice
+  CHECK(out[5]->reservations[0].reservation_id == out[0]->reservations[0].reservation_id);
+  REQUIRE(out[3]);
+  CHECK(out[3]->reservations.size() == 2);
+  CHECK_FALSE(out[1]);  // one stale row: nothing written, confirm() decides
+  CHECK_FALSE(out[2]);  // nothing reserved
+  CHECK_FALSE(out[4]);  // already confirmed: confirm()'s replay answers it
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id IN ('order-ok', 'order-two')"
+                  " AND status = 'confirmed' AND expires_at IS NULL") == 3);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-stale' AND status = 'active'") == 1);
+}
+
+TEST_CASE("a failed shared confirmation is retried one order per statement", "[inventory][batch][concurrency]") {
+  // One confirmation statement at a time, so requests that arrive while it runs share the next.
+  batch_fixture f{with([](config& c) { c.inventory.reserve_batches_in_flight = 1; })};
+  f.stock("item-d", 20);
+  for (const auto& order : {"order-first", "order-bad", "order-good-1", "order-good-2"})
+    REQUIRE(f.batch({request(order, {{"item-d", 1, ""}})})[0].value.reservations.size() == 1);
+  // A fault that only order-bad's rows meet: the shared statement fails as a whole.
+  f.database().exec("CREATE FUNCTION inventory.test_refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                    " IF NEW.order_id = 'order-bad' AND NEW.status = 'confirmed' THEN"
+                    " RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$");
+  f.database().exec("CREATE TRIGGER test_refuse_bad BEFORE UPDATE ON inventory.reservations"
+                    " FOR EACH ROW EXECUTE FUNCTION inventory.test_refuse_bad()");
+  auto conn = f.database().connect();
+  pqxx::work blocker{*conn};
+  blocker.exec("SELECT 1 FROM inventory.reservations WHERE order_id = 'order-first' FOR UPDATE");
+  auto handle = caf::actor_cast<inventory_actor>(f.directory().handle("inventory"));
+  auto send = [&](std::string order) {
+    return std::async(std::launch::async, [&f, handle, order] {
+      caf::scoped_actor self{f.system()};
+      std::string outcome;
+      self->request(handle, std::chrono::seconds(30), confirm_reservations{order})
+          .receive([&](reservation_set& s) { outcome = "confirmed " + std::to_string(s.reservations.size()); },
+                   [&](caf::error& e) { outcome = read_failure(e).code; });
+      return outcome;
+    });
+  };
+  // The first waits on the lock alone; the next three queue behind it and share a statement.
+  auto first = send("order-first");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto bad = send("order-bad");
+  auto good_1 = send("order-good-1");
+  auto good_2 = send("order-good-2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  blocker.abort();
+  CHECK(first.get() == "confirmed 1");
+  CHECK(good_1.get() == "confirmed 1");
+  CHECK(good_2.get() == "confirmed 1");
+  CHECK(bad.get() != "confirmed 1");
+  f.database().exec("DROP TRIGGER test_refuse_bad ON inventory.reservations");
+  f.database().exec("DROP FUNCTION inventory.test_refuse_bad()");
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE status = 'confirmed'"
+                  " AND order_id IN ('order-first', 'order-good-1', 'order-good-2')") == 3);
+  CHECK(f.sql_int("SELECT count(*) FROM inventory.reservations WHERE order_id = 'order-bad' AND status = 'active'") == 1);
 }
