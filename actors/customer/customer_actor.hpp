@@ -29,7 +29,8 @@ using customer_impl = customer_actor::extend<caf::reacts_to<loyalty_tick_atom>>;
 struct customer_state : agent_state {
   // Order events are applied in arrival order (a refund must not overtake the delivery that
   // earned the points it reverses), one batch at a time: a placement publishes four order events,
-  // and under load the queued ones share one transaction.
+  // and under load the queued ones share one transaction (or, when all are order_created /
+  // order_confirmed, one statement: store::apply_in_one_statement).
   struct queued_event {
     event e;
     int attempts = 0;

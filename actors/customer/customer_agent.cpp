@@ -64,9 +64,9 @@ void apply_next_events(customer_self self) {
     apply_next_events(self);
   };
   auto on_fail = [self, batch](const failure& f) {
-    // Nothing applied: the transaction rolled back (none is marked processed), or the lone
-    // statement failed — unless its connection was lost after it committed, and then the
-    // retry is a duplicate and skipped. A database outage is retried in place, in order; after
+    // Nothing applied: the transaction rolled back (none is marked processed), or the batch's
+    // one statement failed — unless its connection was lost after it committed, and then the
+    // retry is all duplicates and skipped. A database outage is retried in place, in order; after
     // max_event_attempts the events stay unacknowledged and the bus delivers them again later.
     // Otherwise a batch is retried one event at a time, and a single event that fails is a bug
     // in the event or in us: logged, acknowledged and skipped.
@@ -96,24 +96,36 @@ void apply_next_events(customer_self self) {
     st.applying_event = false;
     apply_next_events(self);
   };
-  // A lone event whose work is one statement (a placement's order_created / order_confirmed, the
-  // usual batch under load) runs without BEGIN/COMMIT: two round trips fewer.
-  if (batch->size() == 1 && store::applies_in_one_statement(batch->front().e)) {
+  std::vector<event> events;
+  for (const auto& q : *batch) events.push_back(q.e);
+  // A batch of only placement events (order_created / order_confirmed: the usual batch under load)
+  // is one statement (store::apply_in_one_statement) without BEGIN/COMMIT: two round trips fewer.
+  if (std::all_of(events.begin(), events.end(), store::applies_in_one_statement)) {
     run_store<bool, unit_mode::one_write>(
         self,
-        [e = batch->front().e](pqxx::nontransaction& tx) {
-          store::apply_order_event(tx, e);
+        [events = std::move(events)](pqxx::nontransaction& tx) {
+          store::apply_in_one_statement(tx, events);
           return store::result<bool>::of(true);
         },
         std::move(on_ok), std::move(on_fail));
     return;
   }
-  std::vector<event> events;
-  for (const auto& q : *batch) events.push_back(q.e);
+  // Otherwise one transaction, in order: each run of consecutive placement events one statement,
+  // the other events one by one.
   run_store<bool>(
       self,
       [events = std::move(events)](pqxx::work& tx) {
-        for (const auto& e : events) store::apply_order_event(tx, e);
+        std::vector<event> run;
+        for (const auto& e : events) {
+          if (store::applies_in_one_statement(e)) {
+            run.push_back(e);
+            continue;
+          }
+          store::apply_in_one_statement(tx, run);
+          run.clear();
+          store::apply_order_event(tx, e);
+        }
+        store::apply_in_one_statement(tx, run);
         return store::result<bool>::of(true);
       },
       std::move(on_ok), std::move(on_fail));

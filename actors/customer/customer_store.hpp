@@ -175,7 +175,14 @@ bool apply_order_event(pqxx::work& tx, const event& e);
 // placement: order_created, order_confirmed), so that it may run without a transaction: its
 // effects and its processed mark commit together, and running it again is a skipped duplicate.
 bool applies_in_one_statement(const event& e);
-// apply_order_event without a transaction, for an event applies_in_one_statement accepts.
+// A run of consecutive events applies_in_one_statement accepts (else logic_error), applied in ONE
+// statement over a jsonb array of them, with the effects of applying them one after the other:
+// each de-duplicated by event id, an order's events folded into one row change, the orders that
+// become confirmed counted per customer. In a transaction or, alone, without one. Returns how many
+// were first deliveries (none for an empty run, which runs no statement).
+int64_t apply_in_one_statement(pqxx::transaction_base& tx, const std::vector<event>& events);
+// apply_order_event without a transaction, for an event applies_in_one_statement accepts: the run
+// of that one event.
 bool apply_order_event(pqxx::nontransaction& tx, const event& e);
 
 outbox_stats_reply outbox_statistics(pqxx::work& tx);

@@ -745,49 +745,65 @@ order_event read_order_event(const event& e) {
   return ev;
 }
 
-// The delivery's customers.processed_events row (db::mark_processed) as the CTE `done`, one row
-// when the delivery is the first: the statement's other parts act only WHERE EXISTS (SELECT 1
-// FROM done), so a duplicate changes nothing. $1 event id, $2 consumer. The statement answers
-// whether the delivery was the first.
-const std::string first_delivery = "WITH done AS (" + db::mark_processed_sql("customers", 1, 2) + ")";
-const std::string was_first = " SELECT EXISTS (SELECT 1 FROM done)";
-
-// The placement path's events (applies_in_one_statement): de-duplication and effect in one
-// statement, so that a lone one needs no transaction, and an effect never applies twice even
-// when a lost connection leaves its commit unknown and the event is applied again.
-bool apply_in_one_statement(pqxx::transaction_base& tx, const event& e) {
-  const order_event ev = read_order_event(e);
-  if (ev.order_id.empty()) {
-    static const std::string mark_only = first_delivery + was_first;
-    return db::exec_hot1(tx, mark_only, e.event_id, consumer)[0].as<bool>();
+// A run of placement events (applies_in_one_statement) as one jsonb array of documents
+// {event_id, name, order_id (null: nothing to apply), customer_id, total (text or null)}, read
+// here from the payloads as the single-event code read them: order_created's total defaults to 0,
+// order_confirmed's is null when the event has none (the row's total then counts).
+std::string placement_documents(const std::vector<event>& events) {
+  json docs = json::array();
+  for (const auto& e : events) {
+    if (!applies_in_one_statement(e)) throw std::logic_error("order event " + e.name + " needs a transaction");
+    const order_event ev = read_order_event(e);
+    json d{{"event_id", e.event_id}, {"name", ev.name}, {"order_id", nullptr}, {"customer_id", ev.customer_id},
+           {"total", nullptr}};
+    if (!ev.order_id.empty()) d["order_id"] = ev.order_id;
+    if (ev.name == "order_created")
+      d["total"] = money::format(amount_field(ev.payload, "total_amount"));
+    else if (has_amount(ev.payload, "total_amount"))
+      d["total"] = money::format(amount_field(ev.payload, "total_amount"));
+    docs.push_back(std::move(d));
   }
-  if (ev.name == "order_created") {
-    // the projection's row (lock_order's insert; an existing one is left as it is)
-    static const std::string created =
-        first_delivery + ", o AS (INSERT INTO customers.customer_orders (order_id, customer_id, total_amount) "
-        "SELECT $3::text, $4::text, $5::numeric WHERE EXISTS (SELECT 1 FROM done) "
-        "ON CONFLICT (order_id) DO NOTHING)" + was_first;
-    return db::exec_hot1(tx, created, e.event_id, consumer, ev.order_id, ev.customer_id,
-                         money::format(amount_field(ev.payload, "total_amount")))[0].as<bool>();
-  }
-  // order_confirmed: confirms the row (inserted if need be) unless it is confirmed or cancelled
-  // already, with the event's total (else the row's), and only then counts the order in the
-  // stats of the row's customer.
-  static const std::string confirmed =
-      first_delivery + ", o AS (INSERT INTO customers.customer_orders AS c "
-      "(order_id, customer_id, total_amount, confirmed) "
-      "SELECT $3::text, $4::text, coalesce($5::numeric, 0), true WHERE EXISTS (SELECT 1 FROM done) "
-      "ON CONFLICT (order_id) DO UPDATE SET confirmed = true, "
-      "total_amount = coalesce($5::numeric, c.total_amount), updated_at = now() "
-      "WHERE NOT c.confirmed AND NOT c.cancelled RETURNING c.customer_id, c.total_amount), "
-      "stats AS (UPDATE customers.customer_profiles p SET total_orders = p.total_orders + 1, "
-      "total_spent = p.total_spent + o.total_amount, "
-      "last_order_at = greatest(coalesce(p.last_order_at, now()), now()), updated_at = now() "
-      "FROM o WHERE p.customer_id = o.customer_id)" + was_first;
-  opt_text total;
-  if (has_amount(ev.payload, "total_amount")) total = money::format(amount_field(ev.payload, "total_amount"));
-  return db::exec_hot1(tx, confirmed, e.event_id, consumer, ev.order_id, ev.customer_id, total)[0].as<bool>();
+  return docs.dump();
 }
+
+// The statement of a run of placement events ($1 the documents, $2 our consumer name):
+//   ev      the documents in order (ordinality n), one per event id (a copy later in the run is a
+//           duplicate delivery);
+//   done    db::mark_processed for all of them at once (insert … ON CONFLICT DO NOTHING RETURNING):
+//           the first deliveries; only those act below;
+//   orders  the first deliveries folded per order (an upsert may not touch a row twice): the first
+//           event's customer and total for a new row, whether any confirms it, the first
+//           confirmation's total;
+//   o       the projection's rows: a new order inserted (confirmed if confirmed), an existing one
+//           confirmed unless it is confirmed or cancelled already, with the first confirmation's
+//           total, else its own; returns the rows inserted or confirmed;
+//   counted the orders that became confirmed, per customer (an UPDATE … FROM applies one source
+//           row per target row, so two orders of one customer must be one row: count, sum);
+//   stats   the customers' stats.
+// The same effects as applying the events one after the other.
+const std::string placement_statement =
+    "WITH ev AS (SELECT DISTINCT ON (1) (d->>'event_id')::uuid AS event_id, n, d->>'name' AS name, "
+    "d->>'order_id' AS order_id, d->>'customer_id' AS customer_id, (d->>'total')::numeric AS total "
+    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(d, n) ORDER BY 1, n), "
+    "done AS (INSERT INTO customers.processed_events (event_id, consumer) SELECT event_id, $2::text FROM ev "
+    "ON CONFLICT DO NOTHING RETURNING event_id), "
+    "orders AS (SELECT ev.order_id, (array_agg(ev.customer_id ORDER BY ev.n))[1] AS customer_id, "
+    "(array_agg(ev.total ORDER BY ev.n))[1] AS first_total, bool_or(ev.name = 'order_confirmed') AS confirmed, "
+    "(array_agg(ev.total ORDER BY ev.n) FILTER (WHERE ev.name = 'order_confirmed'))[1] AS confirmed_total "
+    "FROM ev JOIN done USING (event_id) WHERE ev.order_id IS NOT NULL GROUP BY ev.order_id), "
+    "o AS (INSERT INTO customers.customer_orders AS c (order_id, customer_id, total_amount, confirmed) "
+    "SELECT order_id, customer_id, coalesce(confirmed_total, first_total, 0), confirmed FROM orders "
+    "ON CONFLICT (order_id) DO UPDATE SET confirmed = true, total_amount = coalesce("
+    "(SELECT r.confirmed_total FROM orders r WHERE r.order_id = excluded.order_id), c.total_amount), "
+    "updated_at = now() WHERE excluded.confirmed AND NOT c.confirmed AND NOT c.cancelled "
+    "RETURNING c.customer_id, c.total_amount, c.confirmed), "
+    "counted AS (SELECT customer_id, count(*) AS orders, sum(total_amount) AS spent FROM o WHERE confirmed "
+    "GROUP BY customer_id), "
+    "stats AS (UPDATE customers.customer_profiles p SET total_orders = p.total_orders + counted.orders, "
+    "total_spent = p.total_spent + counted.spent, "
+    "last_order_at = greatest(coalesce(p.last_order_at, now()), now()), updated_at = now() "
+    "FROM counted WHERE p.customer_id = counted.customer_id) "
+    "SELECT count(*) FROM done";
 
 }  // namespace
 
@@ -796,13 +812,17 @@ bool applies_in_one_statement(const event& e) {
   return name == "order_created" || name == "order_confirmed";
 }
 
+int64_t apply_in_one_statement(pqxx::transaction_base& tx, const std::vector<event>& events) {
+  if (events.empty()) return 0;
+  return db::exec_hot1(tx, placement_statement, placement_documents(events), consumer)[0].as<int64_t>();
+}
+
 bool apply_order_event(pqxx::nontransaction& tx, const event& e) {
-  if (!applies_in_one_statement(e)) throw std::logic_error("order event " + e.name + " needs a transaction");
-  return apply_in_one_statement(tx, e);
+  return apply_in_one_statement(tx, std::vector<event>{e}) == 1;
 }
 
 bool apply_order_event(pqxx::work& tx, const event& e) {
-  if (applies_in_one_statement(e)) return apply_in_one_statement(tx, e);
+  if (applies_in_one_statement(e)) return apply_in_one_statement(tx, std::vector<event>{e}) == 1;
   if (!db::mark_processed(tx, "customers", e.event_id, consumer)) return false;
   const order_event ev = read_order_event(e);
   if (ev.order_id.empty()) return true;

@@ -525,6 +525,159 @@ TEST_CASE("placement events apply in one statement, once", "[customer][events]")
   CHECK(spent() == "47.50");
 }
 
+TEST_CASE("a run of placement events applies in one statement, folded per order and per customer", "[customer][events]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  auto conn = f.database().connect();
+  // as the agent runs a batch of only order_created / order_confirmed: one statement, no transaction
+  auto apply = [&](const std::vector<event>& events) {
+    pqxx::nontransaction tx{*conn};
+    return cu::store::apply_in_one_statement(tx, events);
+  };
+  auto order_event = [](const std::string& name, const json& payload) {
+    return make_event("order", name, payload.dump(), payload.value("order_id", ""));
+  };
+  // customer/open/confirmed/cancelled/total of every projected order
+  auto orders = [&] {
+    return f.database().value<std::string>(
+        "SELECT coalesce(string_agg(concat_ws('/', order_id, customer_id, open, confirmed, cancelled, total_amount), ' ' "
+        "ORDER BY order_id), '') FROM customers.customer_orders");
+  };
+  // total_orders/total_spent/last_order_at set
+  auto stats = [&](const std::string& id) {
+    return f.database().value<std::string>(
+        "SELECT concat_ws('/', total_orders, total_spent, last_order_at IS NOT NULL) FROM customers.customer_profiles "
+        "WHERE customer_id = '" + id + "'");
+  };
+  auto processed = [&](const std::vector<event>& events) {
+    std::string ids;
+    for (const auto& e : events) ids += (ids.empty() ? "'" : ", '") + e.event_id + "'";
+    return count_rows(f, "SELECT count(*) FROM customers.processed_events WHERE consumer = 'customer' AND event_id IN (" +
+                             ids + ")");
+  };
+  // X = CUST-002 (with earlier stats), Y = CUST-003, Z = CUST-004
+  f.database().exec("UPDATE customers.customer_profiles SET total_orders = 3, total_spent = 100.00 WHERE customer_id = 'CUST-002'");
+  REQUIRE(orders().empty());
+
+  // processed earlier: order D's confirmation, counted once
+  auto confirmed_d = order_event("order_confirmed", {{"order_id", "ord-b-d"}, {"customer_id", "CUST-002"}, {"total_amount", "4.00"}});
+  REQUIRE(apply({confirmed_d}) == 1);
+  REQUIRE(stats("CUST-002") == "4/104.00/t");
+  // its row put back to unconfirmed: only its processed mark keeps a redelivery from counting it again
+  f.database().exec("UPDATE customers.customer_orders SET confirmed = false WHERE order_id = 'ord-b-d'");
+
+  auto created_a = order_event("order_created", {{"order_id", "ord-b-a"}, {"customer_id", "CUST-002"}, {"total_amount", "20.00"}});
+  auto confirmed_a = order_event("order_confirmed", {{"order_id", "ord-b-a"}, {"customer_id", "CUST-002"}, {"total_amount", "21.50"}});
+  // B: confirmed without a row before it
+  auto confirmed_b = order_event("order_confirmed", {{"order_id", "ord-b-b"}, {"customer_id", "CUST-002"}, {"total_amount", "12.50"}});
+  auto created_c = order_event("order_created", {{"order_id", "ord-b-c"}, {"customer_id", "CUST-003"}, {"total_amount", 7}});
+  // E: a confirmation without a total counts the total of the creation before it in the run
+  auto created_e = order_event("order_created", {{"order_id", "ord-b-e"}, {"customer_id", "CUST-004"}, {"total_amount", "9.99"}});
+  auto confirmed_e = order_event("order_confirmed", {{"order_id", "ord-b-e"}, {"customer_id", "CUST-004"}});
+  // no order id: only marked processed
+  auto no_order = order_event("order_confirmed", {{"customer_id", "CUST-002"}, {"total_amount", 50}});
+  const std::vector<event> run{created_a,  confirmed_b, created_c,
+                               created_e,  confirmed_a, confirmed_d /* processed earlier */,
+                               no_order,   confirmed_e, confirmed_b /* delivered twice in the run */};
+
+  CHECK(apply(run) == 7);  // the first deliveries
+  const std::string after =
+      "ord-b-a/CUST-002/t/t/f/21.50 ord-b-b/CUST-002/t/t/f/12.50 ord-b-c/CUST-003/t/f/f/7.00 "
+      "ord-b-d/CUST-002/t/f/f/4.00 ord-b-e/CUST-004/t/t/f/9.99";
+  CHECK(orders() == after);
+  CHECK(stats("CUST-002") == "6/138.00/t");  // A and B: +2 orders, +21.50 +12.50
+  CHECK(stats("CUST-003") == "0/0.00/f");    // C only created
+  CHECK(stats("CUST-004") == "1/9.99/t");
+  CHECK(processed(run) == 8);  // every distinct event id, once
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.processed_events WHERE consumer = 'customer'") == 8);
+
+  // the same run delivered again: all duplicates, nothing changes
+  CHECK(apply(run) == 0);
+  CHECK(orders() == after);
+  CHECK(stats("CUST-002") == "6/138.00/t");
+  CHECK(stats("CUST-003") == "0/0.00/f");
+  CHECK(stats("CUST-004") == "1/9.99/t");
+  CHECK(processed(run) == 8);
+
+  // a later confirmation of C (created in the run) counts it with its own total; an empty run runs nothing
+  CHECK(apply({order_event("order_confirmed", {{"order_id", "ord-b-c"}, {"customer_id", "CUST-003"}, {"total_amount", "7.25"}})}) == 1);
+  CHECK(stats("CUST-003") == "1/7.25/t");
+  CHECK(apply({}) == 0);
+  // only placement events belong in a run
+  CHECK_THROWS_AS(apply({created_a, order_event("order_cancelled", {{"order_id", "ord-b-a"}})}), std::logic_error);
+  CHECK(stats("CUST-002") == "6/138.00/t");
+}
+
+TEST_CASE("concurrent order events through the agent end in exact stats", "[customer][events][concurrency]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  const std::vector<std::string> customers{"CUST-001", "CUST-002", "CUST-003", "CUST-004"};
+  const int n = static_cast<int>(customers.size());
+  std::vector<int64_t> orders(customers.size(), 0), cents(customers.size(), 0);
+  int64_t distinct_events = 0;
+  auto idle = [&] {
+    for (const auto& s : f.bus().consumers())
+      if (s.consumer == "customer") return s.held == 0;
+    return false;
+  };
+  // One thread per customer publishes its orders' order_created then order_confirmed (the first
+  // confirmation delivered twice), all threads at once; with `cancel`, CUST-004 also places and
+  // cancels ord-cc (created → confirmed → cancelled) among its orders.
+  auto publish_round = [&](int round, int per_customer, bool cancel) {
+    std::atomic<int> arrived{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < n; ++c)
+      threads.emplace_back([&, c] {
+        arrive_and_wait(arrived, n);
+        for (int k = 1; k <= per_customer; ++k) {
+          json p{{"order_id", fmt::format("ord-r{}-{}-{}", round, c, k)},
+                 {"customer_id", customers[c]},
+                 {"total_amount", fmt::format("{}.{:02}", 10 * (c + 1) + k, 5 * k)}};
+          publish_order_event(f, "order_created", p);
+          auto confirmed = make_event("order", "order_confirmed", p.dump(), p["order_id"].get<std::string>());
+          f.bus().publish(confirmed);
+          if (k == 1) f.bus().publish(confirmed);
+          if (cancel && c == 3 && k == 2) {
+            json cc{{"order_id", "ord-cc"}, {"customer_id", customers[c]}, {"total_amount", "55.00"}};
+            publish_order_event(f, "order_created", cc);
+            publish_order_event(f, "order_confirmed", cc);
+            publish_order_event(f, "order_cancelled", json{{"order_id", "ord-cc"}, {"customer_id", customers[c]}});
+          }
+        }
+      });
+    for (auto& t : threads) t.join();
+    for (int c = 0; c < n; ++c)
+      for (int k = 1; k <= per_customer; ++k) {
+        ++orders[c];
+        cents[c] += (10 * (c + 1) + k) * 100 + 5 * k;
+      }
+    distinct_events += 2 * n * per_customer + (cancel ? 3 : 0);
+  };
+  auto stats = [&](const std::string& id) {
+    return f.database().value<std::string>("SELECT concat_ws('/', total_orders, total_spent) FROM customers.customer_profiles "
+                                           "WHERE customer_id = '" + id + "'");
+  };
+
+  // While the agent is busy its mailbox fills up, so that the events then share batches: mixed
+  // ones (the cancellation among placement events) in one transaction.
+  REQUIRE(f.inject("customer", "hang", 1000).ok);
+  publish_round(1, 5, true);
+  REQUIRE(f.eventually([&] { return idle(); }));
+  // then free running: batches of placement events only, one statement each
+  publish_round(2, 8, false);
+  REQUIRE(f.eventually([&] { return idle(); }));
+
+  for (int c = 0; c < n; ++c) {
+    INFO(customers[c]);
+    CHECK(stats(customers[c]) == fmt::format("{}/{}.{:02}", orders[c], cents[c] / 100, cents[c] % 100));
+  }
+  CHECK(stats("CUST-004") == "13/573.55");  // ord-cc counted, then undone
+  CHECK(f.database().value<std::string>("SELECT concat_ws('/', customer_id, open, confirmed, cancelled, total_amount) "
+                                        "FROM customers.customer_orders WHERE order_id = 'ord-cc'") == "CUST-004/f/t/t/55.00");
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.customer_orders WHERE order_id LIKE 'ord-r%' AND confirmed "
+                      "AND NOT cancelled") == 4 * (5 + 8));
+  CHECK(count_rows(f, "SELECT count(*) FROM customers.processed_events WHERE consumer = 'customer'") == distinct_events);
+  CHECK(distinct_events == 107);
+}
+
 TEST_CASE("upgrades count only points earned in the last 365 days", "[customer][events][loyalty]") {
   agent_fixture f{{customer_spec()}, seeded()};
   // CUST-002 earned 900 points 380 days ago (spent since); the review 35 days ago counted them
