@@ -92,6 +92,40 @@ void initial_stock_timer(product_self self) {
   });
 }
 
+// Records `batch` in one statement. `queued`: it came from state.sales, which hears when it is
+// done. A statement that failed for another reason than the database being unavailable wrote
+// nothing; when it carried several events each is sent again alone, so one unusable event never
+// holds back the others.
+void record_batch(product_self self, std::vector<sale> batch, bool queued) {
+  db::pool* pool = self->state.shell->context().database;
+  db_autocommit<std::vector<bool>>(
+      self, *pool, db::pool::effect::write,
+      [batch](pqxx::nontransaction& tx) { return record_sales(tx, batch); },
+      [self, batch, queued](db::outcome<std::vector<bool>> r) mutable {
+        const agent_context& ctx = self->state.shell->context();
+        if (queued) {
+          auto next = self->state.sales.finished();
+          if (!next.empty()) record_batch(self, std::move(next), true);
+        }
+        if (!r.ok()) {
+          // Unknown or not done: left unacknowledged, delivered again (a duplicate is skipped).
+          if (r.failure->code == db::errc::unavailable) return;
+          if (batch.size() > 1) {
+            log::warn("product", "sales_batch_failed", {{"events", batch.size()}, {"error", r.failure->message}});
+            for (auto& s : batch) record_batch(self, {std::move(s)}, false);
+            return;
+          }
+          log::warn("product", "sales_not_recorded",
+                    {{"event_id", batch.front().event_id}, {"error", r.failure->message}});
+        }
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (r.ok() && (*r.value)[i])  // not a duplicate
+            for (const auto& l : batch[i].lines) self->state.model.add_sales(l.item_id, l.units);
+          acknowledge_event(ctx, batch[i].event_id);
+        }
+      });
+}
+
 // Sales counts for the list's sort. Durable: acknowledged once recorded (or a duplicate, or
 // unusable); a database outage leaves it unacknowledged and the bus delivers it again later.
 void on_order_confirmed(product_self self, const event& e) {
@@ -110,23 +144,9 @@ void on_order_confirmed(product_self self, const event& e) {
       if (const auto* v = self->state.model.variant(item)) lines.push_back({v->parent_id, q});
     }
   }
-  db::pool* pool = ctx.database;
-  if (lines.empty() || !pool) return acknowledge_event(ctx, e.event_id);
-  std::string event_id = e.event_id;
-  db_autocommit<bool>(
-      self, *pool, db::pool::effect::write,
-      [event_id, lines](pqxx::nontransaction& tx) { return record_sales(tx, event_id, lines); },
-      [self, event_id, lines](db::outcome<bool> r) {
-        const agent_context& ctx = self->state.shell->context();
-        if (!r.ok()) {
-          // Unknown or not done: left unacknowledged, delivered again (a duplicate is skipped).
-          if (r.failure->code == db::errc::unavailable) return;
-          log::warn("product", "sales_not_recorded", {{"event_id", event_id}, {"error", r.failure->message}});
-        } else if (*r.value) {  // not a duplicate
-          for (const auto& l : lines) self->state.model.add_sales(l.item_id, l.units);
-        }
-        acknowledge_event(ctx, event_id);
-      });
+  if (lines.empty() || !ctx.database) return acknowledge_event(ctx, e.event_id);
+  auto batch = self->state.sales.push(sale{e.event_id, std::move(lines)});
+  if (!batch.empty()) record_batch(self, std::move(batch), true);
 }
 
 void on_stock_changed(product_self self, const event& e) {

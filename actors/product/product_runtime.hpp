@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 
+#include "db/batch_queue.hpp"
 #include "db/db_pool.hpp"
 #include "db/outbox.hpp"
 #include "http/router.hpp"
@@ -33,6 +34,9 @@ struct product_state : agent_state {
   std::deque<std::function<void()>> writes;    // queued write jobs
   bool writing = false;
   bool stock_refresh_in_flight = false;
+  // order.order_confirmed sales that arrive while one statement records others wait and share the
+  // next (record_sales): one statement per order was about 2 % of the database's time under load.
+  db::batch_queue<sale> sales{64, 1};
 };
 
 using product_self = product_actor::stateful_pointer<product_state>;

@@ -748,23 +748,33 @@ bundle_record deactivate_bundle(pqxx::work& tx, const bundle_record& b) {
 
 // ---- sales, outbox ---------------------------------------------------------------------------
 
-bool record_sales(pqxx::transaction_base& tx, const std::string& event_id, const std::vector<sold_line>& lines) {
-  std::vector<std::string> items;
-  std::vector<int64_t> units;
-  for (const auto& l : lines) {
-    items.push_back(l.item_id);
-    units.push_back(l.units);
+std::vector<bool> record_sales(pqxx::transaction_base& tx, const std::vector<sale>& sales) {
+  std::vector<bool> out(sales.size(), false);
+  if (sales.empty()) return out;
+  nlohmann::json docs = nlohmann::json::array();
+  for (const auto& s : sales) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& l : s.lines) lines.push_back({{"item", l.item_id}, {"units", l.units}});
+    docs.push_back({{"event_id", s.event_id}, {"lines", std::move(lines)}});
   }
-  // Lines are summed per item first: one upsert may not touch the same row twice.
+  // `p` marks every event processed (the first copy of an id in the batch, if new) and returns the
+  // first deliveries; their lines are summed per item first, as one upsert may not touch the same
+  // row twice.
   static const std::string sql =
-      "WITH p AS (" + db::mark_processed_sql("catalog", 1, 4) + "), "
+      "WITH d AS (SELECT DISTINCT ON (1) (x.j->>'event_id')::uuid AS event_id, x.n, x.j->'lines' AS lines "
+      "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n) ORDER BY 1, x.n), "
+      "p AS (INSERT INTO catalog.processed_events (event_id, consumer) SELECT event_id, $2::text FROM d "
+      "ON CONFLICT DO NOTHING RETURNING event_id), "
       "s AS (INSERT INTO catalog.item_sales_daily (item_id, day, units) "
-      "SELECT l.item, current_date, sum(l.units) FROM p, unnest($2::text[], $3::bigint[]) AS l(item, units) "
-      "GROUP BY l.item "
+      "SELECT l->>'item', current_date, sum((l->>'units')::bigint) "
+      "FROM d JOIN p USING (event_id), jsonb_array_elements(d.lines) AS l GROUP BY l->>'item' "
       "ON CONFLICT (item_id, day) DO UPDATE SET units = catalog.item_sales_daily.units + EXCLUDED.units) "
-      "SELECT count(*) FROM p";
-  auto r = db::exec_hot(tx, sql, event_id, db::text_array(items), db::int_array(units), std::string{"product.popular"});
-  return r[0][0].as<int64_t>() == 1;
+      "SELECT d.n FROM d JOIN p USING (event_id)";
+  for (const auto& r : db::exec_hot(tx, sql, docs.dump(), std::string{"product.popular"})) {
+    const auto n = r[0].as<size_t>();
+    if (n >= 1 && n <= out.size()) out[n - 1] = true;
+  }
+  return out;
 }
 
 outbox_health read_outbox_health(pqxx::work& tx) {

@@ -61,9 +61,15 @@ struct sold_line {
   std::string item_id;
   int64_t units = 0;
 };
-// Adds one order's lines to today's sales, once per event (false: a duplicate). One statement,
-// so it needs no transaction of its own.
-bool record_sales(pqxx::transaction_base& tx, const std::string& event_id, const std::vector<sold_line>& lines);
+// One order.order_confirmed event's lines.
+struct sale {
+  std::string event_id;
+  std::vector<sold_line> lines;
+};
+// Adds the orders' lines to today's sales, once per event id (a duplicate delivery, or a copy later
+// in `sales`, counts nothing). ONE statement for all, so it needs no transaction of its own and
+// under load a batch of events costs one statement. Answers, per sale in order, whether it counted.
+std::vector<bool> record_sales(pqxx::transaction_base& tx, const std::vector<sale>& sales);
 
 // The outbox's health for outbox_stats.
 struct outbox_health {

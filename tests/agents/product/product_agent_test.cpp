@@ -5,14 +5,20 @@
 #include <future>
 #include <thread>
 
+#include <pqxx/pqxx>
+
 #include "product/product_agent.hpp"
 #include "product/product_messages.hpp"
+#include "product/product_store.hpp"
+#include "runtime/uuid.hpp"
 #include "product_fixture.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
 using namespace mercato::test::product_suite;
+using mercato::product::record_sales;
+using mercato::product::sale;
 using nlohmann::json;
 
 namespace {
@@ -355,6 +361,52 @@ TEST_CASE("order_confirmed counts units once per event for the popular sort", "[
     return top["products"][0]["sku"] == "PROD-012" && top["products"][1]["sku"] == "PROD-004";
   }));
   CHECK(count_rows(f, "SELECT count(*) FROM catalog.processed_events") == 1);
+}
+
+TEST_CASE("record_sales: one statement for several events, each counted once", "[product][events][batch]") {
+  agent_fixture f{{product_spec()}, seeded()};
+  const std::string a = uuid_v4(), b = uuid_v4(), c = uuid_v4();
+  auto conn = f.database().connect();
+  pqxx::nontransaction tx{*conn};
+  CHECK(record_sales(tx, {{c, {{"item-x", 4}}}}) == std::vector<bool>{true});
+  const std::vector<sale> batch{{a, {{"item-x", 2}, {"item-y", 1}}},
+                                {b, {{"item-x", 3}}},
+                                {a, {{"item-x", 2}, {"item-y", 1}}},  // a copy later in the batch
+                                {c, {{"item-x", 4}}}};                // delivered before
+  CHECK(record_sales(tx, batch) == std::vector<bool>{true, true, false, false});
+  CHECK(count_rows(f, "SELECT units FROM catalog.item_sales_daily WHERE item_id = 'item-x'") == 4 + 2 + 3);
+  CHECK(count_rows(f, "SELECT units FROM catalog.item_sales_daily WHERE item_id = 'item-y'") == 1);
+  CHECK(count_rows(f, "SELECT count(*) FROM catalog.processed_events") == 3);
+  CHECK(record_sales(tx, batch) == std::vector<bool>{false, false, false, false});
+  CHECK(count_rows(f, "SELECT sum(units) FROM catalog.item_sales_daily") == 10);
+  CHECK(record_sales(tx, {}).empty());
+}
+
+TEST_CASE("order_confirmed events that queue share statements; an unusable one fails alone", "[product][events][batch]") {
+  agent_fixture f{{product_spec()}, seeded()};
+  auto confirmed = [](int units) {
+    event e = make_event("order", "order_confirmed",
+                         json{{"order_id", uuid_v4()}, {"lines", {{{"item_id", prod4}, {"quantity", units}}}}}.dump());
+    e.name = "order.order_confirmed";
+    return e;
+  };
+  // Published back to back: the first goes out alone, the others wait for its statement and leave
+  // together, the unusable one (an event id the table cannot take) among them.
+  std::vector<event> events;
+  for (int i = 1; i <= 20; ++i) events.push_back(confirmed(i));
+  event bad = confirmed(1000);
+  bad.event_id = "not-a-uuid";
+  events.insert(events.begin() + 2, bad);
+  for (const auto& e : events) f.bus().publish(e);
+  f.bus().publish(events[5]);  // a redelivery: counted once
+  REQUIRE(f.eventually([&] {
+    return count_rows(f, "SELECT count(*) FROM catalog.processed_events") == 20;
+  }));
+  CHECK(count_rows(f, "SELECT coalesce(sum(units), 0) FROM catalog.item_sales_daily") == 20 * 21 / 2);
+  REQUIRE(f.eventually([&] {
+    auto top = f.get("product", "/products?sort=popular&limit=1").json();
+    return top["products"][0]["sku"] == "PROD-004";
+  }));
 }
 
 TEST_CASE("concurrent creates with one SKU: exactly one wins", "[product][concurrency]") {
