@@ -305,9 +305,10 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
   self->state.shell->set_health_extras([self] {
     return fmt::format(
         ",\"warehouses_loaded\":{},\"oversell_detected_total\":{},\"reservations_swept\":{},"
-        "\"reserved_repairs_total\":{}",
+        "\"reserved_repairs_total\":{},\"shared_statements\":{{\"reserves\":{},\"confirmations\":{}}}",
         self->state.warehouses ? self->state.warehouses->all().size() : 0, self->state.oversell_detected_total,
-        self->state.swept, self->state.repaired_levels);
+        self->state.swept, self->state.repaired_levels, self->state.reserves.health_json(),
+        self->state.confirms.health_json());
   });
   consume_events(self, ctx, {"product.product_deleted"});
   subscribe_events(self, ctx, {"warehouse.warehouse_created", "warehouse.warehouse_updated"});  // reloaded on start

@@ -175,7 +175,9 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
   }
   st.shell->set_health_extras([self] {
     return std::string{",\"database_connected\":"} +
-           (self->state.shell->database_state() == "connected" ? "true" : "false");
+           (self->state.shell->database_state() == "connected" ? "true" : "false") +
+           ",\"shared_statements\":{\"placements\":" + self->state.placements.health_json() +
+           ",\"confirmations\":" + self->state.confirmations.health_json() + "}";
   });
 
   return {

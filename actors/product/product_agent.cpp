@@ -236,6 +236,7 @@ product_actor::behavior_type product_agent(product_self self, agent_context ctx)
     return std::string{",\"agent\":\"product_agent\",\"catalog_loaded\":"} +
            (self->state.loaded ? "true" : "false") +
            ",\"products\":" + std::to_string(self->state.model.products().size()) +
+           ",\"shared_statements\":{\"sales\":" + self->state.sales.health_json() + "}" +
            ",\"timestamp\":\"" + iso(now_micros()) + "\"";
   });
   consume_events(self, ctx, {"order.order_confirmed"});

@@ -17,7 +17,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -46,6 +48,19 @@ class batch_queue {
   size_t waiting() const noexcept { return waiting_.size(); }
   size_t in_flight() const noexcept { return in_flight_; }
 
+  // Since start: batches handed out, the requests they carried, the largest batch. The mean batch
+  // (items / batches) says how much sharing the load produced.
+  uint64_t batches() const noexcept { return batches_; }
+  uint64_t items() const noexcept { return items_; }
+  size_t largest() const noexcept { return largest_; }
+
+  // The counters above and the current queue as a JSON object, for an agent's /health.
+  std::string health_json() const {
+    return "{\"batches\":" + std::to_string(batches_) + ",\"items\":" + std::to_string(items_) +
+           ",\"largest\":" + std::to_string(largest_) + ",\"waiting\":" + std::to_string(waiting_.size()) +
+           ",\"in_flight\":" + std::to_string(in_flight_) + "}";
+  }
+
  private:
   std::vector<Item> take() {
     std::vector<Item> batch;
@@ -57,6 +72,9 @@ class batch_queue {
       waiting_.pop_front();
     }
     ++in_flight_;
+    ++batches_;
+    items_ += n;
+    largest_ = std::max(largest_, n);
     return batch;
   }
 
@@ -64,6 +82,9 @@ class batch_queue {
   size_t max_in_flight_;
   size_t in_flight_ = 0;
   std::deque<Item> waiting_;
+  uint64_t batches_ = 0;
+  uint64_t items_ = 0;
+  size_t largest_ = 0;
 };
 
 }  // namespace mercato::db

@@ -40,6 +40,11 @@ TEST_CASE("batch_queue caps a batch at max_batch and keeps the rest for the next
   CHECK(q.finished() == std::vector<int>{7});
   CHECK(q.finished().empty());
   CHECK(q.in_flight() == 0);
+  // The counters /health shows: 4 batches carried the 8 requests, the largest 3.
+  CHECK(q.batches() == 4);
+  CHECK(q.items() == 8);
+  CHECK(q.largest() == 3);
+  CHECK(q.health_json() == R"({"batches":4,"items":8,"largest":3,"waiting":0,"in_flight":0})");
 }
 
 TEST_CASE("batch_queue runs up to max_in_flight batches at once") {

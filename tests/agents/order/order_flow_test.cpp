@@ -88,7 +88,15 @@ TEST_CASE("order flow: happy path confirms, authorizes, confirms reservations, t
   CHECK(page["totalItems"] == 1);
   CHECK(f->get("order", "/orders").json().size() == 1);
   CHECK(f->get("order", "/openapi.json").status == 200);
-  CHECK(f->get("order", "/health").json()["database_connected"] == true);
+  auto health = f->get("order", "/health").json();
+  CHECK(health["database_connected"] == true);
+  // The one placement went out alone: one shared statement of one placement, one confirmation.
+  CHECK(health["shared_statements"]["placements"]["items"] == 1);
+  CHECK(health["shared_statements"]["placements"]["largest"] == 1);
+  CHECK(health["shared_statements"]["confirmations"]["batches"] == 1);
+  auto inventory_health = f->get("inventory", "/health").json();
+  CHECK(inventory_health["shared_statements"]["confirmations"]["items"] == 1);
+  CHECK(inventory_health["shared_statements"]["reserves"]["items"] == 1);
   auto stats = f->ask<order_actor, outbox_stats_reply>("order", outbox_stats{});
   REQUIRE(stats.ok());
   CHECK(stats->failed == 0);
