@@ -3,11 +3,15 @@
 // doors (typed messages and REST) call. Not for other agents: they use fraud_messages.hpp.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/all.hpp>
 
+#include "db/batch_queue.hpp"
 #include "db/outbox.hpp"
 #include "fraud_detection/fraud_agent_interface.hpp"
 #include "fraud_detection/fraud_input.hpp"
@@ -19,14 +23,29 @@
 
 namespace mercato::fraud {
 
+template <class T>
+using reply_fn = std::function<void(refusable<T>)>;
+
+// Scorings share statements (score_checks): up to this many per lookup + insert, as the order
+// agent's placements; 32 rows already take most of the per-statement saving (bench/pg_batch.sh).
+inline constexpr size_t scoring_batch_max = 32;
+// Batches written at once: two keep a second connection busy while one is written, and let the
+// next batch gather the scorings that arrive meanwhile (an idle agent sends each one at once).
+inline constexpr size_t scoring_batches_in_flight = 2;
+
+// A scoring whose enrichment is done, waiting for (or carried by) a shared statement.
+struct pending_scoring {
+  score_request req;
+  std::vector<std::string> unavailable;
+  reply_fn<scored_check> done;
+};
+
 struct fraud_state : agent_state {
   rule_settings settings;
+  db::batch_queue<pending_scoring> scorings{scoring_batch_max, scoring_batches_in_flight};
 };
 
 using fraud_self = fraud_agent_actor::stateful_pointer<fraud_state>;
-
-template <class T>
-using reply_fn = std::function<void(refusable<T>)>;
 
 // Runs `work(tx) -> refusable<T>` on a pool thread as `Mode` says (runtime/db_call.hpp: a
 // transaction, `tx` a pqxx::work&, or without BEGIN/COMMIT, `tx` a pqxx::nontransaction&) and
@@ -52,8 +71,9 @@ void fraud_db(fraud_self self, bool writes, Work work, reply_fn<T> done) {
 }
 
 // Enrichment (1 s per owning agent, in parallel, only for signals the caller did not supply),
-// then, without a transaction, two statements: the lookup (idempotency, blocked short-circuit,
-// IP history) and the insert of the check with its events (see score_check).
+// then, without a transaction and shared with the scorings that meet it (state.scorings), two
+// statements: the lookup (idempotency, blocked short-circuit, IP history) and the insert of the
+// checks with their events (see score_checks).
 void run_scoring(fraud_self self, score_request req, reply_fn<scored_check> done);
 void run_review(fraud_self self, review_request req, reply_fn<check_record> done);
 void run_block(fraud_self self, block_request req, reply_fn<blocked_outcome> done);

@@ -3,7 +3,12 @@
 // customer and payment, the block-expiry timer, and the REST table (routes.cpp).
 #include "fraud_detection/fraud_detection_agent.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "fraud_detection/fraud_agent_state.hpp"
 #include "fraud_detection/fraud_enrichment.hpp"
@@ -32,9 +37,80 @@ void run_expiry(fraud_self self, std::function<void(refusable<int64_t>)> done) {
       std::move(done));
 }
 
+// A batch's requests, read on the pool thread; the callbacks stay with the actor.
+struct scoring_batch_input {
+  std::vector<score_request> requests;
+  std::vector<std::vector<std::string>> unavailable;
+};
+
+void write_scorings(fraud_self self, std::vector<pending_scoring> batch, bool queued);
+
+// Tells state.scorings that a batch it handed out is done, and sends the next one, if any.
+void scoring_batch_done(fraud_self self) {
+  auto next = self->state.scorings.finished();
+  if (!next.empty()) write_scorings(self, std::move(next), true);
+}
+
+// Scores a batch as ONE autocommit write unit (score_checks: one lookup, one insert, no
+// BEGIN/COMMIT). `queued`: the batch came from state.scorings, which hears exactly once that it is
+// done. A shared statement that failed wrote nothing: unless the database is unreachable (each
+// would fail alike; a connection lost during the insert may even have committed it), each scoring
+// is run again alone, so one that cannot be written fails only its own request.
+void write_scorings(fraud_self self, std::vector<pending_scoring> batch, bool queued) {
+  auto input = std::make_shared<scoring_batch_input>();
+  input->requests.reserve(batch.size());
+  input->unavailable.reserve(batch.size());
+  auto replies = std::make_shared<std::vector<reply_fn<scored_check>>>();
+  replies->reserve(batch.size());
+  for (auto& item : batch) {
+    input->requests.push_back(std::move(item.req));
+    input->unavailable.push_back(std::move(item.unavailable));
+    replies->push_back(std::move(item.done));
+  }
+  const auto& ctx = self->state.shell->context();
+  if (!ctx.database) {
+    if (queued) scoring_batch_done(self);
+    for (auto& reply : *replies)
+      reply({std::nullopt, {failure_kind::unavailable, "database_unavailable", "Database unavailable", {}}});
+    return;
+  }
+  db_unit<std::vector<scored_check>, unit_mode::one_write>(
+      self, *ctx.database,
+      [input, settings = self->state.settings](pqxx::nontransaction& tx) {
+        return score_checks(tx, input->requests, input->unavailable, settings);
+      },
+      [self, input, replies, queued, relay = ctx.relay,
+       schema = ctx.spec->schema](db::outcome<std::vector<scored_check>> r) {
+        if (queued) scoring_batch_done(self);
+        const size_t n = replies->size();
+        if (!r.ok() && n > 1 && r.failure->code != db::errc::unavailable) {
+          log::warn("fraud_detection", "fraud_batch_failed", {{"checks", n}, {"error", r.failure->message}});
+          // The unit is over: its input is the actor's again.
+          for (size_t i = 0; i < n; ++i)
+            write_scorings(self,
+                           {pending_scoring{std::move(input->requests[i]), std::move(input->unavailable[i]),
+                                            std::move((*replies)[i])}},
+                           false);
+          return;
+        }
+        if (!r.ok()) {
+          const failure refusal = db_failure(*r.failure);
+          for (auto& reply : *replies) reply({std::nullopt, refusal});
+          return;
+        }
+        auto& checks = *r.value;
+        auto created = [](const scored_check& c) { return c.created; };
+        if (relay && std::any_of(checks.begin(), checks.end(), created)) relay->wake(schema);
+        for (size_t i = 0; i < n; ++i) (*replies)[i]({std::move(checks[i]), {}});
+      });
+}
+
 fraud_agent_actor::behavior_type fraud_agent(fraud_self self, agent_context ctx) {
   start_agent(self, ctx);
   add_fraud_routes(self);
+  self->state.shell->set_health_extras([self] {
+    return ",\"shared_statements\":{\"scorings\":" + self->state.scorings.health_json() + "}";
+  });
   self->send(self, expire_atom::value);  // blocks that expired while the agent was down
   return {
       on_http_call(self),
@@ -194,14 +270,9 @@ failure invalid_input(const input::issue_list& issues) {
 void run_scoring(fraud_self self, score_request req, reply_fn<scored_check> done) {
   enrich(self, self->state.shell->context(), std::move(req),
          [self, done = std::move(done)](score_request r, std::vector<std::string> unavailable) mutable {
-           auto settings = self->state.settings;
-           // Runs on every order: no BEGIN/COMMIT (score_check is a read, then one write statement).
-           fraud_db<scored_check, unit_mode::one_write>(
-               self, true,
-               [r = std::move(r), unavailable = std::move(unavailable), settings](pqxx::nontransaction& tx) {
-                 return refusable<scored_check>{score_check(tx, r, unavailable, settings), {}};
-               },
-               std::move(done));
+           auto batch = self->state.scorings.push(
+               pending_scoring{std::move(r), std::move(unavailable), std::move(done)});
+           if (!batch.empty()) write_scorings(self, std::move(batch), true);
          });
 }
 

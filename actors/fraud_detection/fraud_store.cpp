@@ -1,6 +1,10 @@
 // SQL of the fraud schema (fraud_store.hpp). Statements are parameterized; identifiers are fixed.
 #include "fraud_detection/fraud_store.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
 #include <pqxx/pqxx>
 
 #include "db/db_pool.hpp"
@@ -156,113 +160,208 @@ json to_json(const block_record& b) {
           {"unblocked_at", null_if_empty(b.unblocked_at)}};
 }
 
-scored_check score_check(pqxx::nontransaction& tx, const score_request& req,
-                         const std::vector<std::string>& unavailable, const rule_settings& settings) {
-  const auto& in = req.input;
-  const bool need_ip_history = !in.ip_reputation && !in.ip_address.empty();
-  // One round trip: the stored check of an identical request, the first identifier that is
-  // actively blocked (in the contract's order), and the IP's blocked/rejected history.
+std::vector<scored_check> score_checks(pqxx::nontransaction& tx, const std::vector<score_request>& requests,
+                                       const std::vector<std::vector<std::string>>& unavailable,
+                                       const rule_settings& settings) {
+  if (unavailable.size() != requests.size())
+    throw std::invalid_argument("score_checks: one unavailable list per request");
+  std::vector<scored_check> out(requests.size());
+  if (requests.empty()) return out;
+
+  // Identical requests (same entity and input hash) of one batch share one check: the first of
+  // them is scored, the others answer its check (created = false), as if they came after it.
+  std::vector<size_t> first_of(requests.size());
+  std::vector<size_t> distinct;  // indexes into `requests`
+  {
+    std::unordered_map<std::string, size_t> seen;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const auto& r = requests[i];
+      auto [it, fresh] = seen.emplace(r.entity_type + '\n' + r.entity_id + '\n' + r.input_hash, i);
+      first_of[i] = it->second;
+      if (fresh) distinct.push_back(i);
+    }
+  }
+
+  // One statement for the batch: per document `n`, the stored check of an identical request, the
+  // first identifier that is actively blocked (in the contract's order), and the IP's
+  // blocked/rejected history.
   static const std::string lookup_sql =
-      std::string{"SELECT "} + check_columns +
-          ", blocked.entity_type, ip.hits"
-          " FROM (SELECT 1) one"
-          " LEFT JOIN fraud.fraud_checks c"
-          "   ON c.entity_type = $1 AND c.entity_id = $2 AND c.input_hash = $3"
-          " LEFT JOIN LATERAL (SELECT b.entity_type FROM fraud.blocked_entities b"
-          "   WHERE " + block_in_force + " AND ("
-          "     (b.entity_type = 'email' AND b.entity_value = $4) OR"
-          "     (b.entity_type = 'ip' AND b.entity_value = $5) OR"
-          "     (b.entity_type = 'customer' AND b.entity_value = $6) OR"
-          "     (b.entity_type = 'phone' AND b.entity_value = $7) OR"
-          "     (b.entity_type = 'card_fingerprint' AND b.entity_value = $8))"
-          "   ORDER BY array_position(ARRAY['email','ip','customer','phone','card_fingerprint'],"
-          "                           b.entity_type)"
-          "   LIMIT 1) blocked ON true"
-          " LEFT JOIN LATERAL (SELECT count(*) AS hits FROM fraud.fraud_checks h"
-          "   WHERE $9::boolean AND h.ip_address = NULLIF($5, '')::inet"
-          "     AND h.created_at > now() - make_interval(days => $10::int)"
-          "     AND (h.decision = 'blocked' OR h.review_outcome = 'rejected')) ip ON true";
+      std::string{"WITH d AS (SELECT x.j, x.n"
+                  " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n))"
+                  " SELECT d.n, "} +
+      check_columns +
+      ", blocked.entity_type, ip.hits"
+      " FROM d"
+      " LEFT JOIN fraud.fraud_checks c ON c.entity_type = d.j->>'entity_type'"
+      "   AND c.entity_id = d.j->>'entity_id' AND c.input_hash = d.j->>'input_hash'"
+      " LEFT JOIN LATERAL (SELECT b.entity_type FROM fraud.blocked_entities b"
+      "   WHERE " + block_in_force + " AND ("
+      "     (b.entity_type = 'email' AND b.entity_value = d.j->>'email') OR"
+      "     (b.entity_type = 'ip' AND b.entity_value = d.j->>'ip_address') OR"
+      "     (b.entity_type = 'customer' AND b.entity_value = d.j->>'customer_id') OR"
+      "     (b.entity_type = 'phone' AND b.entity_value = d.j->>'phone') OR"
+      "     (b.entity_type = 'card_fingerprint' AND b.entity_value = d.j->>'card_fingerprint'))"
+      "   ORDER BY array_position(ARRAY['email','ip','customer','phone','card_fingerprint'],"
+      "                           b.entity_type)"
+      "   LIMIT 1) blocked ON true"
+      " LEFT JOIN LATERAL (SELECT count(*) AS hits FROM fraud.fraud_checks h"
+      "   WHERE (d.j->>'ip_history')::boolean AND h.ip_address = NULLIF(d.j->>'ip_address', '')::inet"
+      "     AND h.created_at > now() - make_interval(days => $2::int)"
+      "     AND (h.decision = 'blocked' OR h.review_outcome = 'rejected')) ip ON true"
+      " ORDER BY d.n";
+  auto need_ip_history = [](const score_request& r) {
+    return !r.input.ip_reputation && !r.input.ip_address.empty();
+  };
+  json lookup_docs = json::array();
+  for (size_t i : distinct) {
+    const auto& r = requests[i];
+    lookup_docs.push_back({{"entity_type", r.entity_type},
+                           {"entity_id", r.entity_id},
+                           {"input_hash", r.input_hash},
+                           {"email", r.input.email},
+                           {"ip_address", r.input.ip_address},
+                           {"customer_id", r.customer_id},
+                           {"phone", r.input.phone},
+                           {"card_fingerprint", r.input.card_fingerprint},
+                           {"ip_history", need_ip_history(r)}});
+  }
   // Scoring runs for every order: its statements are prepared once per connection.
   pqxx::result lookup;
   try {
-    lookup = db::exec_hot(
-        tx, lookup_sql,
-        req.entity_type, req.entity_id, req.input_hash, in.email, in.ip_address, req.customer_id,
-        in.phone, in.card_fingerprint, need_ip_history ? "true" : "false",
-        static_cast<int>(settings.ip_history_days));
+    lookup = db::exec_hot(tx, lookup_sql, lookup_docs.dump(-1, ' ', false, json::error_handler_t::replace),
+                          static_cast<int>(settings.ip_history_days));
   } catch (const pqxx::broken_connection& e) {
     // Nothing written yet: the pool runs the unit again on a fresh connection. A break during
     // the insert below is not re-run (the unit is a `write`): that statement may have committed.
     throw db::pool::never_sent(e.what());
   }
-  const auto& row = lookup[0];
-  if (!row[0].is_null()) return {read_check(row), false};
+  if (lookup.size() != distinct.size())
+    throw std::runtime_error("fraud lookup returned " + std::to_string(lookup.size()) + " rows for " +
+                             std::to_string(distinct.size()) + " requests");
 
-  assessment a;
-  std::vector<std::string> missing = unavailable;
-  if (!row[check_column_count].is_null()) {
-    a = blocked_assessment(row[check_column_count].as<std::string>());
-    missing.clear();  // nothing was scored
-  } else {
-    score_input scored = in;
-    if (need_ip_history)
-      scored.ip_reputation =
-          row[check_column_count + 1].as<int64_t>() >= settings.ip_history_min_hits ? "bad" : "unknown";
-    a = assess(scored, settings);
-  }
-
-  check_record c;
-  c.check_id = uuid_v4();
-  c.entity_type = req.entity_type;
-  c.entity_id = req.entity_id;
-  c.customer_id = req.customer_id;
-  c.risk_score = a.risk_score;
-  c.risk_level = a.risk_level;
-  c.decision = a.decision;
-  c.triggered_rules = a.triggered_rules;
-  c.signals = json::array();
-  for (const auto& s : a.signals)
-    c.signals.push_back({{"signal_type", s.signal_type},
-                         {"signal_value", s.signal_value},
-                         {"risk_contribution", s.risk_contribution}});
-  c.unavailable_signals = std::move(missing);
-  c.recommendations = a.recommendations;
-  c.ip_address = in.ip_address;
-  c.email = in.email;
-
-  // The check and its events in one statement: the events exist only if the check was inserted.
+  // C++ scoring of each new request, in batch order. Blocked checks written earlier in this batch
+  // count in a later request's IP history, as if the requests had been scored one after the other.
+  std::vector<size_t> fresh;  // indexes into `requests` whose check goes to the insert
+  std::vector<std::string> blocked_ips;
+  json insert_docs = json::array();
   db::outbox_rows events;
-  json payload = check_event_payload(c);
-  events.add(fraud_event("fraud_check_completed", payload, c.entity_id), c.check_id);
-  if (c.risk_level == "high" || c.risk_level == "critical") {
-    payload["signals"] = c.signals;
-    payload["triggered_rules"] = c.triggered_rules;
-    events.add(fraud_event("fraud_alert", payload, c.entity_id), c.check_id);
+  for (size_t k = 0; k < distinct.size(); ++k) {
+    const size_t i = distinct[k];
+    const auto& req = requests[i];
+    const auto& row = lookup[static_cast<pqxx::result::size_type>(k)];
+    if (row[0].as<size_t>() != k + 1) throw std::runtime_error("fraud lookup rows out of order");
+    if (!row[1].is_null()) {
+      out[i] = {read_check(row, 1), false};
+      continue;
+    }
+    const auto& in = req.input;
+    assessment a;
+    std::vector<std::string> missing = unavailable[i];
+    if (!row[1 + check_column_count].is_null()) {
+      a = blocked_assessment(row[1 + check_column_count].as<std::string>());
+      missing.clear();  // nothing was scored
+    } else {
+      score_input scored = in;
+      if (need_ip_history(req)) {
+        const int64_t hits = row[2 + check_column_count].as<int64_t>() +
+                             std::count(blocked_ips.begin(), blocked_ips.end(), in.ip_address);
+        scored.ip_reputation = hits >= settings.ip_history_min_hits ? "bad" : "unknown";
+      }
+      a = assess(scored, settings);
+    }
+
+    check_record c;
+    c.check_id = uuid_v4();
+    c.entity_type = req.entity_type;
+    c.entity_id = req.entity_id;
+    c.customer_id = req.customer_id;
+    c.risk_score = a.risk_score;
+    c.risk_level = a.risk_level;
+    c.decision = a.decision;
+    c.triggered_rules = a.triggered_rules;
+    c.signals = json::array();
+    for (const auto& s : a.signals)
+      c.signals.push_back({{"signal_type", s.signal_type},
+                           {"signal_value", s.signal_value},
+                           {"risk_contribution", s.risk_contribution}});
+    c.unavailable_signals = std::move(missing);
+    c.recommendations = a.recommendations;
+    c.ip_address = in.ip_address;
+    c.email = in.email;
+    if (c.decision == "blocked" && !c.ip_address.empty()) blocked_ips.push_back(c.ip_address);
+
+    json payload = check_event_payload(c);
+    events.add(fraud_event("fraud_check_completed", payload, c.entity_id), c.check_id);
+    if (c.risk_level == "high" || c.risk_level == "critical") {
+      payload["signals"] = c.signals;
+      payload["triggered_rules"] = c.triggered_rules;
+      events.add(fraud_event("fraud_alert", payload, c.entity_id), c.check_id);
+    }
+    insert_docs.push_back({{"check_id", c.check_id},
+                           {"entity_type", c.entity_type},
+                           {"entity_id", c.entity_id},
+                           {"customer_id", c.customer_id},
+                           {"input_hash", req.input_hash},
+                           {"input_data", req.data},
+                           {"risk_score", c.risk_score},
+                           {"risk_level", c.risk_level},
+                           {"decision", c.decision},
+                           {"triggered_rules", c.triggered_rules},
+                           {"signals", c.signals},
+                           {"unavailable_signals", c.unavailable_signals},
+                           {"recommendations", c.recommendations},
+                           {"ip_address", c.ip_address},
+                           {"email", c.email}});
+    out[i] = {std::move(c), true};
+    fresh.push_back(i);
   }
-  static const std::string insert_sql =
-      "WITH inserted AS (INSERT INTO fraud.fraud_checks (check_id, entity_type, entity_id, customer_id,"
-      "   input_hash, input_data, risk_score, risk_level, decision, triggered_rules, signals,"
-      "   unavailable_signals, recommendations, ip_address, email)"
-      "  VALUES ($1::uuid, $2, $3, NULLIF($4, ''), $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11::jsonb,"
-      "   ARRAY(SELECT jsonb_array_elements_text($12::jsonb)),"
-      "   ARRAY(SELECT jsonb_array_elements_text($13::jsonb)), NULLIF($14, '')::inet, NULLIF($15, ''))"
-      "  ON CONFLICT (entity_type, entity_id, input_hash) DO NOTHING"
-      "  RETURNING " FRAUD_TS("created_at") " AS created_at),"
-      " events AS (" + fraud_outbox().insert_rows_sql(16) + " WHERE EXISTS (SELECT 1 FROM inserted))"
-      " SELECT created_at FROM inserted";
-  auto inserted = db::exec_hot(
-      tx, insert_sql, c.check_id, c.entity_type, c.entity_id, c.customer_id, req.input_hash,
-      req.data.dump(-1, ' ', false, json::error_handler_t::replace), c.risk_score, c.risk_level,
-      c.decision, c.triggered_rules.dump(), c.signals.dump(), json(c.unavailable_signals).dump(),
-      json(c.recommendations).dump(), c.ip_address, c.email, events.json());
-  if (inserted.empty()) {
-    // An identical request committed first (concurrent retry): its check is the answer. This
-    // statement's snapshot may predate that commit, so a new statement reads it.
-    if (auto existing = check_by_input(tx, req)) return {std::move(*existing), false};
-    throw std::runtime_error("fraud check vanished after a conflicting insert");
+
+  if (!fresh.empty()) {
+    // The new checks and their events in one statement: a check's events (aggregate = its id)
+    // exist only if that check was inserted.
+    static const std::string insert_sql =
+        "WITH d AS (SELECT x.j, x.n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n)),"
+        " inserted AS (INSERT INTO fraud.fraud_checks (check_id, entity_type, entity_id, customer_id,"
+        "   input_hash, input_data, risk_score, risk_level, decision, triggered_rules, signals,"
+        "   unavailable_signals, recommendations, ip_address, email)"
+        "  SELECT (d.j->>'check_id')::uuid, d.j->>'entity_type', d.j->>'entity_id',"
+        "   NULLIF(d.j->>'customer_id', ''), d.j->>'input_hash', d.j->'input_data',"
+        "   (d.j->>'risk_score')::int, d.j->>'risk_level', d.j->>'decision', d.j->'triggered_rules',"
+        "   d.j->'signals', ARRAY(SELECT jsonb_array_elements_text(d.j->'unavailable_signals')),"
+        "   ARRAY(SELECT jsonb_array_elements_text(d.j->'recommendations')),"
+        "   NULLIF(d.j->>'ip_address', '')::inet, NULLIF(d.j->>'email', '')"
+        "  FROM d ORDER BY d.n"
+        "  ON CONFLICT (entity_type, entity_id, input_hash) DO NOTHING"
+        "  RETURNING check_id, created_at),"
+        " events AS (" + fraud_outbox().insert_rows_sql(2) +
+        " WHERE r.aggregate_id::uuid IN (SELECT check_id FROM inserted))"
+        " SELECT check_id::text, " FRAUD_TS("created_at") " FROM inserted";
+    auto inserted = db::exec_hot(
+        tx, insert_sql, insert_docs.dump(-1, ' ', false, json::error_handler_t::replace), events.json());
+    std::unordered_map<std::string, std::string> created_at;
+    for (const auto& row : inserted) created_at.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    for (size_t i : fresh) {
+      auto it = created_at.find(out[i].check.check_id);
+      if (it != created_at.end()) {
+        out[i].check.created_at = it->second;
+        continue;
+      }
+      // An identical request committed first (concurrent retry): its check is the answer. This
+      // statement's snapshot may predate that commit, so a new statement reads it.
+      auto existing = check_by_input(tx, requests[i]);
+      if (!existing) throw std::runtime_error("fraud check vanished after a conflicting insert");
+      out[i] = {std::move(*existing), false};
+    }
   }
-  c.created_at = inserted[0][0].as<std::string>();
-  return {std::move(c), true};
+
+  for (size_t i = 0; i < requests.size(); ++i)
+    if (first_of[i] != i) out[i] = {out[first_of[i]].check, false};
+  return out;
+}
+
+scored_check score_check(pqxx::nontransaction& tx, const score_request& req,
+                         const std::vector<std::string>& unavailable, const rule_settings& settings) {
+  return std::move(score_checks(tx, {req}, {unavailable}, settings).front());
 }
 
 refusable<check_record> review_check(pqxx::work& tx, const review_request& r) {

@@ -1,4 +1,4 @@
-// SQL of the `fraud` schema: checks (scoring in two statements, reviews, listings), blocked
+// SQL of the `fraud` schema: checks (scoring in two statements per batch, reviews, listings), blocked
 // entities (block, unblock, expiry, lookup), analytics and outbox health. Every function runs on a
 // pool thread inside the caller's transaction (scoring: without one) and writes its events to
 // fraud.outbox atomically with its change.
@@ -68,11 +68,22 @@ struct scored_check {
   check_record check;
   bool created = false;  // false: the stored check of an identical earlier request
 };
-// Idempotent lookup, blocked-entity short-circuit, IP history (one read), then the insert of the
-// check and its events (one statement, no events when an identical check won the race), without
-// BEGIN/COMMIT: run it as an autocommit `write` unit. A connection lost during the read is thrown as
-// db::pool::never_sent (safe to run again). `unavailable` lists the signals enrichment could not
-// obtain.
+// Scoring of a batch of requests (the agent batches the scorings that meet, see README) in two
+// statements without BEGIN/COMMIT (run it as an autocommit `write` unit): ONE lookup for all of
+// them (the stored check of an identical request, the first actively blocked identifier, the IP's
+// blocked/rejected history), the rules in C++, then ONE insert of every new check with its events
+// (events only for checks actually inserted). Per request, in order: the stored check of an
+// identical request (nothing written), or the new check. Identical requests within the batch
+// share one check; blocked checks earlier in the batch count in a later request's IP history (as
+// if scored one after the other). A new check that loses the insert to an identical one committed
+// meanwhile answers that one (read by a further statement). A connection lost during the lookup
+// is thrown as db::pool::never_sent (safe to run again). `unavailable[i]` lists the signals
+// enrichment could not obtain for `requests[i]`. Any other failure throws; a lookup or insert
+// statement that failed wrote nothing.
+std::vector<scored_check> score_checks(pqxx::nontransaction& tx, const std::vector<score_request>& requests,
+                                       const std::vector<std::vector<std::string>>& unavailable,
+                                       const rule_settings& settings);
+// score_checks of one request (the same statements).
 scored_check score_check(pqxx::nontransaction& tx, const score_request& req,
                          const std::vector<std::string>& unavailable, const rule_settings& settings);
 

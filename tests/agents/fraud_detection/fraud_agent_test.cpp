@@ -10,7 +10,10 @@
 #include <pqxx/pqxx>
 
 #include "fraud_detection/fraud_detection_agent.hpp"
+#include "fraud_detection/fraud_input.hpp"
 #include "fraud_detection/fraud_messages.hpp"
+#include "fraud_detection/fraud_rules.hpp"
+#include "fraud_detection/fraud_store.hpp"
 #include "order/order_messages.hpp"
 #include "payment/payment_messages.hpp"
 #include "support/agent_fixture.hpp"
@@ -61,6 +64,61 @@ json block(agent_fixture& f, const std::string& type, const std::string& value,
   return r.json();
 }
 
+
+// A validated typed scoring request (as score_order reads it), for the store-level tests.
+fraud::score_request order_request(const std::string& order_id, const std::string& customer_id, const json& data) {
+  input::issue_list issues;
+  auto req = fraud::read_score_message("order", order_id, customer_id, data, true, fraud::rule_settings{}, issues);
+  REQUIRE(req);
+  return std::move(*req);
+}
+
+// Enrichment has nothing to ask for: score_order pushes its scoring while handling the message.
+json complete(json data) {
+  data["order_count_24h"] = 0;
+  data["account_age_days"] = 400;
+  data["payment_method_changes_7d"] = 0;
+  return data;
+}
+
+int64_t lock_waiters(agent_fixture& f) {
+  return f.database().value<int64_t>(
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+}
+
+// Sends every message at once (one requester thread each) while an open transaction holds
+// fraud.fraud_checks against inserts: the first two scorings go out alone (the queue's in-flight
+// limit) and wait in their insert, every other one is queued in the agent. Once a probe sent after
+// all of them has been answered (so the agent has taken them all) and the two inserts wait, the
+// lock is released: the queued scorings leave as ONE batch. Answers come back in message order.
+std::vector<test::reply<fraud::fraud_result>> score_queued(agent_fixture& f, const std::vector<fraud::score_order>& msgs) {
+  auto conn = f.database().connect();
+  pqxx::work hold{*conn};
+  hold.exec("LOCK TABLE fraud.fraud_checks IN SHARE MODE");
+  std::atomic<int> sent{0};
+  std::vector<std::future<test::reply<fraud::fraud_result>>> answers;
+  for (const auto& m : msgs) {
+    answers.push_back(std::async(std::launch::async, [&f, &sent, m] {
+      caf::scoped_actor self{f.system()};
+      auto handle = caf::actor_cast<fraud_actor>(f.directory().handle("fraud_detection"));
+      test::reply<fraud::fraud_result> out;
+      auto pending = self->request(handle, std::chrono::seconds(20), m);
+      ++sent;
+      pending.receive([&](fraud::fraud_result& r) { out.value = std::move(r); },
+                      [&](caf::error& e) { out.error = read_failure(e); });
+      return out;
+    }));
+  }
+  REQUIRE(f.eventually([&] { return sent.load() == static_cast<int>(msgs.size()); }));
+  // Answered at once (no database): the agent has handled every message sent before it.
+  auto probe = f.ask<fraud_actor, fraud::block_status>("fraud_detection", fraud::is_blocked{"planet", "x"});
+  CHECK(probe.error.code == "invalid_type");
+  CHECK(f.eventually([&] { return lock_waiters(f) == 2; }));
+  hold.commit();
+  std::vector<test::reply<fraud::fraud_result>> out;
+  for (auto& a : answers) out.push_back(a.get());
+  return out;
+}
 }  // namespace
 
 TEST_CASE("legacy flat check_fraud body scores low and approved, stored with unavailable signals", "[fraud][agent]") {
@@ -634,4 +692,204 @@ TEST_CASE("enrichment: an agent that does not answer within 1 s is unavailable, 
   CHECK(r->check["unavailable_signals"] ==
         json::array({"high_velocity", "new_account", "frequent_payment_changes"}));
   CHECK(waited >= std::chrono::milliseconds(900));  // it did wait for the payment agent
+}
+
+TEST_CASE("score_checks: one batch answers every request in order, stored and repeated requests write nothing new",
+          "[fraud][batch]") {
+  test::migrated_database db;
+  auto conn = db.connect();
+  pqxx::nontransaction tx{*conn};
+  const fraud::rule_settings settings;
+  const auto count = [&](const std::string& sql) { return tx.exec1(sql)[0].as<int64_t>(); };
+  tx.exec("INSERT INTO fraud.blocked_entities (block_id, entity_type, entity_value, reason, blocked_by)"
+          " VALUES (gen_random_uuid(), 'email', 'blocked@x.com', 'test', 'analyst')");
+  const auto stored_req = order_request("ord-s", "CUST-1", {{"amount", 100}});
+  const auto stored = fraud::score_check(tx, stored_req, {}, settings);
+  REQUIRE(stored.created);
+  REQUIRE(count("SELECT count(*) FROM fraud.fraud_checks") == 1);
+  REQUIRE(count("SELECT count(*) FROM fraud.outbox") == 1);
+
+  const std::vector<fraud::score_request> requests{
+      order_request("ord-a", "CUST-1", {{"amount", 100}}),                                    // approved
+      stored_req,                                                                              // stored
+      order_request("ord-b", "CUST-2", {{"amount", 10}, {"email", "Blocked@X.com"}}),         // blocked
+      order_request("ord-d", "CUST-3", {{"amount", 2500}, {"address_mismatch", true}}),       // flagged
+      order_request("ord-d", "CUST-3", {{"amount", "2500.00"}, {"address_mismatch", true}}),  // the same
+      order_request("ord-h", "CUST-4",
+                    {{"amount", 50}, {"ip_address", "192.0.2.9"}, {"ip_reputation", "bad"}, {"address_mismatch", true}}),
+  };
+  const std::vector<std::vector<std::string>> unavailable{
+      {"high_velocity"}, {}, {"high_velocity", "new_account"}, {}, {}, {"frequent_payment_changes"}};
+  const auto out = fraud::score_checks(tx, requests, unavailable, settings);
+  REQUIRE(out.size() == requests.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    INFO("request " << i);
+    CHECK(out[i].check.entity_id == requests[i].entity_id);
+    CHECK_FALSE(out[i].check.created_at.empty());
+  }
+  CHECK(out[0].created);
+  CHECK(out[0].check.decision == "approved");
+  CHECK(out[0].check.risk_score == 0);
+  CHECK(out[0].check.unavailable_signals == std::vector<std::string>{"high_velocity"});
+
+  CHECK_FALSE(out[1].created);
+  CHECK(out[1].check.check_id == stored.check.check_id);
+  CHECK(out[1].check.created_at == stored.check.created_at);
+
+  CHECK(out[2].created);
+  CHECK(out[2].check.decision == "blocked");
+  CHECK(out[2].check.risk_level == "critical");
+  CHECK(out[2].check.triggered_rules == json::array({{{"rule", "blocked_entity"}, {"type", "email"}}}));
+  CHECK(out[2].check.unavailable_signals.empty());  // nothing was scored
+
+  CHECK(out[3].created);
+  CHECK(out[3].check.decision == "flagged");
+  CHECK(out[3].check.risk_score == 35);
+  CHECK_FALSE(out[4].created);
+  CHECK(out[4].check.check_id == out[3].check.check_id);
+  CHECK(out[4].check.created_at == out[3].check.created_at);
+
+  CHECK(out[5].created);
+  CHECK(out[5].check.decision == "manual_review");
+  CHECK(out[5].check.risk_score == 60);
+  CHECK(out[5].check.unavailable_signals == std::vector<std::string>{"frequent_payment_changes"});
+
+  // Four new checks (a, b, d, h); events: 1 + 2 (critical) + 1 + 2 (high), each for its own check.
+  CHECK(count("SELECT count(*) FROM fraud.fraud_checks") == 5);
+  CHECK(count("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-d'") == 1);
+  CHECK(count("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-s'") == 1);
+  CHECK(count("SELECT count(*) FROM fraud.outbox") == 7);
+  const auto events_of = [&](const fraud::scored_check& c) {
+    return tx.exec_params1("SELECT count(*) FROM fraud.outbox WHERE aggregate_id = $1", c.check.check_id)[0].as<int64_t>();
+  };
+  CHECK(events_of(out[0]) == 1);
+  CHECK(events_of(out[1]) == 1);  // the stored check's own event only
+  CHECK(events_of(out[2]) == 2);
+  CHECK(events_of(out[3]) == 1);
+  CHECK(events_of(out[5]) == 2);
+  CHECK(count("SELECT count(*) FROM fraud.outbox WHERE name = 'fraud.fraud_alert'") == 2);
+  // The rows are what was answered.
+  auto row = tx.exec_params1(
+      "SELECT decision, risk_score, array_to_string(unavailable_signals, ','), host(ip_address),"
+      " input_data->>'amount' FROM fraud.fraud_checks WHERE check_id = $1::uuid",
+      out[5].check.check_id);
+  CHECK(row[0].as<std::string>() == "manual_review");
+  CHECK(row[1].as<int>() == 60);
+  CHECK(row[2].as<std::string>() == "frequent_payment_changes");
+  CHECK(row[3].as<std::string>() == "192.0.2.9");
+  CHECK(row[4].as<std::string>() == requests[5].data["amount"].get<std::string>());
+
+  // The whole batch again: every request answers its stored check, nothing is written.
+  const auto again = fraud::score_checks(tx, requests, unavailable, settings);
+  for (size_t i = 0; i < again.size(); ++i) {
+    INFO("request " << i);
+    CHECK_FALSE(again[i].created);
+    CHECK(again[i].check.check_id == out[i].check.check_id);
+  }
+  CHECK(count("SELECT count(*) FROM fraud.fraud_checks") == 5);
+  CHECK(count("SELECT count(*) FROM fraud.outbox") == 7);
+}
+
+TEST_CASE("score_checks: blocked checks earlier in a batch count in a later request's IP history", "[fraud][batch]") {
+  test::migrated_database db;
+  auto conn = db.connect();
+  pqxx::nontransaction tx{*conn};
+  tx.exec("INSERT INTO fraud.blocked_entities (block_id, entity_type, entity_value, reason, blocked_by)"
+          " VALUES (gen_random_uuid(), 'email', 'ring@x.com', 'test', 'analyst')");
+  const std::string ip = "198.51.100.50";
+  const std::vector<fraud::score_request> requests{
+      order_request("ip-0", "CUST-1", {{"amount", 1}, {"ip_address", ip}}),  // no history yet
+      order_request("ip-1", "CUST-1", {{"amount", 1}, {"ip_address", ip}, {"email", "ring@x.com"}}),
+      order_request("ip-2", "CUST-1", {{"amount", 1}, {"ip_address", ip}, {"email", "ring@x.com"}}),
+      order_request("ip-3", "CUST-1", {{"amount", 1}, {"ip_address", ip}}),  // two blocked before it
+  };
+  const auto out = fraud::score_checks(tx, requests, std::vector<std::vector<std::string>>(4), fraud::rule_settings{});
+  REQUIRE(out.size() == 4);
+  CHECK(out[0].check.signals.empty());
+  CHECK(out[1].check.decision == "blocked");
+  CHECK(out[2].check.decision == "blocked");
+  REQUIRE(out[3].check.signals.size() == 1);
+  CHECK(out[3].check.signals[0]["signal_type"] == "bad_ip_reputation");
+  CHECK(out[3].check.risk_score == 40);
+  // The same answer a later request gets from the stored history alone.
+  const auto later = fraud::score_check(tx, order_request("ip-4", "CUST-1", {{"amount", 1}, {"ip_address", ip}}), {},
+                                        fraud::rule_settings{});
+  CHECK(later.check.risk_score == 40);
+}
+
+TEST_CASE("24 scorings that meet share statements, each answered with its own check", "[fraud][agent][batch][concurrency]") {
+  agent_fixture f{{fraud_spec()}};
+  block(f, "email", "stop@x.com");
+  std::vector<fraud::score_order> msgs;
+  for (int i = 0; i < 24; ++i) {
+    json data = complete({{"amount", 10 + i}});
+    if (i % 4 == 1) data["email"] = "stop@x.com";          // blocked
+    if (i % 4 == 2) data["address_mismatch"] = true;       // 20: low, approved
+    msgs.push_back({"ord-many-" + std::to_string(i), "CUST-M" + std::to_string(i), data});
+  }
+  auto answers = score_queued(f, msgs);
+  std::set<std::string> ids;
+  for (int i = 0; i < 24; ++i) {
+    INFO("order " << i);
+    auto& a = answers[i];
+    REQUIRE(a.ok());
+    CHECK(a->entity_id == "ord-many-" + std::to_string(i));
+    CHECK(a->customer_id == "CUST-M" + std::to_string(i));
+    CHECK(a->decision == (i % 4 == 1 ? "blocked" : "approved"));
+    CHECK(a->risk_score == (i % 4 == 1 ? 100 : i % 4 == 2 ? 20 : 0));
+    ids.insert(a->check_id);
+  }
+  CHECK(ids.size() == 24);
+  CHECK(count_rows(f, "fraud_checks") == 24);
+  for (const auto& id : ids)
+    CHECK(f.database().value<int64_t>("SELECT count(*) FROM fraud.fraud_checks WHERE check_id = '" + id + "'") == 1);
+  // An autocommit statement stamps its rows with its own now(): the two that went out alone, and
+  // ONE statement for the 22 that were queued.
+  CHECK(f.database().value<int64_t>("SELECT count(DISTINCT created_at) FROM fraud.fraud_checks") <= 3);
+  // /health counts the same: 24 scorings in at most 3 batches, the largest carrying the 22.
+  auto shared = f.get("fraud_detection", "/health").json()["shared_statements"]["scorings"];
+  CHECK(shared["items"] == 24);
+  CHECK(shared["batches"].get<int64_t>() <= 3);
+  CHECK(shared["largest"].get<int64_t>() >= 22);
+  CHECK(f.eventually([&] {
+    return f.events("fraud.fraud_check_completed").size() == 24 && f.events("fraud.fraud_alert").size() == 6;
+  }));
+}
+
+TEST_CASE("a failing shared scoring statement fails only its own request", "[fraud][agent][batch][concurrency]") {
+  agent_fixture f{{fraud_spec()}};
+  f.database().exec(
+      "CREATE FUNCTION fraud.refuse_test_check() RETURNS trigger LANGUAGE plpgsql AS $$"
+      " BEGIN IF NEW.entity_id = 'ord-refused' THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$;"
+      "CREATE TRIGGER refuse_test_check BEFORE INSERT ON fraud.fraud_checks"
+      " FOR EACH ROW EXECUTE FUNCTION fraud.refuse_test_check()");
+  std::vector<fraud::score_order> msgs;
+  for (int i = 0; i < 10; ++i) {
+    // The refused one is queued (not among the two that go out first), so it shares a statement.
+    const std::string id = i == 5 ? "ord-refused" : "ord-ok-" + std::to_string(i);
+    msgs.push_back({id, "CUST-T", complete({{"amount", 100 + i}})});
+  }
+  auto answers = score_queued(f, msgs);
+  for (int i = 0; i < 10; ++i) {
+    INFO("order " << i);
+    if (i == 5) {
+      CHECK_FALSE(answers[i].ok());
+      CHECK(answers[i].error.kind == failure_kind::internal);
+    } else {
+      REQUIRE(answers[i].ok());
+      CHECK(answers[i]->entity_id == msgs[i].order_id);
+      CHECK(answers[i]->decision == "approved");
+    }
+  }
+  CHECK(count_rows(f, "fraud_checks") == 9);
+  CHECK(f.database().value<int64_t>("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-refused'") == 0);
+  CHECK(f.eventually([&] { return f.events("fraud.fraud_check_completed").size() == 9; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.events("fraud.fraud_check_completed").size() == 9);
+  f.database().exec("DROP TRIGGER refuse_test_check ON fraud.fraud_checks; DROP FUNCTION fraud.refuse_test_check()");
+  // Without the trigger the same request is scored.
+  auto retried = f.ask<fraud_actor, fraud::fraud_result>("fraud_detection", msgs[5]);
+  REQUIRE(retried.ok());
+  CHECK(retried->entity_id == "ord-refused");
+  CHECK(count_rows(f, "fraud_checks") == 10);
 }
