@@ -13,7 +13,9 @@
 # gateway on BENCH_GATEWAY_PORT (18080) and legacy ports from BENCH_LEGACY_BASE (18000).
 # Environment: MERCATO_BUILD_DIR (build), BENCH_CONNECTIONS (64), BENCH_SECONDS (15), BENCH_POOL (8),
 # BENCH_CONFIG_EXTRA (TOML appended to the server's config, for A/B runs: e.g.
-# $'[order]\nconfirm_batch_max = 1' turns the order agent's confirmation batching off).
+# $'[order]\nconfirm_batch_max = 1' turns the order agent's confirmation batching off), BENCH_ANALYZE
+# (0; 1 = ANALYZE after the 2 s warm-up: the steady state of a server whose tables autovacuum has
+# analyzed once, instead of plans made on the fresh database's empty tables).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -137,6 +139,14 @@ echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --shor
 
 # Warm-up (caches, connections), then the measured runs.
 wrk -t"$threads" -c"$connections" -d2s -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null
+psql_bin="${MERCATO_PG_BIN:-/usr/lib/postgresql/15/bin}/psql"
+if [[ "${BENCH_ANALYZE:-0}" == 1 ]]; then
+  # Steady state: what autovacuum's first pass does within a minute of a new database filling up.
+  # The statistics change invalidates the prepared statements' plans, which were made when the
+  # tables were empty (a generic plan made then scans tables that have since grown).
+  runuser -u postgres -- "$psql_bin" -X -q "$DATABASE_URL" -c "ANALYZE" >/dev/null
+  echo "# statistics: ANALYZE after the warm-up (BENCH_ANALYZE=1)"
+fi
 echo "## POST /orders (legacy port 8000)"
 cpu_before="$(cpu_ticks)"
 wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 5s -s bench/lua/place_order.lua "http://$host:$order_port" \
@@ -157,7 +167,6 @@ wrk -t"$threads" -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "
 # Consistency after the storm: no negative stock, reservations add up (inventory's own CHECKs
 # make a violation impossible; this prints what the database says).
 echo "## consistency"
-psql_bin="${MERCATO_PG_BIN:-/usr/lib/postgresql/15/bin}/psql"
 runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "
   SELECT 'orders_by_status ' || string_agg(status || '=' || n, ' ') FROM
     (SELECT status, count(*) n FROM orders.orders GROUP BY status ORDER BY status) s;" 2>/dev/null || true

@@ -540,7 +540,9 @@ std::vector<std::optional<reservation_set>> confirm_all_active(pqxx::transaction
   // `mine` locks the rows confirm() would lock (in one global order, so that two batches never
   // wait on each other crosswise) and sees their latest state (a sweep that committed meanwhile
   // shows as 'expired'); `ready` keeps the orders whose rows are all active and unexpired, so each
-  // order is confirmed whole or not at all, and never on a row the sweeper closed.
+  // order is confirmed whole or not at all, and never on a row the sweeper closed. The update finds
+  // its rows through `order_id = ANY($1)` (the order index), not through `ready`, whose join the
+  // generic plan would drive from all active reservations.
   auto rows = prep(tx,
                    "WITH mine AS (SELECT order_id, status, expires_at FROM inventory.reservations"
                    "   WHERE order_id = ANY($1::text[]) AND status IN ('active', 'confirmed', 'expired')"
@@ -549,7 +551,8 @@ std::vector<std::optional<reservation_set>> confirm_all_active(pqxx::transaction
                    "   HAVING bool_and(status = 'active' AND expires_at > now())),"
                    " confirmed AS (UPDATE inventory.reservations"
                    "   SET status = 'confirmed', expires_at = NULL, updated_at = now()"
-                   "   WHERE order_id IN (SELECT order_id FROM ready) AND status = 'active'"
+                   "   WHERE order_id = ANY($1::text[]) AND status = 'active'"
+                   "   AND order_id IN (SELECT order_id FROM ready)"
                    "   RETURNING order_id, reservation_id, product_id, warehouse_id, quantity)"
                    " SELECT order_id, reservation_id::text, product_id, warehouse_id::text, quantity FROM confirmed"
                    " ORDER BY order_id, product_id, warehouse_id, reservation_id",
