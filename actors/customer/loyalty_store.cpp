@@ -784,7 +784,7 @@ std::string placement_documents(const std::vector<event>& events) {
 const std::string placement_statement =
     "WITH ev AS (SELECT DISTINCT ON (1) (d->>'event_id')::uuid AS event_id, n, d->>'name' AS name, "
     "d->>'order_id' AS order_id, d->>'customer_id' AS customer_id, (d->>'total')::numeric AS total "
-    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(d, n) ORDER BY 1, n), "
+    "FROM mercato.batch_items($1::jsonb) AS a(d, n) ORDER BY 1, n), "
     "done AS (INSERT INTO customers.processed_events (event_id, consumer) SELECT event_id, $2::text FROM ev "
     "ON CONFLICT DO NOTHING RETURNING event_id), "
     "orders AS (SELECT ev.order_id, (array_agg(ev.customer_id ORDER BY ev.n))[1] AS customer_id, "

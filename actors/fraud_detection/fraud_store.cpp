@@ -187,7 +187,7 @@ std::vector<scored_check> score_checks(pqxx::nontransaction& tx, const std::vect
   // blocked/rejected history.
   static const std::string lookup_sql =
       std::string{"WITH d AS (SELECT x.j, x.n"
-                  " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n))"
+                  " FROM mercato.batch_items($1::jsonb) AS x(j, n))"
                   " SELECT d.n, "} +
       check_columns +
       ", blocked.entity_type, ip.hits"
@@ -322,7 +322,7 @@ std::vector<scored_check> score_checks(pqxx::nontransaction& tx, const std::vect
     // The new checks and their events in one statement: a check's events (aggregate = its id)
     // exist only if that check was inserted.
     static const std::string insert_sql =
-        "WITH d AS (SELECT x.j, x.n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n)),"
+        "WITH d AS (SELECT x.j, x.n FROM mercato.batch_items($1::jsonb) AS x(j, n)),"
         " inserted AS (INSERT INTO fraud.fraud_checks (check_id, entity_type, entity_id, customer_id,"
         "   input_hash, input_data, risk_score, risk_level, decision, triggered_rules, signals,"
         "   unavailable_signals, recommendations, ip_address, email)"

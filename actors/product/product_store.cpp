@@ -762,7 +762,7 @@ std::vector<bool> record_sales(pqxx::transaction_base& tx, const std::vector<sal
   // row twice.
   static const std::string sql =
       "WITH d AS (SELECT DISTINCT ON (1) (x.j->>'event_id')::uuid AS event_id, x.n, x.j->'lines' AS lines "
-      "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(j, n) ORDER BY 1, x.n), "
+      "FROM mercato.batch_items($1::jsonb) AS x(j, n) ORDER BY 1, x.n), "
       "p AS (INSERT INTO catalog.processed_events (event_id, consumer) SELECT event_id, $2::text FROM d "
       "ON CONFLICT DO NOTHING RETURNING event_id), "
       "s AS (INSERT INTO catalog.item_sales_daily (item_id, day, units) "

@@ -13,6 +13,7 @@
 #include "customer/customer_store.hpp"
 #include "order/order_agent.hpp"
 #include "support/agent_fixture.hpp"
+#include "support/plan_capture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
@@ -528,6 +529,7 @@ TEST_CASE("placement events apply in one statement, once", "[customer][events]")
 TEST_CASE("a run of placement events applies in one statement, folded per order and per customer", "[customer][events]") {
   agent_fixture f{{customer_spec()}, seeded()};
   auto conn = f.database().connect();
+  plan_capture plans{*conn};
   // as the agent runs a batch of only order_created / order_confirmed: one statement, no transaction
   auto apply = [&](const std::vector<event>& events) {
     pqxx::nontransaction tx{*conn};
@@ -605,6 +607,13 @@ TEST_CASE("a run of placement events applies in one statement, folded per order 
   // only placement events belong in a run
   CHECK_THROWS_AS(apply({created_a, order_event("order_cancelled", {{"order_id", "ord-b-a"}})}), std::logic_error);
   CHECK(stats("CUST-002") == "6/138.00/t");
+  // The statement's generic plan probes orders and profiles by key (tests/support/plan_capture.hpp).
+  const auto shared = plans.plans_of("mercato.batch_items");
+  REQUIRE_FALSE(shared.empty());
+  for (const auto& plan : shared) {
+    INFO(plan);
+    CHECK(table_reads(plan) == std::vector<std::string>{});
+  }
 }
 
 TEST_CASE("concurrent order events through the agent end in exact stats", "[customer][events][concurrency]") {

@@ -17,6 +17,7 @@
 #include "order/order_messages.hpp"
 #include "payment/payment_messages.hpp"
 #include "support/agent_fixture.hpp"
+#include "support/plan_capture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
@@ -698,6 +699,7 @@ TEST_CASE("score_checks: one batch answers every request in order, stored and re
           "[fraud][batch]") {
   test::migrated_database db;
   auto conn = db.connect();
+  plan_capture plans{*conn};
   pqxx::nontransaction tx{*conn};
   const fraud::rule_settings settings;
   const auto count = [&](const std::string& sql) { return tx.exec1(sql)[0].as<int64_t>(); };
@@ -722,6 +724,13 @@ TEST_CASE("score_checks: one batch answers every request in order, stored and re
       {"high_velocity"}, {}, {"high_velocity", "new_account"}, {}, {}, {"frequent_payment_changes"}};
   const auto out = fraud::score_checks(tx, requests, unavailable, settings);
   REQUIRE(out.size() == requests.size());
+  // Every shared statement's generic plan probes by key (tests/support/plan_capture.hpp).
+  const auto shared = plans.plans_of("mercato.batch_items");
+  REQUIRE_FALSE(shared.empty());
+  for (const auto& plan : shared) {
+    INFO(plan);
+    CHECK(table_reads(plan) == std::vector<std::string>{});
+  }
   for (size_t i = 0; i < out.size(); ++i) {
     INFO("request " << i);
     CHECK(out[i].check.entity_id == requests[i].entity_id);

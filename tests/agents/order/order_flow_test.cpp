@@ -18,6 +18,7 @@
 #include "product/product_agent.hpp"
 #include "runtime/uuid.hpp"
 #include "support/agent_fixture.hpp"
+#include "support/plan_capture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
@@ -368,9 +369,15 @@ TEST_CASE("order store: a batch of confirmations answers per order and writes on
   json docs = json::array({doc(pending, saga_of(pending)), doc(cancelled, saga_of(cancelled)),
                            doc(unknown, "30000000-0000-4000-8000-00000000beef")});
   auto c = f->database().connect();
+  plan_capture plans{*c};
   pqxx::nontransaction tx{*c};
   auto stamps = order::commit_confirmations(tx, docs);
   REQUIRE(stamps.size() == 3);
+  // The generic plan probes each order by key; it does not hash all pending orders.
+  const auto plan = plans.plans_of("UPDATE orders.orders SET status = 'confirmed'");
+  REQUIRE(plan.size() == 1);
+  INFO(plan[0]);
+  CHECK(table_reads(plan[0]) == std::vector<std::string>{});
   CHECK(stamps[0].has_value());
   CHECK_FALSE(stamps[1].has_value());
   CHECK_FALSE(stamps[2].has_value());
@@ -426,9 +433,14 @@ TEST_CASE("order store: a batch of placements answers per order; a taken key wri
                                         *keys[i] ? &claim : nullptr));
   }
   auto c = f->database().connect();
+  plan_capture plans{*c};
   pqxx::nontransaction tx{*c};
   auto placed = order::insert_placed_orders(tx, docs);
   REQUIRE(placed.size() == 4);
+  const auto plan = plans.plans_of("INSERT INTO orders.orders");
+  REQUIRE(plan.size() == 1);
+  INFO(plan[0]);
+  CHECK(table_reads(plan[0]) == std::vector<std::string>{});
   REQUIRE(placed[0].has_value());
   CHECK_FALSE(placed[1].has_value());
   REQUIRE(placed[2].has_value());

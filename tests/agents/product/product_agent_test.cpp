@@ -13,6 +13,7 @@
 #include "runtime/uuid.hpp"
 #include "product_fixture.hpp"
 #include "support/agent_fixture.hpp"
+#include "support/plan_capture.hpp"
 
 using namespace mercato;
 using namespace mercato::test;
@@ -367,8 +368,16 @@ TEST_CASE("record_sales: one statement for several events, each counted once", "
   agent_fixture f{{product_spec()}, seeded()};
   const std::string a = uuid_v4(), b = uuid_v4(), c = uuid_v4();
   auto conn = f.database().connect();
+  plan_capture plans{*conn};
   pqxx::nontransaction tx{*conn};
   CHECK(record_sales(tx, {{c, {{"item-x", 4}}}}) == std::vector<bool>{true});
+  // Every shared statement's generic plan probes by key (tests/support/plan_capture.hpp).
+  const auto shared = plans.plans_of("mercato.batch_items");
+  REQUIRE_FALSE(shared.empty());
+  for (const auto& plan : shared) {
+    INFO(plan);
+    CHECK(table_reads(plan) == std::vector<std::string>{});
+  }
   const std::vector<sale> batch{{a, {{"item-x", 2}, {"item-y", 1}}},
                                 {b, {{"item-x", 3}}},
                                 {a, {{"item-x", 2}, {"item-y", 1}}},  // a copy later in the batch
