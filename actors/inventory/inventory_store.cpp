@@ -540,20 +540,21 @@ std::vector<std::optional<reservation_set>> confirm_all_active(pqxx::transaction
   // `mine` locks the rows confirm() would lock (in one global order, so that two batches never
   // wait on each other crosswise) and sees their latest state (a sweep that committed meanwhile
   // shows as 'expired'); `ready` keeps the orders whose rows are all active and unexpired, so each
-  // order is confirmed whole or not at all, and never on a row the sweeper closed. The update finds
-  // its rows through `order_id = ANY($1)` (the order index), not through `ready`, whose join the
-  // generic plan would drive from all active reservations.
+  // order is confirmed whole or not at all, and never on a row the sweeper closed. The update takes
+  // its rows from `mine` by primary key: they are locked, so their status there is current, and
+  // no status predicate on the table is left for a generic plan to drive from the sweep's index of
+  // all active reservations.
   auto rows = prep(tx,
-                   "WITH mine AS (SELECT order_id, status, expires_at FROM inventory.reservations"
+                   "WITH mine AS (SELECT reservation_id, order_id, status, expires_at FROM inventory.reservations"
                    "   WHERE order_id = ANY($1::text[]) AND status IN ('active', 'confirmed', 'expired')"
                    "   ORDER BY product_id, warehouse_id, reservation_id FOR UPDATE),"
                    " ready AS (SELECT order_id FROM mine GROUP BY order_id"
                    "   HAVING bool_and(status = 'active' AND expires_at > now())),"
-                   " confirmed AS (UPDATE inventory.reservations"
+                   " confirmed AS (UPDATE inventory.reservations r"
                    "   SET status = 'confirmed', expires_at = NULL, updated_at = now()"
-                   "   WHERE order_id = ANY($1::text[]) AND status = 'active'"
-                   "   AND order_id IN (SELECT order_id FROM ready)"
-                   "   RETURNING order_id, reservation_id, product_id, warehouse_id, quantity)"
+                   "   FROM mine WHERE r.reservation_id = mine.reservation_id AND mine.status = 'active'"
+                   "   AND mine.order_id IN (SELECT order_id FROM ready)"
+                   "   RETURNING r.order_id, r.reservation_id, r.product_id, r.warehouse_id, r.quantity)"
                    " SELECT order_id, reservation_id::text, product_id, warehouse_id::text, quantity FROM confirmed"
                    " ORDER BY order_id, product_id, warehouse_id, reservation_id",
                    {text_array(order_ids)});

@@ -219,6 +219,9 @@ void change_set::apply(pqxx::work& tx) {
     eat.push_back(e.occurred_at);
   }
   for (auto* v : {&eid, &eagg, &ename, &ecorr, &epay, &eat}) p.push_back(text_array(*v));
+  // `rc` says "still open" as `<> ALL` of the closed statuses, not `IN ('active', 'confirmed')`:
+  // the IN form matches reservations_live's predicate, and a generic plan then read that whole
+  // index (every open reservation) instead of probing the primary key per closed row.
   static const std::string sql =
       "WITH lv AS (UPDATE inventory.stock_levels s SET quantity = s.quantity + d.dq,"
       "   reserved_quantity = s.reserved_quantity + d.dr, alert_state = d.st, last_updated = now()"
@@ -242,7 +245,7 @@ void change_set::apply(pqxx::work& tx) {
       "   closed_at = CASE WHEN c.st IN ('released', 'expired', 'fulfilled') THEN now() ELSE r.closed_at END,"
       "   expires_at = CASE WHEN c.st = 'confirmed' THEN NULL ELSE r.expires_at END"
       "  FROM unnest($22::uuid[], $23::text[], $24::text[], $25::int[]) AS c(id, st, reason, q)"
-      "  WHERE r.reservation_id = c.id AND r.status IN ('active', 'confirmed') RETURNING 1),"
+      "  WHERE r.reservation_id = c.id AND r.status <> ALL ('{released, expired, fulfilled}') RETURNING 1),"
       " ao AS (INSERT INTO inventory.stock_alerts (alert_id, product_id, warehouse_id, alert_level,"
       "   available_quantity, reorder_point, suggested_reorder_quantity, status)"
       "  SELECT gen_random_uuid(), a.p, a.w, a.lvl, a.av, a.rp, a.sq, 'open'"

@@ -13,12 +13,15 @@
 #include "inventory/inventory_messages.hpp"
 #include "inventory/inventory_store.hpp"
 #include "support/agent_fixture.hpp"
+#include "support/plan_capture.hpp"
 
 using namespace mercato;
 using namespace mercato::inventory;
 using mercato::test::agent_fixture;
 using mercato::test::fixture_options;
+using mercato::test::plan_capture;
 using mercato::test::spec_for;
+using mercato::test::table_reads;
 using nlohmann::json;
 
 namespace {
@@ -135,6 +138,35 @@ TEST_CASE("a reserve batch answers every order as if alone, in arrival order", "
   CHECK(f.sql_int("SELECT count(*) FROM inventory.stock_alerts WHERE product_id = 'item-a' AND status = 'open'") == 1);
 }
 
+TEST_CASE("a reserve batch's statements probe reservations by key under a generic plan",
+          "[inventory][batch][plans]") {
+  batch_fixture f;
+  f.stock("item-p", 50);
+  f.stock("item-q", 50);
+  auto c = f.database().connect();
+  plan_capture plans{*c};
+  {
+    pqxx::work tx{*c};
+    auto reg = store::load_warehouses(tx);
+    auto out = store::reserve_batch(tx, {request("order-p1", {{"item-p", 2, ""}}),
+                                         request("order-p2", {{"item-p", 1, ""}, {"item-q", 3, ""}})}, reg);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].ok());
+    CHECK(out[1].ok());
+    tx.commit();
+  }
+  // Reservations grow with every order; stock levels and open alerts only with the catalogue.
+  for (const char* statement : {"FROM inventory.stock_levels WHERE product_id = ANY", "UPDATE inventory.stock_levels s"}) {
+    const auto plan = plans.plans_of(statement);
+    REQUIRE(plan.size() == 1);
+    INFO(plan[0]);
+    std::vector<std::string> reads;
+    for (auto& r : table_reads(plan[0]))
+      if (r.find("reservations") != std::string::npos) reads.push_back(r);
+    CHECK(reads == std::vector<std::string>{});
+  }
+}
+
 TEST_CASE("a stale set in a reserve batch is expired and replaced after the batch's write", "[inventory][batch]") {
   batch_fixture f;
   f.stock("item-a", 4);
@@ -206,10 +238,16 @@ TEST_CASE("confirmations in one statement: each order all or none, the others le
                     " WHERE order_id = 'order-done'");
 
   auto c = f.database().connect();
+  plan_capture plans{*c};
   pqxx::nontransaction tx{*c};
   const std::vector<std::string> ids{"order-ok", "order-stale", "order-none", "order-two", "order-done", "order-ok"};
   auto out = store::confirm_all_active(tx, ids);
   REQUIRE(out.size() == ids.size());
+  // The generic plan finds the rows by order, not through every open reservation.
+  const auto plan = plans.plans_of("inventory.reservations");
+  REQUIRE(plan.size() == 1);
+  INFO(plan[0]);
+  CHECK(table_reads(plan[0]) == std::vector<std::string>{});
   REQUIRE(out[0]);
   CHECK(out[0]->order_id == "order-ok");
   REQUIRE(out[0]->reservations.size() == 1);
