@@ -3,6 +3,7 @@
 #include <regex>
 #include <sstream>
 
+#include <catch2/catch.hpp>
 #include <pqxx/errorhandler>
 #include <pqxx/nontransaction>
 
@@ -80,6 +81,19 @@ std::vector<std::string> table_reads(const std::string& plan) {
   }
   unconditioned();
   return out;
+}
+
+void check_key_probes(const plan_capture& plans, std::string_view marker, std::string_view table) {
+  const auto found = plans.plans_of(marker);
+  INFO("statements containing: " << marker);
+  REQUIRE_FALSE(found.empty());
+  for (const auto& plan : found) {
+    INFO(plan);
+    std::vector<std::string> reads;
+    for (auto& r : table_reads(plan))
+      if (table.empty() || r.find(table) != std::string::npos) reads.push_back(std::move(r));
+    CHECK(reads == std::vector<std::string>{});
+  }
 }
 
 }  // namespace mercato::test

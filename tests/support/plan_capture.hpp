@@ -44,4 +44,8 @@ class plan_capture {
 // made again when the table's statistics change.
 std::vector<std::string> table_reads(const std::string& plan);
 
+// Catch2 checks: at least one statement whose text contains `marker` ran, and no plan of them has
+// table_reads() (only those naming `table`, when given: e.g. the tables that grow with orders).
+void check_key_probes(const plan_capture& plans, std::string_view marker, std::string_view table = {});
+
 }  // namespace mercato::test

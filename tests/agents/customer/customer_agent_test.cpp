@@ -608,12 +608,7 @@ TEST_CASE("a run of placement events applies in one statement, folded per order 
   CHECK_THROWS_AS(apply({created_a, order_event("order_cancelled", {{"order_id", "ord-b-a"}})}), std::logic_error);
   CHECK(stats("CUST-002") == "6/138.00/t");
   // The statement's generic plan probes orders and profiles by key (tests/support/plan_capture.hpp).
-  const auto shared = plans.plans_of("mercato.batch_items");
-  REQUIRE_FALSE(shared.empty());
-  for (const auto& plan : shared) {
-    INFO(plan);
-    CHECK(table_reads(plan) == std::vector<std::string>{});
-  }
+  check_key_probes(plans, "mercato.batch_items");
 }
 
 TEST_CASE("concurrent order events through the agent end in exact stats", "[customer][events][concurrency]") {

@@ -725,12 +725,7 @@ TEST_CASE("score_checks: one batch answers every request in order, stored and re
   const auto out = fraud::score_checks(tx, requests, unavailable, settings);
   REQUIRE(out.size() == requests.size());
   // Every shared statement's generic plan probes by key (tests/support/plan_capture.hpp).
-  const auto shared = plans.plans_of("mercato.batch_items");
-  REQUIRE_FALSE(shared.empty());
-  for (const auto& plan : shared) {
-    INFO(plan);
-    CHECK(table_reads(plan) == std::vector<std::string>{});
-  }
+  check_key_probes(plans, "mercato.batch_items");
   for (size_t i = 0; i < out.size(); ++i) {
     INFO("request " << i);
     CHECK(out[i].check.entity_id == requests[i].entity_id);

@@ -21,7 +21,7 @@ using mercato::test::agent_fixture;
 using mercato::test::fixture_options;
 using mercato::test::plan_capture;
 using mercato::test::spec_for;
-using mercato::test::table_reads;
+using mercato::test::check_key_probes;
 using nlohmann::json;
 
 namespace {
@@ -156,15 +156,8 @@ TEST_CASE("a reserve batch's statements probe reservations by key under a generi
     tx.commit();
   }
   // Reservations grow with every order; stock levels and open alerts only with the catalogue.
-  for (const char* statement : {"FROM inventory.stock_levels WHERE product_id = ANY", "UPDATE inventory.stock_levels s"}) {
-    const auto plan = plans.plans_of(statement);
-    REQUIRE(plan.size() == 1);
-    INFO(plan[0]);
-    std::vector<std::string> reads;
-    for (auto& r : table_reads(plan[0]))
-      if (r.find("reservations") != std::string::npos) reads.push_back(r);
-    CHECK(reads == std::vector<std::string>{});
-  }
+  check_key_probes(plans, "FROM inventory.stock_levels WHERE product_id = ANY", "reservations");
+  check_key_probes(plans, "UPDATE inventory.stock_levels s", "reservations");
 }
 
 TEST_CASE("a stale set in a reserve batch is expired and replaced after the batch's write", "[inventory][batch]") {
@@ -244,10 +237,7 @@ TEST_CASE("confirmations in one statement: each order all or none, the others le
   auto out = store::confirm_all_active(tx, ids);
   REQUIRE(out.size() == ids.size());
   // The generic plan finds the rows by order, not through every open reservation.
-  const auto plan = plans.plans_of("inventory.reservations");
-  REQUIRE(plan.size() == 1);
-  INFO(plan[0]);
-  CHECK(table_reads(plan[0]) == std::vector<std::string>{});
+  check_key_probes(plans, "inventory.reservations");
   REQUIRE(out[0]);
   CHECK(out[0]->order_id == "order-ok");
   REQUIRE(out[0]->reservations.size() == 1);

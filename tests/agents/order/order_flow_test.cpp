@@ -374,10 +374,7 @@ TEST_CASE("order store: a batch of confirmations answers per order and writes on
   auto stamps = order::commit_confirmations(tx, docs);
   REQUIRE(stamps.size() == 3);
   // The generic plan probes each order by key; it does not hash all pending orders.
-  const auto plan = plans.plans_of("UPDATE orders.orders SET status = 'confirmed'");
-  REQUIRE(plan.size() == 1);
-  INFO(plan[0]);
-  CHECK(table_reads(plan[0]) == std::vector<std::string>{});
+  check_key_probes(plans, "UPDATE orders.orders SET status = 'confirmed'");
   CHECK(stamps[0].has_value());
   CHECK_FALSE(stamps[1].has_value());
   CHECK_FALSE(stamps[2].has_value());
@@ -437,10 +434,7 @@ TEST_CASE("order store: a batch of placements answers per order; a taken key wri
   pqxx::nontransaction tx{*c};
   auto placed = order::insert_placed_orders(tx, docs);
   REQUIRE(placed.size() == 4);
-  const auto plan = plans.plans_of("INSERT INTO orders.orders");
-  REQUIRE(plan.size() == 1);
-  INFO(plan[0]);
-  CHECK(table_reads(plan[0]) == std::vector<std::string>{});
+  check_key_probes(plans, "INSERT INTO orders.orders");
   REQUIRE(placed[0].has_value());
   CHECK_FALSE(placed[1].has_value());
   REQUIRE(placed[2].has_value());
