@@ -19,7 +19,7 @@
 
 namespace mercato::db {
 
-// "hot_" + 16 hex digits of the text's FNV-1a 64-bit hash.
+// "hot_" + 16 hex digits of the text's 64-bit hash (std::hash).
 std::string hot_statement_name(std::string_view sql);
 
 template <class... Args>

@@ -111,6 +111,9 @@ class outbox_relay {
   void wake();
 
   uint64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
+  // The relay's session settings, on its connection before the first pass: only plans that reach
+  // rows by id and stop after the batch (see outbox.cpp).
+  static void configure_session(pqxx::connection& c);
   // Runs one pass over every outbox on the calling thread with connection `c`; returns events
   // published.
   size_t drain_once(pqxx::connection& c);
