@@ -62,6 +62,42 @@ caf::typed_response_promise<count_reply> run_count(payment_self self, T work) {
   return rp;
 }
 
+// Authorizations that meet in state.authorizations share one pool job, authorize_all: one staging
+// and one completion statement for those on an in-process gateway. The others (authorize_all
+// leaves them) and every input of a failed job each take authorize() in a job of their own: every
+// step is keyed by order and idempotency key, so what a failed job wrote is found again, never
+// repeated, one authorization that cannot be written never fails the others, and calls to a
+// network PSP stay concurrent.
+void authorize_alone(payment_self self, authorize_input in, caf::typed_response_promise<payment_view> rp) {
+  auto ops = self->state.ops;
+  on_pool<operation_result>(self, [ops, in](pqxx::connection& c) { return ops->authorize(c, in); },
+                            [rp](db::outcome<operation_result> o) mutable { deliver(rp, o, view_of); });
+}
+
+void send_authorizations(payment_self self, std::vector<pending_authorization> batch) {
+  std::vector<authorize_input> ins;
+  ins.reserve(batch.size());
+  for (const auto& p : batch) ins.push_back(p.input);
+  auto ops = self->state.ops;
+  using answers = std::vector<std::optional<operation_result>>;
+  on_pool<answers>(
+      self, [ops, ins](pqxx::connection& c) { return ops->authorize_all(c, ins); },
+      [self, batch](db::outcome<answers> o) mutable {
+        auto next = self->state.authorizations.finished();
+        if (!next.empty()) send_authorizations(self, std::move(next));
+        if (!o.ok())
+          log::warn("payment", "authorization_batch_failed",
+                    {{"authorizations", batch.size()}, {"error", o.failure->message}});
+        for (size_t i = 0; i < batch.size(); ++i) {
+          auto& p = batch[i];
+          if (o.ok() && (*o.value)[i])
+            deliver(p.promise, db::outcome<operation_result>::success(std::move(*(*o.value)[i])), view_of);
+          else
+            authorize_alone(self, std::move(p.input), p.promise);
+        }
+      });
+}
+
 // `url` without a user:password@ part (a URL may carry credentials; logs never do).
 std::string without_credentials(std::string url) {
   const auto scheme = url.find("://");
@@ -112,6 +148,9 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
       std::make_shared<gateway_registry>(std::move(settings), std::move(stripe)));
   self->state.shell->set_root_message("Payment Agent Enhanced API is running!");  // the contract's text
   add_payment_routes(self);
+  self->state.shell->set_health_extras([self] {
+    return ",\"shared_statements\":{\"authorizations\":" + self->state.authorizations.health_json() + "}";
+  });
   self->delayed_send(self, reconcile_every, reconcile_atom::value);
   self->delayed_send(self, expire_every, expire_atom::value);
   self->delayed_send(self, webhook_retry_every, webhook_atom::value);
@@ -137,9 +176,14 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
         in.capture = m.capture;
         in.key = m.idempotency_key.empty() ? "order:" + m.order_id : m.idempotency_key;
         in.risk_score = m.risk_score;
-        auto ops = self->state.ops;
-        return run_operation<payment_view>(
-            self, [ops, in](pqxx::connection& c) { return ops->authorize(c, in); }, view_of);
+        auto rp = self->make_response_promise<payment_view>();
+        if (!self->state.ops->gateways().in_process_enabled()) {
+          authorize_alone(self, std::move(in), rp);
+          return rp;
+        }
+        auto batch = self->state.authorizations.push({std::move(in), rp});
+        if (!batch.empty()) send_authorizations(self, std::move(batch));
+        return rp;
       },
       [=](capture_payment& m) -> caf::result<payment_view> {
         capture_input in{m.payment_id, m.order_id, m.amount, m.final,

@@ -52,6 +52,10 @@ class payment_gateway {
   virtual std::string_view adapter() const noexcept = 0;  // test | stripe | external
   // False when the adapter lacks what it needs (API key): callers answer 503 before any call.
   virtual bool configured() const noexcept = 0;
+  // True when every call answers from this process, without I/O (the test gateway): the payment
+  // agent then runs the calls of several authorizations inside one pool job, between a shared
+  // staging and a shared completion. A PSP over the network keeps one job per operation.
+  virtual bool in_process() const noexcept { return false; }
 
   // `token` names the instrument at the PSP; `capture` = sale (authorize + capture at once).
   virtual gateway_result authorize(money::cents amount, std::string_view currency,

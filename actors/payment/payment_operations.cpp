@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <set>
 #include <variant>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
 #include <pqxx/pqxx>
 
 #include "mercato/event.hpp"
@@ -242,6 +244,26 @@ std::variant<authorization_plan, failure> plan_authorization(tx_t& tx, gateway_r
   return plan;
 }
 
+// The answer an authorization gets when fraud screening blocked its order: declined, never sent.
+gateway_result fraud_blocked_answer() {
+  gateway_result blocked;
+  blocked.result = gateway_result::outcome::declined;
+  blocked.error_code = "FRAUD_BLOCKED";
+  blocked.message = "Payment blocked by fraud screening";
+  return blocked;
+}
+
+// The result of a phase 3 written in one statement (store::complete_if_unchanged).
+operation_result completed_result(optimistic_completion written, const gateway_result& r) {
+  operation_result out;
+  out.transaction = std::move(written.transaction);
+  out.has_transaction = true;
+  out.payment = std::move(written.payment);
+  out.wrote_events = true;
+  if (!r.approved()) out.refusal = declined_failure(out.transaction);
+  return out;
+}
+
 }  // namespace
 
 operation_result payment_operations::authorize(pqxx::connection& c, const authorize_input& in) {
@@ -280,14 +302,77 @@ operation_result payment_operations::authorize(pqxx::connection& c, const author
       staged = earlier;
     }
   }
-  if (in.fraud_blocked && fresh) {  // an earlier send may have acted: never fail it here
-    gateway_result blocked;
-    blocked.result = gateway_result::outcome::declined;
-    blocked.error_code = "FRAUD_BLOCKED";
-    blocked.message = "Payment blocked by fraud screening";
-    return apply(c, *staged, blocked, &rows->payment);
-  }
+  if (in.fraud_blocked && fresh)  // an earlier send may have acted: never fail it here
+    return apply(c, *staged, fraud_blocked_answer(), &rows->payment);
   return send_and_apply(c, *staged, !fresh, rows ? &*rows : nullptr);
+}
+
+std::vector<std::optional<operation_result>> payment_operations::authorize_all(
+    pqxx::connection& c, const std::vector<authorize_input>& ins) {
+  std::vector<std::optional<operation_result>> out(ins.size());
+  struct shared {
+    size_t input;
+    authorization_plan plan;
+    payment_gateway* gateway;
+  };
+  std::vector<shared> staged;
+  {
+    pqxx::nontransaction tx{c};  // reads and one autocommit statement, as in authorize()
+    std::set<std::string> orders;
+    for (size_t i = 0; i < ins.size(); ++i) {
+      auto plan = plan_authorization(tx, *gateways_, ins[i]);
+      auto* s = std::get_if<authorization_plan>(&plan);
+      payment_gateway* gw = s ? gateways_->adapter(s->gateway) : nullptr;
+      // A refusal, a PSP over the network, an order met twice, an authorization without an order
+      // (no key look-up by order): left to authorize(), which answers each the usual way.
+      if (s && gw && gw->in_process() && !ins[i].order_id.empty() && orders.insert(ins[i].order_id).second)
+        staged.push_back({i, std::move(*s), gw});
+    }
+    if (!staged.empty()) {
+      std::vector<staged_authorization> items;
+      items.reserve(staged.size());
+      for (const auto& s : staged) items.push_back({s.plan.payment, s.plan.transaction});
+      const auto staging = stage_authorizations(tx, items, true);
+      // Not inserted: a repeated key or a live payment of the order, which authorize() answers.
+      std::vector<shared> inserted;
+      for (size_t k = 0; k < staged.size(); ++k)
+        if (staging[k].inserted) inserted.push_back(std::move(staged[k]));
+      staged.swap(inserted);
+    }
+  }
+
+  // Phase 2, in this job: the gateway answers from this process. Phase 3: one statement for every
+  // decided answer; an unknown outcome, or a payment changed meanwhile (a retry of the key), is
+  // applied alone by apply().
+  std::vector<gateway_result> answers(staged.size());
+  std::vector<db::outbox_rows> events(staged.size());  // sized up front: completions point into it
+  std::vector<completion> completions;
+  std::vector<size_t> completion_of;  // the staged index of each completion
+  for (size_t k = 0; k < staged.size(); ++k) {
+    const auto& s = staged[k];
+    const transaction_row& t = s.plan.transaction;
+    answers[k] = ins[s.input].fraud_blocked
+                     ? fraud_blocked_answer()
+                     : s.gateway->authorize(t.amount, t.currency, s.plan.payment.instrument_token,
+                                            t.type == "sale", t.transaction_id);
+    if (answers[k].result == gateway_result::outcome::outcome_unknown) continue;
+    const transaction_row done = completed_transaction(t, answers[k], s.plan.gateway);
+    outcome o = plan_outcome(s.plan.payment, done, answers[k], nullptr);
+    events[k] = std::move(o.events);
+    completions.push_back(
+        completion{done, s.plan.payment.version, o.next, o.changed, o.ttl_seconds, o.audit, &events[k]});
+    completion_of.push_back(k);
+  }
+  std::vector<std::optional<optimistic_completion>> written(staged.size());
+  if (!completions.empty()) {
+    pqxx::nontransaction tx{c};  // one statement, atomic on its own
+    auto w = complete_all_if_unchanged(tx, completions, outbox_);
+    for (size_t m = 0; m < w.size(); ++m) written[completion_of[m]] = std::move(w[m]);
+  }
+  for (size_t k = 0; k < staged.size(); ++k)
+    out[staged[k].input] = written[k] ? completed_result(std::move(*written[k]), answers[k])
+                                      : apply(c, staged[k].plan.transaction, answers[k]);
+  return out;
 }
 
 // A repeated idempotency key: the stored result, or the still-pending operation re-sent with the
@@ -614,13 +699,7 @@ std::optional<operation_result> payment_operations::apply_if_unchanged(pqxx::con
   auto written = complete_if_unchanged(tx, done, known.version, o.next, o.changed, o.ttl_seconds, o.audit,
                                        outbox_, o.events);
   if (!written) return std::nullopt;
-  operation_result out;
-  out.transaction = std::move(written->transaction);
-  out.has_transaction = true;
-  out.payment = std::move(written->payment);
-  out.wrote_events = true;
-  if (!r.approved()) out.refusal = declined_failure(out.transaction);
-  return out;
+  return completed_result(std::move(*written), r);
 }
 
 // Two statements (plus the refund row's two for a refund): lock the payment and complete `t`,

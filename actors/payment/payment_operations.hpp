@@ -46,6 +46,9 @@ class gateway_registry {
   payment_gateway* adapter(const gateway_row& g);  // nullptr for `external`
   bool configured(const gateway_row& g) const;
   int default_gateway_id() const;
+  // Whether an authorization may run on a gateway that answers in-process (the test gateway is
+  // enabled): else the agent sends each authorization straight to authorize().
+  bool in_process_enabled() const noexcept { return settings_.test_gateway_enabled; }
   const payment_settings& settings() const noexcept { return settings_; }
   const stripe_gateway& stripe() const noexcept { return stripe_; }
 
@@ -111,6 +114,15 @@ class payment_operations {
       : gateways_(std::move(gateways)) {}
 
   operation_result authorize(pqxx::connection& c, const authorize_input& in);
+  // authorize() for the authorizations that meet in the payment agent's queue. Those of orders on
+  // an in-process gateway (payment_gateway::in_process) share one staging statement and one
+  // completion statement, with the gateway's answers in between. nullopt for every other input (a
+  // refusal, a repeated key, a live payment, a network PSP, a second input of one order): the
+  // caller runs authorize() for it, in a job of its own so that network calls stay concurrent.
+  // Every step is keyed as in authorize(), so inputs of a batch that failed midway may be re-run
+  // one by one.
+  std::vector<std::optional<operation_result>> authorize_all(pqxx::connection& c,
+                                                             const std::vector<authorize_input>& ins);
   operation_result capture(pqxx::connection& c, const capture_input& in);
   operation_result cancel_authorization(pqxx::connection& c, const void_input& in);
   operation_result refund(pqxx::connection& c, const refund_input& in);

@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "db/batch_queue.hpp"
 #include "db/db_pool.hpp"
 #include "db/outbox.hpp"
 #include "payment/payment_messages.hpp"
@@ -24,8 +25,17 @@ using payment_impl =
     payment_actor::extend<caf::reacts_to<reconcile_atom>, caf::reacts_to<expire_atom>,
                           caf::reacts_to<webhook_atom>>;
 
+// An authorize_payment waiting in payment_state::authorizations.
+struct pending_authorization {
+  authorize_input input;
+  caf::typed_response_promise<payment_view> promise;
+};
+
 struct payment_state : agent_state {
   std::shared_ptr<payment_operations> ops;
+  // The saga's authorizations (one per order placed): those that arrive while two batches run
+  // leave together, up to 32, as one payment_operations::authorize_all job.
+  db::batch_queue<pending_authorization> authorizations{32, 2};
 };
 
 using payment_self = payment_impl::stateful_pointer<payment_state>;

@@ -1,9 +1,13 @@
 // SQL of the payments schema (see payment_store.hpp).
 #include "payment/payment_store.hpp"
 
+#include <algorithm>
+#include <functional>
+#include <stdexcept>
 #include <tuple>
 #include <variant>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
@@ -369,82 +373,174 @@ std::vector<payment_row> list_payments(tx_t& tx, const payment_filter& f) {
   return all_rows(r, payment_columns);
 }
 
-staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t,
-                                       bool find_earlier) {
-  // One statement: the payment (skipped when the order has a live one, or when `earlier` finds an
-  // authorization of the order under the same key) and its first transaction. `earlier` is the
-  // key look-up of authorization_by_key: a repeated key must find the earlier attempt even when
-  // its payment failed, which no unique index would report as a conflict.
+std::vector<staging> stage_authorizations(tx_t& tx, const std::vector<staged_authorization>& items,
+                                          bool find_earlier) {
+  // One statement for every document `d` (numbered `n`): the payment (skipped when the order has a
+  // live one, or when `earlier` finds an authorization of the order under the same key) and its
+  // first transaction. `earlier` is the key look-up of authorization_by_key, one index probe per
+  // document: a repeated key must find the earlier attempt even when its payment failed, which no
+  // unique index would report as a conflict. Rows of the order's live payment conflict on
+  // payments_one_live_per_order, and DO NOTHING also skips a second document of the same order.
   static const std::string sql = cat({
-      "WITH earlier AS MATERIALIZED (SELECT ", transaction_cols, " FROM payments.payment_transactions"
-      " WHERE $16 AND $2 <> '' AND idempotency_key = $15 AND order_id = $2"
-      "  AND transaction_type IN ('authorize', 'sale') ORDER BY created_at DESC LIMIT 1),"
+      "WITH d AS (SELECT x.j, x.n FROM mercato.batch_items($1::jsonb) AS x(j, n)),"
+      " earlier AS MATERIALIZED (SELECT d.n, e.* FROM d CROSS JOIN LATERAL (SELECT ", transaction_cols,
+      "  FROM payments.payment_transactions WHERE $2 AND d.j->>'order_id' <> ''"
+      "  AND idempotency_key = d.j->>'key' AND order_id = d.j->>'order_id'"
+      "  AND transaction_type IN ('authorize', 'sale') ORDER BY created_at DESC LIMIT 1) AS e),"
       " p AS ("
       " INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, method_id,"
       "  instrument_token, currency, status, amount, risk_score, risk_level, source)"
-      " SELECT $1::uuid, NULLIF($2, ''), $3, $4::integer, NULLIF($5, '')::uuid, $6, $7, $8, $9::numeric,"
-      "  NULLIF($10, '')::integer, NULLIF($11, ''), NULLIF($12, '')"
-      " WHERE NOT EXISTS (SELECT 1 FROM earlier)"
+      " SELECT (d.j->>'payment_id')::uuid, NULLIF(d.j->>'order_id', ''), d.j->>'customer_id',"
+      "  (d.j->>'gateway_id')::integer, NULLIF(d.j->>'method_id', '')::uuid, d.j->>'instrument_token',"
+      "  d.j->>'currency', d.j->>'status', (d.j->>'amount')::numeric, NULLIF(d.j->>'risk_score', '')::integer,"
+      "  NULLIF(d.j->>'risk_level', ''), NULLIF(d.j->>'source', '')"
+      " FROM d WHERE NOT EXISTS (SELECT 1 FROM earlier WHERE earlier.n = d.n) ORDER BY d.n"
       " ON CONFLICT (order_id) WHERE status IN ('pending', 'authorized', 'partially_captured',"
       "  'captured', 'partially_refunded') DO NOTHING RETURNING payment_id),"
       " t AS ("
       " INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id,"
       "  customer_id, gateway_id, payment_method_id, transaction_type, transaction_status, amount,"
       "  currency, idempotency_key, risk_score, risk_level)"
-      " SELECT $13::uuid, p.payment_id, NULLIF($2, ''), $3, $4::integer, NULLIF($5, '')::uuid, $14, 'pending',"
-      "  $9::numeric, $7, $15, NULLIF($10, '')::integer, NULLIF($11, '') FROM p"
-      " RETURNING 1)"
-      " SELECT (SELECT count(*) FROM t) > 0, earlier.* FROM (SELECT) AS one LEFT JOIN earlier ON true"});
-  auto r = db::exec_hot1(tx, sql, p.payment_id, p.order_id, p.customer_id, p.gateway_id, p.method_id,
-                         p.instrument_token, p.currency, p.status, money::format(p.amount),
-                         risk_text(p.risk_score), p.risk_level, p.source, t.transaction_id, t.type,
-                         t.idempotency_key, find_earlier);
-  staging out;
-  out.inserted = r[0].as<bool>();
-  if (!r[1].is_null()) out.earlier = read_row(r.slice(1, r.size()), transaction_columns);
+      " SELECT (d.j->>'transaction_id')::uuid, p.payment_id, NULLIF(d.j->>'order_id', ''), d.j->>'customer_id',"
+      "  (d.j->>'gateway_id')::integer, NULLIF(d.j->>'method_id', '')::uuid, d.j->>'type', 'pending',"
+      "  (d.j->>'amount')::numeric, d.j->>'currency', d.j->>'key', NULLIF(d.j->>'risk_score', '')::integer,"
+      "  NULLIF(d.j->>'risk_level', '') FROM p JOIN d ON (d.j->>'payment_id')::uuid = p.payment_id"
+      " RETURNING payment_id)"
+      " SELECT d.n, t.payment_id IS NOT NULL, earlier.* FROM d"
+      " LEFT JOIN t ON t.payment_id = (d.j->>'payment_id')::uuid LEFT JOIN earlier ON earlier.n = d.n"});
+  auto docs = nlohmann::json::array();
+  for (const auto& [p, t] : items)
+    docs.push_back({{"payment_id", p.payment_id},        {"order_id", p.order_id},
+                    {"customer_id", p.customer_id},      {"gateway_id", p.gateway_id},
+                    {"method_id", p.method_id},          {"instrument_token", p.instrument_token},
+                    {"currency", p.currency},            {"status", p.status},
+                    {"amount", money::format(p.amount)}, {"risk_score", risk_text(p.risk_score)},
+                    {"risk_level", p.risk_level},        {"source", p.source},
+                    {"transaction_id", t.transaction_id}, {"type", t.type},
+                    {"key", t.idempotency_key}});
+  auto r = db::exec_hot(tx, sql, docs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                        find_earlier);
+  std::vector<staging> out(items.size());
+  for (const auto& row : r) {
+    const auto i = row[0].as<size_t>() - 1;
+    if (i >= out.size()) continue;
+    out[i].inserted = row[1].as<bool>();
+    if (!row[2].is_null()) out[i].earlier = read_row(row.slice(3, row.size()), transaction_columns);
+  }
   return out;
+}
+
+staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t,
+                                       bool find_earlier) {
+  return stage_authorizations(tx, {{p, t}}, find_earlier)[0];
 }
 
 namespace {
 
-// The SET list that completes a pending transaction (status, fee, net, PSP codes, error, final
-// capture), its parameters numbered from $first in that order.
-std::string completion_set_sql(int first) {
-  auto p = [first](int i) { return "$" + std::to_string(first + i); };
-  return cat({"transaction_status = ", p(0), ", fee_amount = ", p(1), "::numeric, net_amount = ", p(2),
-              "::numeric, gateway_transaction_id = NULLIF(", p(3), ", ''), authorization_code = NULLIF(",
-              p(4), ", ''), error_code = NULLIF(", p(5), ", ''), error_message = NULLIF(", p(6),
-              ", ''), capture_final = capture_final OR ", p(7), "::boolean, completed_at = now(), updated_at = now()"});
+// A value a statement writes, by field name: a parameter ("$7") or a field of the batch
+// document ("(d.j->>'fee')"). One text per column list, whichever way the values arrive.
+using value_sql = std::function<std::string(std::string_view field)>;
+
+// Parameters numbered from `first`, in the order of `fields`.
+value_sql parameters(std::vector<std::string_view> fields, int first) {
+  return [fields = std::move(fields), first](std::string_view f) {
+    const auto at = std::find(fields.begin(), fields.end(), f);
+    if (at == fields.end()) throw std::logic_error("payment store: no parameter for " + std::string(f));
+    return "$" + std::to_string(first + (at - fields.begin()));
+  };
 }
 
-// record_outcome's write of the payment ($1 payment_id, $2..$10 as record_outcome binds them,
-// $11 `changed`, $17 multicapture; version bumped) and of its audit row ($12..$15).
-const std::string payment_update_sql = cat({
-    "UPDATE payments.payments SET status = $2, authorized_amount = $3::numeric,"
-    " captured_amount = $4::numeric, refunded_amount = $5::numeric, fee_amount = $6::numeric,"
-    " authorization_code = NULLIF($7, ''), gateway_reference = NULLIF($8, ''),"
-    " capture_final = $9, multicapture = $17,"
-    " expires_at = CASE WHEN $10 > 0 THEN now() + make_interval(secs => $10) ELSE expires_at END,"
-    " authorized_at = CASE WHEN $10 > 0 OR ($2 = 'captured' AND authorized_at IS NULL)"
-    "  THEN now() ELSE authorized_at END,"
-    " version = version + 1, updated_at = now() WHERE payment_id = $1::uuid AND $11"});
-const std::string audit_insert_sql =
-    "INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status, new_status, amount)"
-    " SELECT $1::uuid, $12, $13, NULLIF($14, ''), NULLIF($2, ''), $15::numeric";
+std::string document_field(std::string_view f) { return cat({"(d.j->>'", f, "')"}); }
 
-// The values of completion_set_sql's parameters, in its order.
+// What completes a pending transaction (status, fee, net, PSP codes, error, final capture) and
+// what the outcome writes to its payment and audit log, in the order record_outcome and
+// lock_and_complete bind them.
+const std::vector<std::string_view> completion_fields{
+    "t_status", "t_fee", "t_net", "t_gateway_transaction_id", "t_authorization_code", "t_error_code",
+    "t_error_message", "t_capture_final"};
+const std::vector<std::string_view> outcome_fields{
+    "payment_id", "status", "authorized", "captured", "refunded", "fee", "authorization_code",
+    "gateway_reference", "capture_final", "ttl", "changed", "audit_action", "audit_actor",
+    "audit_old_status", "audit_amount", "events", "multicapture"};
+
+std::string completion_set_sql(const value_sql& v) {
+  return cat({"transaction_status = ", v("t_status"), ", fee_amount = ", v("t_fee"), "::numeric, net_amount = ",
+              v("t_net"), "::numeric, gateway_transaction_id = NULLIF(", v("t_gateway_transaction_id"),
+              ", ''), authorization_code = NULLIF(", v("t_authorization_code"), ", ''), error_code = NULLIF(",
+              v("t_error_code"), ", ''), error_message = NULLIF(", v("t_error_message"),
+              ", ''), capture_final = capture_final OR ", v("t_capture_final"),
+              "::boolean, completed_at = now(), updated_at = now()"});
+}
+
+// The payment's write (version bumped) when `changed`; `from`: the batch's FROM clause, if any.
+std::string payment_update_sql(const value_sql& v, std::string_view from = {}) {
+  return cat({"UPDATE payments.payments SET status = ", v("status"), ", authorized_amount = ", v("authorized"),
+              "::numeric, captured_amount = ", v("captured"), "::numeric, refunded_amount = ", v("refunded"),
+              "::numeric, fee_amount = ", v("fee"), "::numeric, authorization_code = NULLIF(",
+              v("authorization_code"), ", ''), gateway_reference = NULLIF(", v("gateway_reference"),
+              ", ''), capture_final = ", v("capture_final"), "::boolean, multicapture = ", v("multicapture"),
+              "::boolean, expires_at = CASE WHEN ", v("ttl"), "::integer > 0 THEN now() + make_interval(secs => ",
+              v("ttl"), "::integer) ELSE expires_at END, authorized_at = CASE WHEN ", v("ttl"),
+              "::integer > 0 OR (", v("status"), " = 'captured' AND authorized_at IS NULL) THEN now()"
+              " ELSE authorized_at END, version = version + 1, updated_at = now() ",
+              from, " WHERE payment_id = ", v("payment_id"), "::uuid AND ", v("changed"), "::boolean"});
+}
+
+// The audit row (new status: the payment's after the outcome).
+std::string audit_insert_sql(const value_sql& v, std::string_view from = {}) {
+  return cat({"INSERT INTO payments.payment_audit_log (payment_id, action, actor, old_status, new_status, amount)"
+              " SELECT ", v("payment_id"), "::uuid, ", v("audit_action"), ", ", v("audit_actor"), ", NULLIF(",
+              v("audit_old_status"), ", ''), NULLIF(", v("status"), ", ''), ", v("audit_amount"), "::numeric ",
+              from});
+}
+
+// The values of completion_fields, in that order.
 auto completion_params(const transaction_row& t) {
   return std::make_tuple(t.status, money::format(t.fee), money::format(t.net), t.gateway_transaction_id,
                          t.authorization_code, t.error_code, t.error_message, t.capture_final);
 }
 
-// The values of $1..$17 of payment_update_sql and audit_insert_sql, with the events at $16.
+// The values of outcome_fields, in that order.
 auto outcome_params(const payment_row& next, bool changed, int ttl_seconds, const audit_entry& a,
                     const db::outbox_rows& events) {
   return std::make_tuple(next.payment_id, next.status, money::format(next.authorized), money::format(next.captured),
                          money::format(next.refunded), money::format(next.fee), next.authorization_code,
                          next.gateway_reference, next.capture_final, ttl_seconds, changed, a.action, a.actor,
                          a.old_status, money::format(a.amount), events.json(), next.multicapture);
+}
+
+// One completion as a batch document: the fields completion_set_sql, payment_update_sql and
+// audit_insert_sql read, the payment's expected version, the transaction and the events.
+nlohmann::json completion_document(const completion& c) {
+  const transaction_row& t = c.transaction;
+  const payment_row& next = c.next;
+  return {{"transaction_id", t.transaction_id},
+          {"version", c.version},
+          {"t_status", t.status},
+          {"t_fee", money::format(t.fee)},
+          {"t_net", money::format(t.net)},
+          {"t_gateway_transaction_id", t.gateway_transaction_id},
+          {"t_authorization_code", t.authorization_code},
+          {"t_error_code", t.error_code},
+          {"t_error_message", t.error_message},
+          {"t_capture_final", t.capture_final},
+          {"payment_id", next.payment_id},
+          {"status", next.status},
+          {"authorized", money::format(next.authorized)},
+          {"captured", money::format(next.captured)},
+          {"refunded", money::format(next.refunded)},
+          {"fee", money::format(next.fee)},
+          {"authorization_code", next.authorization_code},
+          {"gateway_reference", next.gateway_reference},
+          {"capture_final", next.capture_final},
+          {"multicapture", next.multicapture},
+          {"ttl", c.ttl_seconds},
+          {"changed", c.changed},
+          {"audit_action", c.audit.action},
+          {"audit_actor", c.audit.actor},
+          {"audit_old_status", c.audit.old_status},
+          {"audit_amount", money::format(c.audit.amount)},
+          {"events", c.events ? c.events->array() : nlohmann::json::array()}};
 }
 
 template <class Params>
@@ -461,7 +557,7 @@ locked_completion lock_and_complete(tx_t& tx, const transaction_row& t) {
   static const std::string sql = cat({
       "WITH p AS MATERIALIZED (SELECT ", payment_cols, " FROM payments.payments"
       " WHERE payment_id = $1::uuid FOR UPDATE),"
-      " t AS (UPDATE payments.payment_transactions SET ", completion_set_sql(3),
+      " t AS (UPDATE payments.payment_transactions SET ", completion_set_sql(parameters(completion_fields, 3)),
       "  WHERE transaction_id = $2::uuid AND transaction_status IN ('pending', 'processing')"
       "  AND EXISTS (SELECT 1 FROM p) RETURNING ", transaction_cols, ")"
       " SELECT p.*, t.* FROM p LEFT JOIN t ON true"});
@@ -480,13 +576,54 @@ payment_row record_outcome(tx_t& tx, const payment_row& next, bool changed, int 
                            const audit_entry& a, const db::outbox& outbox, const db::outbox_rows& events) {
   // One statement: the payment's mutable columns (status, amounts, codes, expiry; version bumped)
   // when `changed`, the audit row (new status = $2, the payment's status after it) and the events.
+  const auto v = parameters(outcome_fields, 1);
   auto r = exec_hot_with(tx,
-      cat({"WITH u AS (", payment_update_sql, " RETURNING ", payment_cols, "),"
-           " a AS (", audit_insert_sql, "),"
+      cat({"WITH u AS (", payment_update_sql(v), " RETURNING ", payment_cols, "),"
+           " a AS (", audit_insert_sql(v), "),"
            " ev AS (", outbox.insert_rows_sql(16), ")"
            " SELECT * FROM u"}),
       outcome_params(next, changed, ttl_seconds, a, events));
   return r.empty() ? next : read_row(r[0], payment_columns);
+}
+
+std::vector<std::optional<optimistic_completion>> complete_all_if_unchanged(tx_t& tx,
+                                                                           const std::vector<completion>& items,
+                                                                           const db::outbox& outbox) {
+  // lock_and_complete and record_outcome for every document `d` (numbered `n`) in one statement.
+  // `p` locks the payments still at their document's version, in payment_id order (the order every
+  // batch takes them in); `t` completes the transactions still pending of those; `c` is the
+  // documents `t` completed, and every write joins it. The pending test is written in a form no
+  // index answers: a generic plan otherwise read every pending transaction through
+  // payment_transactions_pending instead of probing the primary key (payment_batch_test).
+  const std::string sql = cat({
+      "WITH d AS (SELECT x.j, x.n FROM mercato.batch_items($1::jsonb) AS x(j, n)),"
+      " p AS MATERIALIZED (SELECT d.n FROM d JOIN payments.payments pay"
+      "  ON pay.payment_id = (d.j->>'payment_id')::uuid AND pay.version = (d.j->>'version')::integer"
+      "  ORDER BY pay.payment_id FOR UPDATE OF pay),"
+      " t AS (UPDATE payments.payment_transactions SET ", completion_set_sql(document_field),
+      "  FROM p JOIN d USING (n) WHERE transaction_id = (d.j->>'transaction_id')::uuid"
+      "  AND (transaction_status IN ('pending', 'processing')) IS TRUE RETURNING d.n, ", transaction_cols, "),"
+      " c AS (SELECT d.j, d.n FROM d JOIN (SELECT n FROM t) AS done USING (n)),"
+      " u AS (", payment_update_sql(document_field, "FROM c AS d"), " RETURNING d.n, ", payment_cols, "),"
+      " a AS (", audit_insert_sql(document_field, "FROM c AS d"), "),"
+      " ev AS (", outbox.insert_rows_sql("c", "c.j->'events'"), ")"
+      " SELECT t.*, u.* FROM t LEFT JOIN u ON u.n = t.n"});
+  auto docs = nlohmann::json::array();
+  for (const auto& c : items) docs.push_back(completion_document(c));
+  auto r = db::exec_hot(tx, sql, docs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::vector<std::optional<optimistic_completion>> out(items.size());
+  const auto transaction_end = static_cast<pqxx::row::size_type>(1 + transaction_columns.size());
+  for (const auto& row : r) {
+    const auto i = row[0].as<size_t>() - 1;
+    if (i >= out.size()) continue;
+    optimistic_completion done;
+    done.transaction = read_row(row.slice(1, transaction_end), transaction_columns);
+    done.payment = row[transaction_end].is_null()
+                       ? items[i].next
+                       : read_row(row.slice(transaction_end + 1, row.size()), payment_columns);
+    out[i] = std::move(done);
+  }
+  return out;
 }
 
 std::optional<optimistic_completion> complete_if_unchanged(tx_t& tx, const transaction_row& t, int version,
@@ -494,28 +631,7 @@ std::optional<optimistic_completion> complete_if_unchanged(tx_t& tx, const trans
                                                            int ttl_seconds, const audit_entry& a,
                                                            const db::outbox& outbox,
                                                            const db::outbox_rows& events) {
-  // lock_and_complete and record_outcome in one statement, every write joined to `t`, which is
-  // completed only while the payment locked by `p` is still at `version` and `t` still pending.
-  auto r = exec_hot_with(tx,
-      cat({"WITH p AS MATERIALIZED (SELECT payment_id FROM payments.payments WHERE payment_id = $1::uuid"
-           "  AND version = $27 FOR UPDATE),"
-           " t AS (UPDATE payments.payment_transactions SET ", completion_set_sql(19),
-           "  WHERE transaction_id = $18::uuid AND transaction_status IN ('pending', 'processing')"
-           "  AND EXISTS (SELECT 1 FROM p) RETURNING ", transaction_cols, "),"
-           " u AS (", payment_update_sql, " AND EXISTS (SELECT 1 FROM t) RETURNING ", payment_cols, "),"
-           " a AS (", audit_insert_sql, " WHERE EXISTS (SELECT 1 FROM t)),"
-           " ev AS (", outbox.insert_rows_sql(16), " WHERE EXISTS (SELECT 1 FROM t))"
-           " SELECT t.*, u.* FROM t LEFT JOIN u ON true"}),
-      std::tuple_cat(outcome_params(next, changed, ttl_seconds, a, events), std::make_tuple(t.transaction_id),
-                     completion_params(t), std::make_tuple(version)));
-  if (r.empty()) return std::nullopt;
-  const auto row = r[0];
-  const auto transaction_width = static_cast<pqxx::row::size_type>(transaction_columns.size());
-  optimistic_completion out;
-  out.transaction = read_row(row.slice(0, transaction_width), transaction_columns);
-  out.payment = row[transaction_width].is_null() ? next
-                                                 : read_row(row.slice(transaction_width, row.size()), payment_columns);
-  return out;
+  return complete_all_if_unchanged(tx, {completion{t, version, next, changed, ttl_seconds, a, &events}}, outbox)[0];
 }
 
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,

@@ -110,6 +110,14 @@ struct staging {
 };
 staging insert_payment_with_transaction(tx_t& tx, const payment_row& p, const transaction_row& t,
                                         bool find_earlier);
+// insert_payment_with_transaction for several new authorizations in one statement (the
+// authorizations of orders that meet in the payment agent's queue); per item, in order.
+struct staged_authorization {
+  payment_row payment;
+  transaction_row transaction;
+};
+std::vector<staging> stage_authorizations(tx_t& tx, const std::vector<staged_authorization>& items,
+                                          bool find_earlier);
 struct audit_entry {
   std::string action, old_status;
   money::cents amount = 0;
@@ -138,6 +146,20 @@ std::optional<optimistic_completion> complete_if_unchanged(tx_t& tx, const trans
                                                            int ttl_seconds, const audit_entry& a,
                                                            const db::outbox& outbox,
                                                            const db::outbox_rows& events);
+// complete_if_unchanged for several transactions in one statement (each of its own payment: the
+// batch locks them in payment_id order); per item, in order.
+struct completion {
+  transaction_row transaction;  // completed with the PSP's answer
+  int version = 0;
+  payment_row next;
+  bool changed = false;
+  int ttl_seconds = 0;
+  audit_entry audit;
+  const db::outbox_rows* events = nullptr;
+};
+std::vector<std::optional<optimistic_completion>> complete_all_if_unchanged(tx_t& tx,
+                                                                           const std::vector<completion>& items,
+                                                                           const db::outbox& outbox);
 void audit(tx_t& tx, const std::string& payment_id, const std::string& action,
            const std::string& old_status, const std::string& new_status, money::cents amount,
            const std::string& actor = "payment");

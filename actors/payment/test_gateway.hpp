@@ -59,6 +59,7 @@ class test_gateway final : public payment_gateway {
  public:
   std::string_view adapter() const noexcept override { return "test"; }
   bool configured() const noexcept override { return true; }
+  bool in_process() const noexcept override { return true; }
 
   gateway_result authorize(money::cents amount, std::string_view currency, std::string_view token,
                            bool capture, std::string_view idempotency_key) override;

@@ -25,20 +25,26 @@ void outbox::enqueue(pqxx::work& tx, const event& e, std::string_view aggregate_
 }
 
 std::string outbox::insert_rows_sql(int param) const {
-  return "INSERT INTO " + table_ +
-         " (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at)"
-         " SELECT r.event_id::uuid, r.aggregate_id, r.name, r.publisher, r.correlation_id, r.payload::jsonb,"
-         " r.occurred_at::timestamptz FROM jsonb_to_recordset($" +
-         std::to_string(param) +
-         "::jsonb) AS r(event_id text, aggregate_id text, name text, publisher text, correlation_id text,"
-         " payload text, occurred_at text)";
+  return insert_rows_sql({}, "$" + std::to_string(param) + "::jsonb");
+}
+
+std::string outbox::insert_rows_sql(std::string_view from, std::string_view rows_json) const {
+  std::string sql = "INSERT INTO " + table_ +
+                    " (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at)"
+                    " SELECT r.event_id::uuid, r.aggregate_id, r.name, r.publisher, r.correlation_id,"
+                    " r.payload::jsonb, r.occurred_at::timestamptz FROM ";
+  if (!from.empty()) sql.append(from).append(", ");
+  return sql.append("jsonb_to_recordset(")
+      .append(rows_json)
+      .append(") AS r(event_id text, aggregate_id text, name text, publisher text, correlation_id text,"
+              " payload text, occurred_at text)");
 }
 
 void outbox_rows::add(const event& e, std::string_view aggregate_id) {
   rows_.emplace_back(e, std::string(aggregate_id));
 }
 
-std::string outbox_rows::json() const {
+nlohmann::json outbox_rows::array() const {
   auto rows = nlohmann::json::array();
   for (const auto& [e, aggregate] : rows_)
     rows.push_back({{"event_id", e.event_id},
@@ -48,7 +54,11 @@ std::string outbox_rows::json() const {
                     {"correlation_id", e.correlation_id},
                     {"payload", e.payload},
                     {"occurred_at", e.occurred_at}});
-  return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return rows;
+}
+
+std::string outbox_rows::json() const {
+  return array().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 bool mark_processed(pqxx::work& tx, std::string_view schema, std::string_view event_id,

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 
@@ -39,6 +40,9 @@ class outbox {
   // whose parameter is outbox_rows::json(); the caller may append " WHERE <condition>" (e.g.
   // "EXISTS (SELECT 1 FROM <the change's CTE>)") so that the events exist only if the change does.
   std::string insert_rows_sql(int param) const;
+  // The same for a shared statement: the rows of `rows_json` (an outbox_rows::array() per
+  // document) for each row of `from`, e.g. insert_rows_sql("c", "c.j->'events'").
+  std::string insert_rows_sql(std::string_view from, std::string_view rows_json) const;
 
   const std::string& schema() const noexcept { return schema_; }
 
@@ -56,6 +60,8 @@ class outbox_rows {
   // [{"event_id":…,"aggregate_id":…,"name":…,"publisher":…,"correlation_id":…,"payload":"<json text>",
   //   "occurred_at":…}, …]
   std::string json() const;
+  // The same rows as a JSON array, for a batch document that carries its events.
+  nlohmann::json array() const;
 
  private:
   std::vector<std::pair<event, std::string>> rows_;
