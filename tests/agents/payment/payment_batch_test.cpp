@@ -72,6 +72,12 @@ TEST_CASE("authorize_all: orders on the test gateway share one staging and one c
     // One staging and one completion statement for the six shared inputs, each probing by key.
     CHECK(plans.plans_of("mercato.batch_items").size() == 2);
     check_key_probes(plans, "mercato.batch_items");
+    // The completion locks each payment by a primary-key probe, however small the table is when
+    // its generic plan is made (a join hashed a sequential scan of payments).
+    const auto completion = plans.plans_of("UPDATE payments.payment_transactions");
+    REQUIRE(completion.size() == 1);
+    CHECK(completion[0].find("Seq Scan on payments") == std::string::npos);
+    CHECK(completion[0].find("Index Scan using payments_pkey on payments") != std::string::npos);
   }
   REQUIRE(out.size() == ins.size());
   for (size_t left : {3, 4, 6}) CHECK_FALSE(out[left]);
