@@ -591,12 +591,15 @@ std::vector<std::optional<optimistic_completion>> complete_all_if_unchanged(tx_t
                                                                            const db::outbox& outbox) {
   // lock_and_complete and record_outcome for every document `d` (numbered `n`) in one statement.
   // `p` locks the payments still at their document's version, in payment_id order (the order every
-  // batch takes them in), one primary-key probe per document: as a join, the generic plan made on
-  // a new database hashed a sequential scan of payments (1.7 ms a call after 15 s of the orders
-  // bench, session 14); a locking subquery is never flattened into a join. `t` completes the transactions still pending of those; `c` is the
-  // documents `t` completed, and every write joins it. The pending test is written in a form no
-  // index answers: a generic plan otherwise read every pending transaction through
-  // payment_transactions_pending instead of probing the primary key (payment_batch_test).
+  // batch takes them in); `t` completes the transactions still pending of those; `c` is the
+  // documents `t` completed, and every write joins it.
+  // - `p` probes each payment by its key whatever the table held when the generic plan was made: as
+  //   a join, the plan made on a new database hashed a sequential scan of payments (1.7 ms a call
+  //   after 15 s of the orders bench, session 14). A locking subquery is never flattened into a join.
+  // - The pending test is written in a form no index answers: else the plan read every pending
+  //   transaction through payment_transactions_pending.
+  // payment_batch_test checks both. `t`'s join may still scan payment_transactions while the plan
+  // made on a near-empty table lasts (until the table's next ANALYZE).
   const std::string sql = cat({
       "WITH d AS (SELECT x.j, x.n FROM mercato.batch_items($1::jsonb) AS x(j, n)),"
       " p AS MATERIALIZED (SELECT d.n FROM (SELECT * FROM d ORDER BY (d.j->>'payment_id')::uuid) AS d"

@@ -76,6 +76,7 @@ TEST_CASE("authorize_all: orders on the test gateway share one staging and one c
     // its generic plan is made (a join hashed a sequential scan of payments).
     const auto completion = plans.plans_of("UPDATE payments.payment_transactions");
     REQUIRE(completion.size() == 1);
+    INFO(completion[0]);
     CHECK(completion[0].find("Seq Scan on payments") == std::string::npos);
     CHECK(completion[0].find("Index Scan using payments_pkey on payments") != std::string::npos);
   }
