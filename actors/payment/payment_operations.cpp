@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
 #include <pqxx/pqxx>
 
 #include "mercato/event.hpp"
