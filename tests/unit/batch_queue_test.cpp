@@ -47,18 +47,37 @@ TEST_CASE("batch_queue caps a batch at max_batch and keeps the rest for the next
   CHECK(q.health_json() == R"({"batches":4,"items":8,"largest":3,"waiting":0,"in_flight":0})");
 }
 
-TEST_CASE("batch_queue runs up to max_in_flight batches at once") {
+TEST_CASE("batch_queue starts a further batch only for a backlog of half a batch, up to max_in_flight") {
   batch_queue<int> q{4, 2};
+  CHECK(q.push(1) == std::vector<int>{1});
+  // One request waiting is less than half a batch: it waits for the running batch.
+  CHECK(q.push(2).empty());
+  CHECK(q.in_flight() == 1);
+  // Two are half a batch of four: they go out beside the running one.
+  CHECK(q.push(3) == std::vector<int>{2, 3});
+  CHECK(q.in_flight() == 2);
+  // The limit is reached: everything else waits, whatever the backlog.
+  for (int i = 4; i <= 7; ++i) CHECK(q.push(i).empty());
+  CHECK(q.finished() == std::vector<int>{4, 5, 6, 7});
+  CHECK(q.in_flight() == 2);
+  CHECK(q.push(8).empty());
+  // A batch finishes while another runs: one waiting request still waits for it...
+  CHECK(q.finished().empty());
+  CHECK(q.in_flight() == 1);
+  // ...and leaves when nothing runs any more.
+  CHECK(q.finished() == std::vector<int>{8});
+  CHECK(q.finished().empty());
+  CHECK(q.in_flight() == 0);
+}
+
+TEST_CASE("batch_queue without batching (max_batch 1) runs max_in_flight single requests at once") {
+  batch_queue<int> q{1, 2};
   CHECK(q.push(1) == std::vector<int>{1});
   CHECK(q.push(2) == std::vector<int>{2});
   CHECK(q.in_flight() == 2);
   CHECK(q.push(3).empty());
-  CHECK(q.push(4).empty());
-  CHECK(q.finished() == std::vector<int>{3, 4});
+  CHECK(q.finished() == std::vector<int>{3});
   CHECK(q.in_flight() == 2);
-  CHECK(q.finished().empty());
-  CHECK(q.finished().empty());
-  CHECK(q.in_flight() == 0);
 }
 
 TEST_CASE("batch_queue delivers every request exactly once under an interleaving of pushes and completions") {
