@@ -73,10 +73,11 @@ pool_settings pool_settings_from(const database_config& cfg) {
 }  // namespace
 
 database::database(const database_config& cfg, event_bus& bus,
-                   std::vector<std::string> outbox_schemas)
+                   std::vector<std::string> agent_schemas)
     : cfg_(cfg),
       pool_(pool_settings_from(cfg)),
-      relay_(relay_settings{cfg.url, std::move(outbox_schemas)}, bus) {}
+      relay_(relay_settings{cfg.url, agent_schemas}, bus),
+      statistics_(statistics_settings{cfg.url, std::move(agent_schemas)}) {}
 
 database::~database() { stop(); }
 
@@ -93,6 +94,7 @@ void database::start() {
   }
   migrated_ = true;
   pool_.start();
+  statistics_.start();
   // Agents start right after: give the pool a moment to connect so the first calls succeed.
   const auto deadline = std::chrono::steady_clock::now() + cfg_.connect_timeout;
   while (!pool_.connected() && std::chrono::steady_clock::now() < deadline)
@@ -102,6 +104,7 @@ void database::start() {
 void database::start_relay() { relay_.start(); }
 
 void database::stop() {
+  statistics_.stop();
   relay_.stop();
   pool_.stop();
 }

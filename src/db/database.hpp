@@ -1,5 +1,5 @@
 // The server's PostgreSQL side in one place: connect (waiting up to connect_timeout), migrate,
-// the connection pool for agents and the outbox relay. Also the one-shot `migrate` and `seed`.
+// the connection pool for agents, the outbox relay and the statistics keeper. Also the one-shot `migrate` and `seed`.
 #pragma once
 
 #include <atomic>
@@ -11,6 +11,7 @@
 #include "db/db_pool.hpp"
 #include "db/migrations.hpp"
 #include "db/outbox.hpp"
+#include "db/statistics_keeper.hpp"
 
 namespace mercato {
 class event_bus;
@@ -30,7 +31,7 @@ size_t seed(const database_config& cfg);
 
 class database {
  public:
-  database(const database_config& cfg, event_bus& bus, std::vector<std::string> outbox_schemas);
+  database(const database_config& cfg, event_bus& bus, std::vector<std::string> agent_schemas);
   ~database();
 
   // Migrates (when auto_migrate) and starts the pool. Throws on failure.
@@ -45,11 +46,13 @@ class database {
 
   db::pool& pool() noexcept { return pool_; }
   outbox_relay& relay() noexcept { return relay_; }
+  const statistics_keeper& statistics() const noexcept { return statistics_; }
 
  private:
   database_config cfg_;
   db::pool pool_;
   outbox_relay relay_;
+  statistics_keeper statistics_;
   std::atomic<bool> migrated_{false};
 };
 
