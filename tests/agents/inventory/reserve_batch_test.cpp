@@ -160,6 +160,32 @@ TEST_CASE("a reserve batch's statements probe reservations by key under a generi
   check_key_probes(plans, "UPDATE inventory.stock_levels s", "reservations");
 }
 
+TEST_CASE("a reserve batch rewrites its stock levels in place (HOT updates, no new index entries)",
+          "[inventory][batch]") {
+  // Levels are the order path's most updated rows: an update that changes an indexed column (as
+  // the index on available_quantity did until migration 0015) writes an entry in every index of
+  // the table and leaves a dead version chain for the next lock read to walk.
+  batch_fixture f;
+  f.stock("item-h", 50);
+  f.stock("item-i", 50);
+  auto c = f.database().connect();
+  pqxx::work tx{*c};
+  auto reg = store::load_warehouses(tx);
+  auto out = store::reserve_batch(tx, {request("order-h1", {{"item-h", 2, ""}}),
+                                       request("order-h2", {{"item-h", 1, ""}, {"item-i", 3, ""}})}, reg);
+  REQUIRE(out.size() == 2);
+  REQUIRE(out[0].ok());
+  REQUIRE(out[1].ok());
+  // This transaction's own counts, before it ends.
+  auto counts = tx.exec1(
+      "SELECT pg_stat_get_xact_tuples_updated('inventory.stock_levels'::regclass),"
+      " pg_stat_get_xact_tuples_hot_updated('inventory.stock_levels'::regclass)");
+  CHECK(counts[0].as<int64_t>() == 2);
+  CHECK(counts[1].as<int64_t>() == counts[0].as<int64_t>());
+  tx.commit();
+  CHECK(f.sql_int("SELECT reserved_quantity FROM inventory.stock_levels WHERE product_id = 'item-h'") == 3);
+}
+
 TEST_CASE("a stale set in a reserve batch is expired and replaced after the batch's write", "[inventory][batch]") {
   batch_fixture f;
   f.stock("item-a", 4);
