@@ -11,7 +11,7 @@
 // `max_batch`) when it finishes. A further batch runs beside it (up to `max_in_flight`) only once
 // the backlog would fill half a batch: below that, joining the next batch costs a request less
 // than the statement of its own, and a second small batch halves the sharing for everyone
-// (orders run: 5.8 statements per order instead of 7.4, +15 % orders/s; bench/README.md).
+// (orders run: 5.7 statements per order instead of 7.4; bench/README.md).
 // Idle → no added latency; busy → batches as large as the backlog.
 //
 // Single-threaded: owned by one actor's state. Each batch handed out must be reported back with

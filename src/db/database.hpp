@@ -1,5 +1,6 @@
 // The server's PostgreSQL side in one place: connect (waiting up to connect_timeout), migrate,
-// the connection pool for agents, the outbox relay and the statistics keeper. Also the one-shot `migrate` and `seed`.
+// the connection pool for agents, the outbox relay and the statistics keeper. Also the one-shot
+// `migrate` and `seed`.
 #pragma once
 
 #include <atomic>
@@ -46,7 +47,6 @@ class database {
 
   db::pool& pool() noexcept { return pool_; }
   outbox_relay& relay() noexcept { return relay_; }
-  const statistics_keeper& statistics() const noexcept { return statistics_; }
 
  private:
   database_config cfg_;

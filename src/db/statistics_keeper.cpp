@@ -30,7 +30,8 @@ void statistics_keeper::stop() {
 
 std::vector<std::string> statistics_keeper::refresh_once(pqxx::connection& c) {
   // reltuples is what the planner believes (-1: never analyzed); n_live_tup is what the table
-  // holds now, as the statistics system counts it.
+  // holds now, as the statistics system counts it. Only tables this role may analyze (it owns
+  // them or the database, or is a superuser): for another, ANALYZE only warns and changes nothing.
   pqxx::result due;
   {
     pqxx::nontransaction tx{c};
@@ -39,6 +40,8 @@ std::vector<std::string> statistics_keeper::refresh_once(pqxx::connection& c) {
         " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
         " WHERE s.schemaname = ANY($1::text[]) AND s.n_live_tup >= $2"
         "   AND s.n_live_tup > 2 * greatest(c.reltuples, 0)"
+        "   AND (pg_has_role(c.relowner, 'USAGE') OR pg_has_role("
+        "     (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE'))"
         " ORDER BY s.n_live_tup DESC",
         text_array(settings_.schemas), settings_.min_rows);
   }
@@ -63,6 +66,7 @@ std::vector<std::string> statistics_keeper::refresh_once(pqxx::connection& c) {
 
 void statistics_keeper::run() {
   std::unique_ptr<pqxx::connection> conn;
+  bool failing = false;  // one warning per outage, not one per round
   for (;;) {
     {
       std::unique_lock<std::mutex> lock{mutex_};
@@ -76,8 +80,10 @@ void statistics_keeper::run() {
         pqxx::nontransaction{*conn}.exec("SET lock_timeout = '200ms'; SET statement_timeout = '60s'");
       }
       refresh_once(*conn);
+      failing = false;
     } catch (const std::exception& e) {
-      log::warn("db", "statistics_round_failed", {{"reason", e.what()}});
+      if (!failing) log::warn("db", "statistics_round_failed", {{"reason", e.what()}});
+      failing = true;
       conn.reset();  // reconnects next round
     }
   }
