@@ -590,8 +590,14 @@ TEST_CASE("concurrent first authorizations with one key stage one payment and ap
           " gateway_id, transaction_type, transaction_status, amount, currency, idempotency_key) VALUES"
           " ('b0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'ORD-CK',"
           " 'CUST-001', 1, 'authorize', 'pending', 50.00, 'USD', 'auth-ck')");
+  // The first authorization's job waits on the uncommitted payment; the agent's queue holds the
+  // other two until that job ends (a second shared job starts only for a backlog of 16), and they
+  // then find the committed payment.
   auto replies = std::async(std::launch::async, [&] { return authorize_concurrently(t, 3, "ORD-CK", "auth-ck", "tok_visa"); });
-  REQUIRE(t.f.eventually([&] { return lock_waiters(t) == 3; }));
+  REQUIRE(t.f.eventually([&] { return lock_waiters(t) == 1; }));
+  REQUIRE(t.f.eventually([&] {
+    return t.f.get("payment", "/health").json()["shared_statements"]["authorizations"]["waiting"] == 2;
+  }));
   tx.commit();
   for (auto& r : replies.get()) {
     REQUIRE(r.ok());
