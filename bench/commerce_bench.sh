@@ -15,7 +15,9 @@
 # BENCH_CONFIG_EXTRA (TOML appended to the server's config, for A/B runs: e.g.
 # $'[order]\nconfirm_batch_max = 1' turns the order agent's confirmation batching off), BENCH_ANALYZE
 # (0; 1 = ANALYZE after the 2 s warm-up: the steady state of a server whose tables autovacuum has
-# analyzed once, instead of plans made on the fresh database's empty tables).
+# analyzed once, instead of plans made on the fresh database's empty tables), BENCH_PROFILE (0; 1 =
+# PostgreSQL's counts per order for the orders run: bench/pg_profile.sh, which loads
+# pg_stat_statements into the private cluster once, restarting it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -49,7 +51,7 @@ die() { echo "[commerce_bench] error: $*" >&2; exit 1; }
 cpu_ticks() {
   local pg=0 f
   for f in /proc/[0-9]*/stat; do
-    read -r line <"$f" 2>/dev/null || continue
+    { read -r line <"$f"; } 2>/dev/null || continue
     [[ "$line" == *"(postgres)"* ]] || continue
     local fields=(${line##*) })
     pg=$((pg + fields[11] + fields[12]))
@@ -90,6 +92,8 @@ mercato="$build_dir/mercato"
 command -v wrk >/dev/null || die "wrk not installed (scripts/deps.sh)"
 
 scripts/pg.sh status >/dev/null 2>&1 || scripts/pg.sh start >/dev/null
+profile="${BENCH_PROFILE:-0}"
+[[ "$profile" == 1 ]] && bench/pg_profile.sh enable
 scripts/pg.sh dropdb mercato_bench >/dev/null
 scripts/pg.sh createdb mercato_bench >/dev/null
 export DATABASE_URL="$(scripts/pg.sh url mercato_bench)"
@@ -148,12 +152,15 @@ if [[ "${BENCH_ANALYZE:-0}" == 1 ]]; then
   echo "# statistics: ANALYZE after the warm-up (BENCH_ANALYZE=1)"
 fi
 echo "## POST /orders (legacy port 8000)"
+[[ "$profile" == 1 ]] && bench/pg_profile.sh reset "$DATABASE_URL"
 cpu_before="$(cpu_ticks)"
 wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 5s -s bench/lua/place_order.lua "http://$host:$order_port" \
   >"$tmp_dir/orders.out"
 cpu_after="$(cpu_ticks)"
 grep -E '^(confirmed|other|seconds|confirmed_per_s|p50_ms|p90_ms|p99_ms|  Non-2xx)' "$tmp_dir/orders.out"
-cpu_per_order "$cpu_before" "$cpu_after" "$(awk '$1 == "confirmed" {print $2}' "$tmp_dir/orders.out")"
+confirmed="$(awk '$1 == "confirmed" {print $2}' "$tmp_dir/orders.out")"
+cpu_per_order "$cpu_before" "$cpu_after" "$confirmed"
+[[ "$profile" == 1 && "$confirmed" -gt 0 ]] && bench/pg_profile.sh report "$DATABASE_URL" "$confirmed"
 
 product_id="10000000-0000-4000-8000-000000000001"
 wrk -t"$threads" -c"$connections" -d2s "http://$host:$product_port/products/$product_id" >/dev/null

@@ -26,11 +26,11 @@ namespace mercato::fraud {
 template <class T>
 using reply_fn = std::function<void(refusable<T>)>;
 
-// Scorings share statements (score_checks): up to this many per lookup + insert, as the order
-// agent's placements; 32 rows already take most of the per-statement saving (bench/pg_batch.sh).
+// Scorings share statements (score_checks). Defaults of [fraud_detection] scoring_batch_max and
+// scoring_batches_in_flight: up to 32 per lookup + insert, as the order agent's placements (32
+// rows already take most of the per-statement saving, bench/pg_batch.sh), and a second statement
+// beside the first only for a backlog (db/batch_queue.hpp; an idle agent sends each one at once).
 inline constexpr size_t scoring_batch_max = 32;
-// Batches written at once: two keep a second connection busy while one is written, and let the
-// next batch gather the scorings that arrive meanwhile (an idle agent sends each one at once).
 inline constexpr size_t scoring_batches_in_flight = 2;
 
 // A scoring whose enrichment is done, waiting for (or carried by) a shared statement.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "fraud_detection/fraud_agent_state.hpp"
 #include "fraud_detection/fraud_enrichment.hpp"
 #include "log/log.hpp"
@@ -107,6 +108,9 @@ void write_scorings(fraud_self self, std::vector<pending_scoring> batch, bool qu
 
 fraud_agent_actor::behavior_type fraud_agent(fraud_self self, agent_context ctx) {
   start_agent(self, ctx);
+  if (ctx.settings)
+    self->state.scorings = db::batch_queue<pending_scoring>{ctx.settings->fraud.scoring_batch_max,
+                                                            ctx.settings->fraud.scoring_batches_in_flight};
   add_fraud_routes(self);
   self->state.shell->set_health_extras([self] {
     return ",\"shared_statements\":{\"scorings\":" + self->state.scorings.health_json() + "}";

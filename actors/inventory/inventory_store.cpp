@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "db/hot_statement.hpp"
 #include "mercato/event.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/uuid.hpp"
@@ -178,7 +179,7 @@ result<availability_report> check_availability(pqxx::transaction_base& tx, const
   for (const auto& d : demands) products.push_back(d.product_id);
   level_map levels;
   for (const auto& r : prep(tx, "SELECT product_id, warehouse_id::text, quantity, reserved_quantity"
-                           " FROM inventory.stock_levels WHERE product_id = ANY($1::text[])",
+                           " FROM inventory.stock_levels WHERE product_id = ANY(" MERCATO_OPAQUE_PARAM("$1", "text[]") ")",
                            {text_array(products)})) {
     level_row l;
     l.product_id = r[0].as<std::string>();
@@ -282,14 +283,15 @@ void lock_levels_and_reservations(pqxx::work& tx, const std::vector<std::string>
   auto rows = prep(
       tx,
       "WITH l AS (SELECT product_id, warehouse_id, quantity, reserved_quantity, reorder_point, max_stock,"
-      "   alert_state FROM inventory.stock_levels WHERE product_id = ANY($1::text[])"
+      "   alert_state FROM inventory.stock_levels WHERE product_id = ANY(" MERCATO_OPAQUE_PARAM("$1", "text[]") ")"
       "   ORDER BY product_id, warehouse_id FOR UPDATE)"
       " SELECT 'L', product_id, warehouse_id::text, quantity, reserved_quantity, reorder_point, max_stock,"
       "   alert_state, '', '', false, '' FROM l"
       " UNION ALL"
       " SELECT 'R', product_id, warehouse_id::text, quantity, 0, 0, 0, status, reservation_id::text,"
       "   COALESCE(" ISO("expires_at") ", ''), (status = 'active' AND expires_at <= now()), order_id"
-      " FROM inventory.reservations WHERE order_id = ANY($2::text[]) AND status IN ('active', 'confirmed')",
+      " FROM inventory.reservations WHERE order_id = ANY(" MERCATO_OPAQUE_PARAM("$2", "text[]") ")"
+      "   AND status IN ('active', 'confirmed')",
       {text_array(products), text_array(order_ids)});
   for (const auto& r : rows) {
     if (r[0].as<std::string>() == "L") {
@@ -546,7 +548,8 @@ std::vector<std::optional<reservation_set>> confirm_all_active(pqxx::transaction
   // all active reservations.
   auto rows = prep(tx,
                    "WITH mine AS (SELECT reservation_id, order_id, status, expires_at FROM inventory.reservations"
-                   "   WHERE order_id = ANY($1::text[]) AND status IN ('active', 'confirmed', 'expired')"
+                   "   WHERE order_id = ANY(" MERCATO_OPAQUE_PARAM("$1", "text[]") ")"
+                   "   AND status IN ('active', 'confirmed', 'expired')"
                    "   ORDER BY product_id, warehouse_id, reservation_id FOR UPDATE),"
                    " ready AS (SELECT order_id FROM mine GROUP BY order_id"
                    "   HAVING bool_and(status = 'active' AND expires_at > now())),"

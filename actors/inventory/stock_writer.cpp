@@ -45,7 +45,8 @@ level_map lock_levels(pqxx::work& tx, const std::vector<std::string>& products, 
   level_map out;
   auto rows = prep(tx,
                    "SELECT product_id, warehouse_id::text, quantity, reserved_quantity, reorder_point,"
-                   " max_stock, alert_state FROM inventory.stock_levels WHERE product_id = ANY($1::text[])"
+                   " max_stock, alert_state FROM inventory.stock_levels"
+                   " WHERE product_id = ANY(" MERCATO_OPAQUE_PARAM("$1", "text[]") ")"
                    " ORDER BY product_id, warehouse_id FOR UPDATE",
                    {text_array(products)});
   for (const auto& r : rows) {
@@ -219,13 +220,17 @@ void change_set::apply(pqxx::work& tx) {
     eat.push_back(e.occurred_at);
   }
   for (auto* v : {&eid, &eagg, &ename, &ecorr, &epay, &eat}) p.push_back(text_array(*v));
+  // The three updates join their table to an unnest whose first array is opaque to the planner:
+  // unnest estimates its rows from the longest array it can see, so a custom plan costs the same
+  // join as the cached generic plan, and PostgreSQL stops planning this statement on every call
+  // (MERCATO_OPAQUE_PARAM, db/hot_statement.hpp). The inserts' unnests leave the plan unchanged.
   // `rc` says "still open" as `<> ALL` of the closed statuses, not `IN ('active', 'confirmed')`:
   // the IN form matches reservations_live's predicate, and a generic plan then read that whole
   // index (every open reservation) instead of probing the primary key per closed row.
   static const std::string sql =
       "WITH lv AS (UPDATE inventory.stock_levels s SET quantity = s.quantity + d.dq,"
       "   reserved_quantity = s.reserved_quantity + d.dr, alert_state = d.st, last_updated = now()"
-      "  FROM unnest($1::text[], $2::uuid[], $3::int[], $4::int[], $5::text[]) AS d(p, w, dq, dr, st)"
+      "  FROM unnest(" MERCATO_OPAQUE_PARAM("$1", "text[]") ", $2::uuid[], $3::int[], $4::int[], $5::text[]) AS d(p, w, dq, dr, st)"
       "  WHERE s.product_id = d.p AND s.warehouse_id = d.w RETURNING 1),"
       " mv AS (INSERT INTO inventory.stock_movements (movement_id, product_id, warehouse_id,"
       "   movement_type, quantity_change, reserved_change, quantity_after, reserved_after,"
@@ -244,7 +249,7 @@ void change_set::apply(pqxx::work& tx) {
       "   quantity = CASE WHEN c.q > 0 THEN c.q ELSE r.quantity END,"
       "   closed_at = CASE WHEN c.st IN ('released', 'expired', 'fulfilled') THEN now() ELSE r.closed_at END,"
       "   expires_at = CASE WHEN c.st = 'confirmed' THEN NULL ELSE r.expires_at END"
-      "  FROM unnest($22::uuid[], $23::text[], $24::text[], $25::int[]) AS c(id, st, reason, q)"
+      "  FROM unnest(" MERCATO_OPAQUE_PARAM("$22", "uuid[]") ", $23::text[], $24::text[], $25::int[]) AS c(id, st, reason, q)"
       "  WHERE r.reservation_id = c.id AND r.status <> ALL ('{released, expired, fulfilled}') RETURNING 1),"
       " ao AS (INSERT INTO inventory.stock_alerts (alert_id, product_id, warehouse_id, alert_level,"
       "   available_quantity, reorder_point, suggested_reorder_quantity, status)"
@@ -257,7 +262,7 @@ void change_set::apply(pqxx::work& tx) {
       "   available_quantity = a.av, reorder_point = a.rp, suggested_reorder_quantity = a.sq,"
       "   status = CASE WHEN a.lvl = 'none' THEN 'resolved' ELSE 'open' END,"
       "   resolved_at = CASE WHEN a.lvl = 'none' THEN now() END"
-      "  FROM unnest($32::text[], $33::uuid[], $34::text[], $35::int[], $36::int[], $37::int[])"
+      "  FROM unnest(" MERCATO_OPAQUE_PARAM("$32", "text[]") ", $33::uuid[], $34::text[], $35::int[], $36::int[], $37::int[])"
       "   AS a(p, w, lvl, av, rp, sq)"
       "  WHERE x.product_id = a.p AND x.warehouse_id = a.w AND x.status = 'open' RETURNING 1),"
       " ob AS (INSERT INTO inventory.outbox (event_id, aggregate_id, name, publisher, correlation_id,"

@@ -334,13 +334,16 @@ std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_
   // `n` numbers the documents and `ok` keeps those without a key or whose key `k` claimed; every
   // insert reads `ok`, so a document whose key exists writes nothing. The velocity count `v` sees
   // the statement's snapshot (never these orders) plus the customer's earlier documents here, as
-  // if they had been placed one after the other.
+  // if they had been placed one after the other. The cap is written into the text, not bound: a
+  // bound LIMIT made custom plans look cheaper than the cached generic one, so PostgreSQL kept
+  // planning the statement anew (a quarter of its calls, bench/pg_profile.sh).
+  static const std::string cap = std::to_string(recent_orders_cap);
   static const std::string sql =
       "WITH d AS (SELECT x.j, x.n FROM mercato.batch_items($1::jsonb) AS x(j, n)), "
       "k AS (" + order_keys().claim_new_rows_sql("d.j->'claim'", "d") + "), "
       "ok AS MATERIALIZED (SELECT d.j, d.n FROM d WHERE NOT d.j ? 'claim' OR d.j->'claim'->>'key' IN (SELECT key FROM k)), "
-      "v AS (SELECT ok.n, least($2, (SELECT count(*) FROM (SELECT 1 FROM orders.orders WHERE customer_id = ok.j->>'customer_id' "
-      "  AND created_at >= now() - interval '24 hours' LIMIT $2) r) "
+      "v AS (SELECT ok.n, least(" + cap + ", (SELECT count(*) FROM (SELECT 1 FROM orders.orders WHERE customer_id = ok.j->>'customer_id' "
+      "  AND created_at >= now() - interval '24 hours' LIMIT " + cap + ") r) "
       "  + count(*) OVER (PARTITION BY ok.j->>'customer_id' ORDER BY ok.n) - 1) AS c FROM ok), "
       "o AS (INSERT INTO orders.orders (order_id, order_number, customer_id, customer_name, customer_email, "
       "  channel, channel_name, channel_order_id, payment_status, currency, subtotal, discount_amount, "
@@ -382,7 +385,7 @@ std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_
       " FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid, jsonb_array_elements(ok.j->'events') AS e) "
       "SELECT ok.n, o.order_number, " + iso_sql("o.created_at") + ", v.c "
       "FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid JOIN v ON v.n = ok.n";
-  auto rows = db::exec_hot(tx, sql, docs.dump(), recent_orders_cap);
+  auto rows = db::exec_hot(tx, sql, docs.dump());
   std::vector<std::optional<placed_stamp>> out(docs.size());
   for (const auto& r : rows) {
     const auto i = r[0].as<size_t>() - 1;

@@ -142,6 +142,8 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
   const payment_config section = ctx.settings ? ctx.settings->payment : payment_config{};
   if (ctx.settings)  // [payment] in the config file wins over the environment defaults
     settings.authorization_ttl_seconds = int64_t{section.authorization_days} * 86400;
+  self->state.authorizations = db::batch_queue<pending_authorization>{section.authorize_batch_max,
+                                                                      section.authorize_batches_in_flight};
   auto stripe = resolve_stripe_settings(section);
   log_stripe_settings(stripe);
   self->state.ops = std::make_shared<payment_operations>(

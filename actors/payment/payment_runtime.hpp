@@ -33,8 +33,9 @@ struct pending_authorization {
 
 struct payment_state : agent_state {
   std::shared_ptr<payment_operations> ops;
-  // The saga's authorizations (one per order placed): those that arrive while two batches run
-  // leave together, up to 32, as one payment_operations::authorize_all job.
+  // The saga's authorizations (one per order placed): those that wait while a batch runs leave
+  // together as one payment_operations::authorize_all job ([payment] authorize_batch_max,
+  // authorize_batches_in_flight; db/batch_queue.hpp).
   db::batch_queue<pending_authorization> authorizations{32, 2};
 };
 

@@ -431,8 +431,14 @@ const std::vector<key_spec>& key_table() {
     inventory.integer("reserve_batch_max", &inventory_config::reserve_batch_max, 1, 1000);
     inventory.integer("reserve_batches_in_flight", &inventory_config::reserve_batches_in_flight, 1, 64);
 
+    section_keys<fraud_config> fraud{keys, "fraud_detection", &config::fraud};
+    fraud.integer("scoring_batch_max", &fraud_config::scoring_batch_max, 1, 1000);
+    fraud.integer("scoring_batches_in_flight", &fraud_config::scoring_batches_in_flight, 1, 64);
+
     section_keys<payment_config> payment{keys, "payment", &config::payment};
     payment.integer("authorization_days", &payment_config::authorization_days, 1, 30);
+    payment.integer("authorize_batch_max", &payment_config::authorize_batch_max, 1, 1000);
+    payment.integer("authorize_batches_in_flight", &payment_config::authorize_batches_in_flight, 1, 64);
     payment.secret("stripe_secret_key", &payment_config::stripe_secret_key, "MERCATO_STRIPE_SECRET_KEY");
     payment.secret("stripe_webhook_secret", &payment_config::stripe_webhook_secret,
                    "MERCATO_STRIPE_WEBHOOK_SECRET");

@@ -119,8 +119,16 @@ struct inventory_config {
   uint32_t reserve_batches_in_flight = 2;   // reserve transactions at once before others wait
 };
 
+// The fraud agent's shared scoring statements (db/batch_queue.hpp).
+struct fraud_config {
+  uint32_t scoring_batch_max = 32;          // scorings per statement (1 = one each)
+  uint32_t scoring_batches_in_flight = 2;   // statements written at once before others wait
+};
+
 struct payment_config {
   uint32_t authorization_days = 7;          // an authorization expires after this
+  uint32_t authorize_batch_max = 32;        // saga authorizations per shared staging (1 = one each)
+  uint32_t authorize_batches_in_flight = 2; // shared stagings at once before others wait
   std::string stripe_secret_key;            // empty: the Stripe gateway is "not configured"
   std::string stripe_webhook_secret;        // empty: Stripe webhooks are refused
   std::string stripe_base_url = "https://api.stripe.com";
@@ -144,6 +152,7 @@ struct config {
   order_config order;
   shipping_config shipping;
   inventory_config inventory;
+  fraud_config fraud;
   payment_config payment;
   store_config store;
   std::string source = "<defaults>";        // file the values came from

@@ -17,6 +17,15 @@
 #include <pqxx/result>
 #include <pqxx/transaction_base>
 
+// A parameter the planner must not look into, for hot statements: `(SELECT $1::text[])::text[]`
+// is computed once per execution (an InitPlan), so a custom plan knows no more about it than the
+// cached generic plan. PostgreSQL plans a prepared statement anew whenever the custom plans it
+// made first cost less than the generic one (plancache.c, choose_custom_plan): a custom plan for
+// a 1-element array beats a generic plan costed for 10, and the statement is then planned on
+// every call (inventory's stock reads and reserve writes were: bench/pg_profile.sh, "plans").
+// `param` is "$n", `type` its SQL type, e.g. MERCATO_OPAQUE_PARAM("$1", "text[]").
+#define MERCATO_OPAQUE_PARAM(param, type) "(SELECT " param "::" type ")::" type
+
 namespace mercato::db {
 
 // "hot_" + 16 hex digits of the text's 64-bit hash (std::hash).

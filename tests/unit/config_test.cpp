@@ -414,4 +414,17 @@ TEST_CASE("domain sections read money as decimal strings and mask the Stripe key
   CHECK(mercato::parse_config("", "t.toml").inventory.reserve_batch_max == 32);
   CHECK_THROWS_WITH(mercato::parse_config("[inventory]\nreserve_batches_in_flight = 65\n", "t.toml"),
                     Catch::Contains("inventory.reserve_batches_in_flight"));
+  const auto scorings = mercato::parse_config(
+      "[fraud_detection]\nscoring_batch_max = 4\nscoring_batches_in_flight = 1\n"
+      "[payment]\nauthorize_batch_max = 1\nauthorize_batches_in_flight = 5\n", "t.toml");
+  CHECK(scorings.fraud.scoring_batch_max == 4);
+  CHECK(scorings.fraud.scoring_batches_in_flight == 1);
+  CHECK(scorings.payment.authorize_batch_max == 1);
+  CHECK(scorings.payment.authorize_batches_in_flight == 5);
+  CHECK(mercato::parse_config("", "t.toml").fraud.scoring_batch_max == 32);
+  CHECK(mercato::parse_config("", "t.toml").payment.authorize_batches_in_flight == 2);
+  CHECK_THROWS_WITH(mercato::parse_config("[fraud_detection]\nscoring_batch_max = 0\n", "t.toml"),
+                    Catch::Contains("fraud_detection.scoring_batch_max"));
+  CHECK_THROWS_WITH(mercato::parse_config("[payment]\nauthorize_batches_in_flight = 65\n", "t.toml"),
+                    Catch::Contains("payment.authorize_batches_in_flight"));
 }
