@@ -17,7 +17,9 @@
 # (0; 1 = ANALYZE after the 2 s warm-up: the steady state of a server whose tables autovacuum has
 # analyzed once, instead of plans made on the fresh database's empty tables), BENCH_PROFILE (0; 1 =
 # PostgreSQL's counts per order for the orders run: bench/pg_profile.sh, which loads
-# pg_stat_statements into the private cluster once, restarting it).
+# pg_stat_statements into the private cluster once, restarting it), BENCH_SQL (SQL run on the
+# bench database after migrate and seed, for A/B experiments on the schema: e.g.
+# 'DROP INDEX orders.orders_name_trgm' asks what that index costs an order).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -124,6 +126,11 @@ CFG
 
 "$mercato" migrate --config "$cfg" >/dev/null
 "$mercato" seed --config "$cfg" >/dev/null
+if [[ -n "${BENCH_SQL:-}" ]]; then
+  runuser -u postgres -- "${MERCATO_PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -X -q -v ON_ERROR_STOP=1 \
+    "$DATABASE_URL" -c "$BENCH_SQL" >/dev/null || die "BENCH_SQL failed"
+  echo "# schema experiment (BENCH_SQL): $BENCH_SQL"
+fi
 "$mercato" serve --config "$cfg" >"$tmp_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 200); do

@@ -135,8 +135,10 @@ void on_order_confirmed(product_self self, const event& e) {
   if (payload.is_object() && payload.contains("lines") && payload["lines"].is_array()) {
     for (const auto& l : payload["lines"]) {
       if (!l.is_object()) continue;
-      std::string item = l.value("item_id", std::string{});
-      if (item.empty()) item = l.value("product_id", std::string{});
+      // `product_id` is the catalog item sold (a variant's own id for a variant); the line's
+      // `item_id` is the order line's id and names nothing in the catalog.
+      std::string item = l.contains("product_id") && l["product_id"].is_string() ? l["product_id"].get<std::string>()
+                                                                                 : std::string{};
       int64_t q = l.contains("quantity") && l["quantity"].is_number_integer() ? l["quantity"].get<int64_t>() : 0;
       if (item.empty() || q <= 0) continue;
       lines.push_back({item, q});

@@ -79,6 +79,12 @@ TEST_CASE("order flow: happy path confirms, authorizes, confirms reservations, t
   auto created = json::parse(f->events("order.order_created").at(0).payload);
   CHECK(created["order_number"] == o["order_number"]);
   CHECK(created["order_id"] == o["order_id"]);
+  // The product agent counts the confirmation's units for PROD-001's `popular` rank (by catalog
+  // id, not by the order line's id).
+  CHECK(f->eventually([&] {
+    return count(*f, "SELECT coalesce(sum(units), 0) FROM catalog.item_sales_daily WHERE item_id = '" + prod1 + "'") == 1;
+  }));
+  CHECK(count(*f, "SELECT count(*) FROM catalog.item_sales_daily") == 1);
   // by id, by number, and under /api
   CHECK(f->get("order", "/orders/" + id).json()["status"] == "confirmed");
   CHECK(f->get("order", "/orders/" + o["order_number"].get<std::string>()).status == 200);

@@ -348,8 +348,9 @@ TEST_CASE("initial stock is pending while inventory is absent", "[product][rest]
 TEST_CASE("order_confirmed counts units once per event for the popular sort", "[product][events]") {
   agent_fixture f{{product_spec()}, seeded()};
   event e = make_event("order", "order_confirmed",
-                       json{{"order_id", "o1"}, {"lines", {{{"item_id", "10000000-0000-4000-8000-000000000012"}, {"quantity", 7}},
-                                                           {{"item_id", prod4}, {"quantity", 2}}}}}
+                       json{{"order_id", "o1"},
+                            {"lines", {{{"item_id", uuid_v4()}, {"product_id", "10000000-0000-4000-8000-000000000012"}, {"quantity", 7}},
+                                       {{"item_id", uuid_v4()}, {"product_id", prod4}, {"quantity", 2}}}}}
                            .dump());
   e.name = "order.order_confirmed";
   f.bus().publish(e);
@@ -390,7 +391,8 @@ TEST_CASE("order_confirmed events that queue share statements; an unusable one f
   agent_fixture f{{product_spec()}, seeded()};
   auto confirmed = [](int units) {
     event e = make_event("order", "order_confirmed",
-                         json{{"order_id", uuid_v4()}, {"lines", {{{"item_id", prod4}, {"quantity", units}}}}}.dump());
+                         json{{"order_id", uuid_v4()},
+                              {"lines", {{{"item_id", uuid_v4()}, {"product_id", prod4}, {"quantity", units}}}}}.dump());
     e.name = "order.order_confirmed";
     return e;
   };
