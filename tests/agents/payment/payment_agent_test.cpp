@@ -2,11 +2,13 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <thread>
 
 #include <pqxx/pqxx>
 
+#include "config/config.hpp"
 #include "payment/payment_agent.hpp"
 #include "payment/payment_messages.hpp"
 #include "payment/test_gateway.hpp"
@@ -21,14 +23,17 @@ using payment_reply = reply<payment::payment_view>;
 
 namespace {
 
-fixture_options seeded() {
+fixture_options seeded(std::function<void(config&)> adjust = {}) {
   fixture_options o;
   o.seed = true;
+  o.adjust = std::move(adjust);
   return o;
 }
 
 struct payment_fixture {
-  agent_fixture f{{spec_for("payment", &spawn_payment_agent), spec_for("order", &spawn_fake_order)}, seeded()};
+  explicit payment_fixture(std::function<void(config&)> adjust = {})
+      : f{{spec_for("payment", &spawn_payment_agent), spec_for("order", &spawn_fake_order)}, seeded(std::move(adjust))} {}
+  agent_fixture f;
 
   payment_reply authorize(const std::string& order, money::cents amount, const std::string& token,
                           const std::string& key = {}, bool capture = false,
@@ -607,6 +612,39 @@ TEST_CASE("concurrent first authorizations with one key stage one payment and ap
   CHECK(t.scalar("SELECT count(*) FROM payments.payments WHERE order_id = 'ORD-CK'") == "1");
   CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = 'ORD-CK'") == "1");
   CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = 'a0000000-0000-4000-8000-000000000001'") == "1");
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
+}
+
+TEST_CASE("concurrent first authorizations with one key, each its own job: the database serializes their stagings",
+          "[payment]") {
+  // One authorization per job and three jobs at once ([payment] authorize_batch_max = 1,
+  // authorize_batches_in_flight = 3): the three staging statements race in the database itself,
+  // as two shared jobs do under a backlog.
+  payment_fixture t{[](config& c) {
+    c.payment.authorize_batch_max = 1;
+    c.payment.authorize_batches_in_flight = 3;
+  }};
+  pqxx::connection holder{t.f.database().url()};
+  pqxx::work tx{holder};
+  tx.exec("INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, instrument_token,"
+          " currency, status, amount) VALUES ('a0000000-0000-4000-8000-000000000002', 'ORD-CJ', 'CUST-001', 1,"
+          " 'tok_visa', 'USD', 'pending', 50.00)");
+  tx.exec("INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id, customer_id,"
+          " gateway_id, transaction_type, transaction_status, amount, currency, idempotency_key) VALUES"
+          " ('b0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000002', 'ORD-CJ',"
+          " 'CUST-001', 1, 'authorize', 'pending', 50.00, 'USD', 'auth-cj')");
+  auto replies = std::async(std::launch::async, [&] { return authorize_concurrently(t, 3, "ORD-CJ", "auth-cj", "tok_visa"); });
+  REQUIRE(t.f.eventually([&] { return lock_waiters(t) == 3; }));
+  CHECK(t.f.get("payment", "/health").json()["shared_statements"]["authorizations"]["waiting"] == 0);
+  tx.commit();
+  for (auto& r : replies.get()) {
+    REQUIRE(r.ok());
+    CHECK(r->payment_id == "a0000000-0000-4000-8000-000000000002");
+    CHECK(r->status == "authorized");
+  }
+  CHECK(t.scalar("SELECT count(*) FROM payments.payments WHERE order_id = 'ORD-CJ'") == "1");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = 'ORD-CJ'") == "1");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = 'a0000000-0000-4000-8000-000000000002'") == "1");
   REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
 }
 
