@@ -536,6 +536,34 @@ std::vector<payment_reply> authorize_concurrently(payment_fixture& t, int n, con
 }
 
 // Sessions of the test's database waiting for a lock (the agent's statements queued behind `holder`).
+// What another request's staging leaves before it commits: a pending payment of 50.00 for
+// `order` with its pending authorization under `key`.
+void stage_pending_authorization(pqxx::work& tx, const std::string& payment_id, const std::string& transaction_id,
+                                 const std::string& order, const std::string& key) {
+  tx.exec_params("INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, instrument_token,"
+                 " currency, status, amount) VALUES ($1::uuid, $2, 'CUST-001', 1, 'tok_visa', 'USD', 'pending', 50.00)",
+                 payment_id, order);
+  tx.exec_params("INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id, customer_id,"
+                 " gateway_id, transaction_type, transaction_status, amount, currency, idempotency_key) VALUES"
+                 " ($1::uuid, $2::uuid, $3, 'CUST-001', 1, 'authorize', 'pending', 50.00, 'USD', $4)",
+                 transaction_id, payment_id, order, key);
+}
+
+// Every reply is the staged payment, authorized, and it was applied once: one payment, one
+// transaction, one audit row, one event.
+void check_applied_once(payment_fixture& t, std::vector<payment_reply> replies, const std::string& payment_id,
+                        const std::string& order) {
+  for (auto& r : replies) {
+    REQUIRE(r.ok());
+    CHECK(r->payment_id == payment_id);
+    CHECK(r->status == "authorized");
+  }
+  CHECK(t.scalar("SELECT count(*) FROM payments.payments WHERE order_id = '" + order + "'") == "1");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = '" + order + "'") == "1");
+  CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = '" + payment_id + "'") == "1");
+  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
+}
+
 int lock_waiters(payment_fixture& t) {
   return std::stoi(t.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                             " AND wait_event_type = 'Lock'"));
@@ -588,13 +616,8 @@ TEST_CASE("concurrent first authorizations with one key stage one payment and ap
   // agent's staging statements wait on the order's live-payment index, then find its transaction.
   pqxx::connection holder{t.f.database().url()};
   pqxx::work tx{holder};
-  tx.exec("INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, instrument_token,"
-          " currency, status, amount) VALUES ('a0000000-0000-4000-8000-000000000001', 'ORD-CK', 'CUST-001', 1,"
-          " 'tok_visa', 'USD', 'pending', 50.00)");
-  tx.exec("INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id, customer_id,"
-          " gateway_id, transaction_type, transaction_status, amount, currency, idempotency_key) VALUES"
-          " ('b0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'ORD-CK',"
-          " 'CUST-001', 1, 'authorize', 'pending', 50.00, 'USD', 'auth-ck')");
+  stage_pending_authorization(tx, "a0000000-0000-4000-8000-000000000001", "b0000000-0000-4000-8000-000000000001",
+                              "ORD-CK", "auth-ck");
   // The first authorization's job waits on the uncommitted payment; the agent's queue holds the
   // other two until that job ends (a second shared job starts only for a backlog of 16), and they
   // then find the committed payment.
@@ -604,15 +627,7 @@ TEST_CASE("concurrent first authorizations with one key stage one payment and ap
     return t.f.get("payment", "/health").json()["shared_statements"]["authorizations"]["waiting"] == 2;
   }));
   tx.commit();
-  for (auto& r : replies.get()) {
-    REQUIRE(r.ok());
-    CHECK(r->payment_id == "a0000000-0000-4000-8000-000000000001");
-    CHECK(r->status == "authorized");
-  }
-  CHECK(t.scalar("SELECT count(*) FROM payments.payments WHERE order_id = 'ORD-CK'") == "1");
-  CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = 'ORD-CK'") == "1");
-  CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = 'a0000000-0000-4000-8000-000000000001'") == "1");
-  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
+  check_applied_once(t, replies.get(), "a0000000-0000-4000-8000-000000000001", "ORD-CK");
 }
 
 TEST_CASE("concurrent first authorizations with one key, each its own job: the database serializes their stagings",
@@ -626,26 +641,13 @@ TEST_CASE("concurrent first authorizations with one key, each its own job: the d
   }};
   pqxx::connection holder{t.f.database().url()};
   pqxx::work tx{holder};
-  tx.exec("INSERT INTO payments.payments (payment_id, order_id, customer_id, gateway_id, instrument_token,"
-          " currency, status, amount) VALUES ('a0000000-0000-4000-8000-000000000002', 'ORD-CJ', 'CUST-001', 1,"
-          " 'tok_visa', 'USD', 'pending', 50.00)");
-  tx.exec("INSERT INTO payments.payment_transactions (transaction_id, payment_id, order_id, customer_id,"
-          " gateway_id, transaction_type, transaction_status, amount, currency, idempotency_key) VALUES"
-          " ('b0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000002', 'ORD-CJ',"
-          " 'CUST-001', 1, 'authorize', 'pending', 50.00, 'USD', 'auth-cj')");
+  stage_pending_authorization(tx, "a0000000-0000-4000-8000-000000000002", "b0000000-0000-4000-8000-000000000002",
+                              "ORD-CJ", "auth-cj");
   auto replies = std::async(std::launch::async, [&] { return authorize_concurrently(t, 3, "ORD-CJ", "auth-cj", "tok_visa"); });
   REQUIRE(t.f.eventually([&] { return lock_waiters(t) == 3; }));
   CHECK(t.f.get("payment", "/health").json()["shared_statements"]["authorizations"]["waiting"] == 0);
   tx.commit();
-  for (auto& r : replies.get()) {
-    REQUIRE(r.ok());
-    CHECK(r->payment_id == "a0000000-0000-4000-8000-000000000002");
-    CHECK(r->status == "authorized");
-  }
-  CHECK(t.scalar("SELECT count(*) FROM payments.payments WHERE order_id = 'ORD-CJ'") == "1");
-  CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = 'ORD-CJ'") == "1");
-  CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = 'a0000000-0000-4000-8000-000000000002'") == "1");
-  REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
+  check_applied_once(t, replies.get(), "a0000000-0000-4000-8000-000000000002", "ORD-CJ");
 }
 
 TEST_CASE("concurrent retries of a pending authorization apply its answer once", "[payment]") {
