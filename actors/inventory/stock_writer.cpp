@@ -220,10 +220,11 @@ void change_set::apply(pqxx::work& tx) {
     eat.push_back(e.occurred_at);
   }
   for (auto* v : {&eid, &eagg, &ename, &ecorr, &epay, &eat}) p.push_back(text_array(*v));
-  // The three updates join their table to an unnest whose first array is opaque to the planner:
-  // unnest estimates its rows from the longest array it can see, so a custom plan costs the same
-  // join as the cached generic plan, and PostgreSQL stops planning this statement on every call
-  // (MERCATO_OPAQUE_PARAM, db/hot_statement.hpp). The inserts' unnests leave the plan unchanged.
+  // The three updates join their table to an unnest whose first array is opaque to the planner: a
+  // multi-array unnest counts the rows of its longest array, and an opaque one as 10 (PostgreSQL's
+  // default), so for batches up to 10 a custom plan costs the same join as the cached generic plan
+  // and PostgreSQL stops planning this statement on every call (MERCATO_OPAQUE_PARAM,
+  // db/hot_statement.hpp). The inserts' unnests do not change the plan's shape.
   // `rc` says "still open" as `<> ALL` of the closed statuses, not `IN ('active', 'confirmed')`:
   // the IN form matches reservations_live's predicate, and a generic plan then read that whole
   // index (every open reservation) instead of probing the primary key per closed row.
