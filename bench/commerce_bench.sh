@@ -19,7 +19,12 @@
 # PostgreSQL's counts per order for the orders run: bench/pg_profile.sh, which loads
 # pg_stat_statements into the private cluster once, restarting it), BENCH_SQL (SQL run on the
 # bench database after migrate and seed, for A/B experiments on the schema: e.g.
-# 'DROP INDEX orders.orders_name_trgm' asks what that index costs an order).
+# 'DROP INDEX orders.orders_name_trgm' asks what that index costs an order), BENCH_CUSTOMERS (4 = the
+# demo customers with a card, CUST-001/002/003/006; N > 4 = N bench customers BENCH-00001.. made by
+# bench/sql/bench_customers.sql in CUST-001's shape, the orders spread evenly over them: a shop's
+# load comes from many accounts, while 4 accounts each placing ~140 orders a second make every
+# order count 100 of its customer's last 24 h for fraud's velocity signal and queue on one
+# customer-statistics row).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -40,6 +45,9 @@ legacy_base="${BENCH_LEGACY_BASE:-18000}"
 connections="${BENCH_CONNECTIONS:-64}"
 threads=$(( connections < 2 ? 1 : 2 ))  # wrk needs connections >= threads
 pool="${BENCH_POOL:-8}"
+customers="${BENCH_CUSTOMERS:-4}"
+[[ "$customers" =~ ^[0-9]+$ && "$customers" -ge 4 && "$customers" -le 99999 ]] \
+  || { echo "commerce_bench.sh: BENCH_CUSTOMERS must be 4..99999" >&2; exit 2; }
 host=127.0.0.1
 order_port=$((legacy_base + 0))
 product_port=$((legacy_base + 1))
@@ -126,6 +134,12 @@ CFG
 
 "$mercato" migrate --config "$cfg" >/dev/null
 "$mercato" seed --config "$cfg" >/dev/null
+if ((customers > 4)); then
+  runuser -u postgres -- "${MERCATO_PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -X -q -v ON_ERROR_STOP=1 \
+    -v customers="$customers" "$DATABASE_URL" -f bench/sql/bench_customers.sql >/dev/null \
+    || die "creating $customers bench customers failed"
+fi
+export BENCH_CUSTOMERS="$customers"  # read by bench/lua/place_order.lua
 if [[ -n "${BENCH_SQL:-}" ]]; then
   runuser -u postgres -- "${MERCATO_PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -X -q -v ON_ERROR_STOP=1 \
     "$DATABASE_URL" -c "$BENCH_SQL" >/dev/null || die "BENCH_SQL failed"
@@ -146,7 +160,7 @@ for sku in PROD-001 PROD-002 PROD-003 PROD-004; do
     >/dev/null || die "stock top-up for $sku failed"
 done
 
-echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --short HEAD 2>/dev/null || echo ?) nproc $(nproc) connections $connections seconds $seconds pool $pool"
+echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --short HEAD 2>/dev/null || echo ?) nproc $(nproc) connections $connections seconds $seconds pool $pool customers $customers"
 
 # Warm-up (caches, connections), then the measured runs.
 wrk -t"$threads" -c"$connections" -d2s -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null

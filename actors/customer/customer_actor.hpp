@@ -18,6 +18,7 @@
 #include "runtime/agent_behavior.hpp"
 #include "runtime/agent_error.hpp"
 #include "runtime/db_call.hpp"
+#include "runtime/shared_reads.hpp"
 
 namespace mercato::customer {
 
@@ -43,6 +44,10 @@ struct customer_state : agent_state {
   // Per daily loyalty job (loyalty_jobs.cpp's order), the latest slot a completed run is known to
   // cover; unknown after a start, when job_runs decides.
   std::array<std::optional<schedule::date>, 2> loyalty_jobs_covered;
+  // validate_customer and get_customer (once per order, from the order agent) read the summary
+  // together with the reads that meet them: one statement for up to 32 customers, a second one
+  // beside it only for a backlog (runtime/shared_reads.hpp).
+  shared_reads<std::string, store::result<customer_profile>> summaries{32, 2};
 };
 
 using customer_self = customer_impl::stateful_pointer<customer_state>;

@@ -33,6 +33,31 @@ caf::result<T> answer(customer_self self, Work work) {
   return rp;
 }
 
+// The summary of validate_customer / get_customer, read in a statement shared with the summaries
+// asked meanwhile (state.summaries). on_ok(customer_profile&&) or on_fail(const failure&).
+template <class OnOk, class OnFail>
+void read_summary(customer_self self, std::string customer_id, OnOk on_ok, OnFail on_fail) {
+  using batch = shared_reads<std::string, store::result<customer_profile>>;
+  self->state.summaries.read(
+      std::move(customer_id),
+      [on_ok = std::move(on_ok), on_fail = std::move(on_fail)](std::optional<failure> failed,
+                                                               store::result<customer_profile> r) mutable {
+        if (failed) return on_fail(*failed);
+        if (!r.ok()) return on_fail(r.error);
+        on_ok(std::move(*r.value));
+      },
+      [self](std::vector<std::string> ids, batch::finish_fn finish) {
+        using many = std::vector<store::result<customer_profile>>;
+        run_store<many, unit_mode::reads>(
+            self,
+            [ids = std::move(ids)](pqxx::nontransaction& tx) {
+              return store::result<many>::of(store::summaries(tx, ids));
+            },
+            [finish](many&& found) { finish({std::nullopt, std::move(found)}); },
+            [finish](const failure& f) { finish({f, {}}); });
+      });
+}
+
 constexpr size_t max_event_batch = 64;
 
 bool order_event_matters(const event& e) {
@@ -135,6 +160,9 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
   start_agent(self, ctx);
   add_customer_routes(self);
   consume_events(self, ctx, {"order.*"});
+  self->state.shell->set_health_extras([self] {
+    return ",\"shared_statements\":{\"summaries\":" + self->state.summaries.health_json() + "}";
+  });
   // The daily loyalty jobs: whatever a missed 02:00 UTC slot owes runs now (loyalty_jobs.cpp).
   self->send(self, loyalty_tick_atom::value);
   return {
@@ -145,9 +173,8 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
       on_continuation(self),
       [self](validate_customer& m) -> caf::result<customer_profile> {
         auto rp = self->make_response_promise<customer_profile>();
-        std::string id = m.customer_id;
-        run_store<customer_profile, unit_mode::reads>(
-            self, [id](pqxx::nontransaction& tx) { return store::summary(tx, id); },
+        read_summary(
+            self, std::move(m.customer_id),
             [rp](customer_profile&& p) mutable {
               if (p.status != "active")
                 rp.deliver(make_failure(failure_kind::invalid, "customer_inactive",
@@ -160,9 +187,11 @@ customer_impl::behavior_type customer_agent(customer_self self, agent_context ct
         return rp;
       },
       [self](get_customer& m) -> caf::result<customer_profile> {
-        std::string id = m.customer_id;
-        return answer<customer_profile, unit_mode::reads>(
-            self, [id](pqxx::nontransaction& tx) { return store::summary(tx, id); });
+        auto rp = self->make_response_promise<customer_profile>();
+        read_summary(
+            self, std::move(m.customer_id), [rp](customer_profile&& p) mutable { rp.deliver(std::move(p)); },
+            [rp](const failure& f) mutable { rp.deliver(make_failure(f)); });
+        return rp;
       },
       [self](find_customer& m) -> caf::result<customer_profile> {
         std::string email = normalize_email(m.email).value_or(m.email);

@@ -9,6 +9,7 @@
 #include "customer/profile_rules.hpp"
 #include "db/hot_statement.hpp"
 #include "db/outbox.hpp"
+#include "db/sql_array.hpp"
 #include "runtime/uuid.hpp"
 
 namespace mercato::customer::store {
@@ -500,15 +501,33 @@ std::vector<customer_profile> summaries_of(pqxx::work& tx, const json& profiles)
 }
 
 result<customer_profile> summary(pqxx::transaction_base& tx, const std::string& customer_id) {
-  // One statement (validate_customer runs on every order): the profile row with the summary columns.
+  return std::move(summaries(tx, {customer_id}).front());
+}
+
+std::vector<result<customer_profile>> summaries(pqxx::transaction_base& tx, const std::vector<std::string>& ids) {
+  // One statement (validate_customer runs on every order): the profile rows with the summary
+  // columns. The array is opaque to the planner so that the generic plan is kept
+  // (db/hot_statement.hpp).
   static const std::string sql = "SELECT s.*, " + summary_columns("s.customer_id") + " FROM (" + profile_select() +
-                                 "WHERE p.customer_id = $1 AND p.deleted_at IS NULL) s";
-  auto r = db::exec_hot(tx, sql, customer_id);
-  if (r.empty())
-    return result<customer_profile>::fail(failure_kind::not_found, "customer_not_found", not_found_text(customer_id));
-  customer_profile out = profile_fields(profile_json(r[0]));
-  take_summary_columns(out, r[0]);
-  return result<customer_profile>::of(std::move(out));
+                                 "WHERE p.customer_id = ANY(" MERCATO_OPAQUE_PARAM("$1", "text[]") ") "
+                                 "AND p.deleted_at IS NULL) s";
+  std::map<std::string, customer_profile> found;
+  for (const auto& row : db::exec_hot(tx, sql, db::text_array(ids))) {
+    customer_profile p = profile_fields(profile_json(row));
+    take_summary_columns(p, row);
+    std::string id = p.customer_id;
+    found.emplace(std::move(id), std::move(p));
+  }
+  std::vector<result<customer_profile>> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    auto it = found.find(id);
+    if (it == found.end())
+      out.push_back(result<customer_profile>::fail(failure_kind::not_found, "customer_not_found", not_found_text(id)));
+    else
+      out.push_back(result<customer_profile>::of(it->second));
+  }
+  return out;
 }
 
 // ---- addresses ------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ result<ensured_customer> ensure_profile(pqxx::work& tx, const ensure_customer& m
 // The typed summary (validate_customer / get_customer): loyalty, credit and default addresses.
 // One statement each (so a unit of only this needs no transaction).
 result<customer_profile> summary(pqxx::transaction_base& tx, const std::string& customer_id);
+// The same for several customers in ONE statement (the agent's shared reads): one result per id,
+// in the ids' order; an id may repeat.
+std::vector<result<customer_profile>> summaries(pqxx::transaction_base& tx, const std::vector<std::string>& ids);
 customer_profile summary_of(pqxx::transaction_base& tx, const json& profile);
 // The same for a list of profile documents, in their order (two queries for the whole list).
 std::vector<customer_profile> summaries_of(pqxx::work& tx, const json& profiles);

@@ -305,10 +305,11 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
   self->state.shell->set_health_extras([self] {
     return fmt::format(
         ",\"warehouses_loaded\":{},\"oversell_detected_total\":{},\"reservations_swept\":{},"
-        "\"reserved_repairs_total\":{},\"shared_statements\":{{\"reserves\":{},\"confirmations\":{}}}",
+        "\"reserved_repairs_total\":{},\"shared_statements\":{{\"reserves\":{},\"confirmations\":{},"
+        "\"availability\":{}}}",
         self->state.warehouses ? self->state.warehouses->all().size() : 0, self->state.oversell_detected_total,
         self->state.swept, self->state.repaired_levels, self->state.reserves.health_json(),
-        self->state.confirms.health_json());
+        self->state.confirms.health_json(), self->state.availability.health_json());
   });
   consume_events(self, ctx, {"product.product_deleted"});
   subscribe_events(self, ctx, {"warehouse.warehouse_created", "warehouse.warehouse_updated"});  // reloaded on start
@@ -324,10 +325,27 @@ inventory_impl::behavior_type inventory_agent(inventory_self self, agent_context
       on_fault(self),
       on_continuation(self),
       [self](check_availability& m) -> caf::result<availability_report> {
-        return reply_from_reads<availability_report>(
-            self, [m](pqxx::transaction_base& tx, const warehouse_register& reg) {
-              return store::check_availability(tx, m.lines, reg);
+        using reports = std::vector<store::result<availability_report>>;
+        auto rp = self->make_response_promise<availability_report>();
+        self->state.availability.read(
+            std::move(m.lines),
+            [rp](std::optional<failure> failed, store::result<availability_report> r) mutable {
+              if (failed) rp.deliver(make_failure(*failed));
+              else if (r.error) rp.deliver(make_failure(*r.error));
+              else rp.deliver(std::move(r.value));
+            },
+            [self](std::vector<std::vector<stock_line>> requests,
+                   shared_reads<std::vector<stock_line>, store::result<availability_report>>::finish_fn finish) {
+              run_on_store<reports, unit_mode::reads>(
+                  self, false,
+                  [requests = std::move(requests)](pqxx::transaction_base& tx, const warehouse_register& reg) {
+                    return store::result<reports>{std::nullopt, store::check_availability(tx, requests, reg)};
+                  },
+                  [finish](std::optional<failure> failed, reports found) {
+                    finish({std::move(failed), std::move(found)});
+                  });
             });
+        return rp;
       },
       [self](check_availability_levels& m) -> caf::result<stock_levels> {
         return reply_from_reads<stock_levels>(self, [m](pqxx::transaction_base& tx, const warehouse_register& reg) {

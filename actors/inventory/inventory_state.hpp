@@ -21,6 +21,7 @@
 #include "inventory/inventory_store.hpp"
 #include "runtime/agent_behavior.hpp"
 #include "runtime/db_call.hpp"
+#include "runtime/shared_reads.hpp"
 
 namespace mercato::inventory {
 
@@ -66,6 +67,9 @@ struct inventory_state : agent_state {
   db::batch_queue<pending_reserve> reserves{32, 2};
   // The saga's confirmations share statements the same way, with the same limits.
   db::batch_queue<pending_confirm> confirms{32, 2};
+  // check_availability (the order agent's, once per order placed) reads the levels of every
+  // request that meets it in one statement (runtime/shared_reads.hpp), up to 32 requests.
+  shared_reads<std::vector<stock_line>, store::result<availability_report>> availability{32, 2};
 };
 
 using inventory_self = inventory_impl::stateful_pointer<inventory_state>;

@@ -167,27 +167,12 @@ warehouse_register load_warehouses(pqxx::transaction_base& tx) {
   return warehouse_register{std::move(rows)};
 }
 
-result<availability_report> check_availability(pqxx::transaction_base& tx, const std::vector<stock_line>& lines,
-                                               const warehouse_register& reg) {
+namespace {
+
+// The report of one request's `demands` (resolved) from `levels`, which hold at least their items.
+result<availability_report> availability_of(const std::vector<demand>& demands, const level_map& levels,
+                                            const warehouse_register& reg) {
   result<availability_report> out;
-  std::vector<demand> demands;
-  if (auto f = resolve_lines(lines, reg, demands)) {
-    out.error = f;
-    return out;
-  }
-  std::vector<std::string> products;
-  for (const auto& d : demands) products.push_back(d.product_id);
-  level_map levels;
-  for (const auto& r : prep(tx, "SELECT product_id, warehouse_id::text, quantity, reserved_quantity"
-                           " FROM inventory.stock_levels WHERE product_id = ANY(" MERCATO_OPAQUE_PARAM("$1", "text[]") ")",
-                           {text_array(products)})) {
-    level_row l;
-    l.product_id = r[0].as<std::string>();
-    l.warehouse_id = r[1].as<std::string>();
-    l.quantity = r[2].as<int64_t>();
-    l.reserved = r[3].as<int64_t>();
-    levels.emplace(level_key{l.product_id, l.warehouse_id}, l);
-  }
   auto& report = out.value;
   report.all_available = true;
   for (const auto& d : demands) {
@@ -238,6 +223,45 @@ result<availability_report> check_availability(pqxx::transaction_base& tx, const
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<result<availability_report>> check_availability(pqxx::transaction_base& tx,
+                                                            const std::vector<std::vector<stock_line>>& requests,
+                                                            const warehouse_register& reg) {
+  std::vector<result<availability_report>> out(requests.size());
+  std::vector<std::vector<demand>> demands(requests.size());
+  std::vector<std::string> products;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (auto f = resolve_lines(requests[i], reg, demands[i])) {
+      out[i].error = f;
+      continue;
+    }
+    for (const auto& d : demands[i]) products.push_back(d.product_id);
+  }
+  if (products.empty()) return out;
+  std::sort(products.begin(), products.end());
+  products.erase(std::unique(products.begin(), products.end()), products.end());
+  level_map levels;
+  for (const auto& r : prep(tx, "SELECT product_id, warehouse_id::text, quantity, reserved_quantity"
+                           " FROM inventory.stock_levels WHERE product_id = ANY(" MERCATO_OPAQUE_PARAM("$1", "text[]") ")",
+                           {text_array(products)})) {
+    level_row l;
+    l.product_id = r[0].as<std::string>();
+    l.warehouse_id = r[1].as<std::string>();
+    l.quantity = r[2].as<int64_t>();
+    l.reserved = r[3].as<int64_t>();
+    levels.emplace(level_key{l.product_id, l.warehouse_id}, l);
+  }
+  for (size_t i = 0; i < requests.size(); ++i)
+    if (!out[i].error) out[i] = availability_of(demands[i], levels, reg);
+  return out;
+}
+
+result<availability_report> check_availability(pqxx::transaction_base& tx, const std::vector<stock_line>& lines,
+                                               const warehouse_register& reg) {
+  return std::move(check_availability(tx, std::vector<std::vector<stock_line>>{lines}, reg).front());
 }
 
 namespace {

@@ -40,6 +40,11 @@ warehouse_register load_warehouses(pqxx::transaction_base& tx);
 // --- typed messages -------------------------------------------------------------------------
 result<availability_report> check_availability(pqxx::transaction_base& tx, const std::vector<stock_line>& lines,
                                                const warehouse_register& reg);
+// The same for several requests with ONE read of the levels of all their items (the agent's shared
+// reads): one result per request, in their order.
+std::vector<result<availability_report>> check_availability(pqxx::transaction_base& tx,
+                                                            const std::vector<std::vector<stock_line>>& requests,
+                                                            const warehouse_register& reg);
 // per_item: the idempotency check looks only at the order's reservations of the requested items
 // (REST reserves one item per call); otherwise at the order's whole live set (the saga's door).
 result<reservation_set> reserve(pqxx::work& tx, const reserve_stock& req, const warehouse_register& reg,

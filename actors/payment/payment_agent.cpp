@@ -151,7 +151,8 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
   self->state.shell->set_root_message("Payment Agent Enhanced API is running!");  // the contract's text
   add_payment_routes(self);
   self->state.shell->set_health_extras([self] {
-    return ",\"shared_statements\":{\"authorizations\":" + self->state.authorizations.health_json() + "}";
+    return ",\"shared_statements\":{\"authorizations\":" + self->state.authorizations.health_json() +
+           ",\"method_changes\":" + self->state.method_changes.health_json() + "}";
   });
   self->delayed_send(self, reconcile_every, reconcile_atom::value);
   self->delayed_send(self, expire_every, expire_atom::value);
@@ -283,12 +284,27 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
             self, [ops, in](pqxx::connection& c) { return ops->record_external(c, in); }, view_of);
       },
       [=](count_method_changes& m) -> caf::result<count_reply> {
-        std::string customer = m.customer_id;
-        int64_t days = m.days > 0 ? std::min<int64_t>(m.days, 3650) : 7;
-        return run_count(self, [customer, days](pqxx::connection& c) {
-          pqxx::nontransaction tx{c};  // one read: no BEGIN/ROLLBACK round trips
-          return method_changes_since(tx, customer, days);
-        });
+        auto rp = self->make_response_promise<count_reply>();
+        method_changes_ask ask{std::move(m.customer_id), m.days > 0 ? std::min<int64_t>(m.days, 3650) : 7};
+        self->state.method_changes.read(
+            std::move(ask),
+            [rp](std::optional<failure> failed, int64_t n) mutable {
+              if (failed) rp.deliver(make_failure(*failed));
+              else rp.deliver(count_reply{n});
+            },
+            [self](std::vector<method_changes_ask> asks, shared_reads<method_changes_ask, int64_t>::finish_fn finish) {
+              on_pool<std::vector<int64_t>>(
+                  self,
+                  [asks = std::move(asks)](pqxx::connection& c) {
+                    pqxx::nontransaction tx{c};  // one read: no BEGIN/ROLLBACK round trips
+                    return method_changes_since(tx, asks);
+                  },
+                  [finish](db::outcome<std::vector<int64_t>> o) {
+                    if (!o.ok()) finish({db_failure(*o.failure), {}});
+                    else finish({std::nullopt, std::move(*o.value)});
+                  });
+            });
+        return rp;
       },
       [=](prune_idempotency_keys& m) -> caf::result<count_reply> {
         // Keys are kept at least 24 h whatever the caller asks.

@@ -14,6 +14,7 @@
 #include "payment/payment_messages.hpp"
 #include "payment/payment_operations.hpp"
 #include "runtime/agent_behavior.hpp"
+#include "runtime/shared_reads.hpp"
 
 namespace mercato::payment {
 
@@ -37,6 +38,9 @@ struct payment_state : agent_state {
   // together as one payment_operations::authorize_all job ([payment] authorize_batch_max,
   // authorize_batches_in_flight; db/batch_queue.hpp).
   db::batch_queue<pending_authorization> authorizations{32, 2};
+  // count_method_changes (fraud asks once per order scored) shares statements the same way, up
+  // to 32 asks per statement (runtime/shared_reads.hpp).
+  shared_reads<method_changes_ask, int64_t> method_changes{32, 2};
 };
 
 using payment_self = payment_impl::stateful_pointer<payment_state>;

@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
+#include "db/sql_array.hpp"
 
 namespace mercato::payment {
 namespace {
@@ -327,11 +328,24 @@ std::optional<method_row> set_default_method(tx_t& tx, const std::string& method
   return find_method(tx, method_id);
 }
 
-int64_t method_changes_since(tx_t& tx, const std::string& customer_id, int64_t days) {
-  return db::exec_hot1(tx, "SELECT count(*) FROM payments.payment_method_changes WHERE customer_id = $1"
-                         " AND at >= now() - make_interval(days => $2)",
-                         customer_id, static_cast<int>(days))[0]
-      .as<int64_t>();
+std::vector<int64_t> method_changes_since(tx_t& tx, const std::vector<method_changes_ask>& asks) {
+  std::vector<std::string> customers;
+  std::vector<int64_t> days;
+  for (const auto& a : asks) {
+    customers.push_back(a.customer_id);
+    days.push_back(a.days);
+  }
+  // The first array is opaque to the planner so that the generic plan is kept (db/hot_statement.hpp).
+  auto rows = db::exec_hot(
+      tx,
+      "SELECT (SELECT count(*) FROM payments.payment_method_changes WHERE customer_id = k.c"
+      " AND at >= now() - make_interval(days => k.d::int))"
+      " FROM unnest(" MERCATO_OPAQUE_PARAM("$1", "text[]") ", $2::bigint[]) WITH ORDINALITY AS k(c, d, n) ORDER BY k.n",
+      db::text_array(customers), db::int_array(days));
+  std::vector<int64_t> counts;
+  counts.reserve(rows.size());
+  for (const auto& r : rows) counts.push_back(r[0].as<int64_t>());
+  return counts;
 }
 
 std::optional<payment_row> get_payment(tx_t& tx, const std::string& payment_id, bool lock) {

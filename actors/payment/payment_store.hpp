@@ -86,7 +86,13 @@ method_row insert_method(tx_t& tx, const method_row& m, bool make_default);
 // Soft delete; the newest remaining method becomes default when the deleted one was. False: none.
 bool delete_method(tx_t& tx, const std::string& method_id);
 std::optional<method_row> set_default_method(tx_t& tx, const std::string& method_id);
-int64_t method_changes_since(tx_t& tx, const std::string& customer_id, int64_t days);
+// Payment-method changes (fraud's frequent_payment_changes signal) per (customer, days), in ONE
+// statement for all of `asks` (the agent's shared reads); one count per ask, in their order.
+struct method_changes_ask {
+  std::string customer_id;
+  int64_t days = 7;
+};
+std::vector<int64_t> method_changes_since(tx_t& tx, const std::vector<method_changes_ask>& asks);
 
 // Payments
 std::optional<payment_row> get_payment(tx_t& tx, const std::string& payment_id, bool lock = false);

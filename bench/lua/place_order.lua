@@ -1,10 +1,17 @@
 -- wrk script: POST /orders with a unique Idempotency-Key per request (thread id + counter), one
--- in-stock line, rotating over the demo customers that have a default card and the first four
--- products. Counts confirmed orders from the response bodies (201 + "status":"confirmed").
+-- in-stock line, rotating over the customers and the first four products. The customers are the
+-- demo's four with a default card, or with BENCH_CUSTOMERS=N > 4 the bench customers
+-- BENCH-00001..N that commerce_bench.sh creates. Counts confirmed orders from the response bodies
+-- (201 + "status":"confirmed").
 local counter = 0
 local thread_id = 0
 local threads = {}
 local customers = {"CUST-001", "CUST-002", "CUST-003", "CUST-006"}
+local bench_customers = tonumber(os.getenv("BENCH_CUSTOMERS") or "4")
+if bench_customers > 4 then
+  customers = {}
+  for i = 1, bench_customers do customers[i] = string.format("BENCH-%05d", i) end
+end
 local products = {"PROD-001", "PROD-002", "PROD-003", "PROD-004"}
 local run = os.time()
 

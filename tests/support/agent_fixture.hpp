@@ -85,6 +85,29 @@ class agent_fixture {
     return out;
   }
 
+  // One request per message to `agent`, all sent before any reply is read, so that the agent
+  // finds them waiting together (shared statements). Replies in the messages' order.
+  template <class Handle, class Reply, class Message>
+  std::vector<reply<Reply>> ask_all(std::string_view agent, std::vector<Message> messages,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::vector<reply<Reply>> out(messages.size());
+    auto raw = directory_->handle(agent);
+    if (!raw) {
+      for (auto& r : out)
+        r.error = failure{failure_kind::unavailable, "not_running", std::string{agent} + " is not running", {}};
+      return out;
+    }
+    auto receiver = caf::actor_cast<Handle>(raw);
+    using pending = decltype((*self_)->request(receiver, timeout, std::move(messages.front())));
+    std::vector<pending> sent;
+    sent.reserve(messages.size());
+    for (auto& m : messages) sent.push_back((*self_)->request(receiver, timeout, std::move(m)));
+    for (size_t i = 0; i < sent.size(); ++i)
+      sent[i].receive([&](Reply& r) { out[i].value = std::move(r); },
+                      [&](caf::error& e) { out[i].error = read_failure(e); });
+    return out;
+  }
+
   // A REST call through the agent's typed door (`target` may carry "?query").
   http_reply http(std::string_view agent, std::string method, std::string target,
                   std::string body = {}, header_list headers = {});

@@ -263,6 +263,34 @@ TEST_CASE("validate_customer and get_customer for the order saga", "[customer][t
   CHECK(found->customer_id == "CUST-002");
 }
 
+TEST_CASE("summaries asked together share a statement, each answered for its own customer", "[customer][typed][concurrency]") {
+  agent_fixture f{{customer_spec()}, seeded()};
+  const std::vector<std::string> ids{"CUST-006", "CUST-999", "CUST-001", "CUST-005", "CUST-006", "CUST-002"};
+  std::vector<cu::validate_customer> asks;
+  for (const auto& id : ids) asks.push_back(cu::validate_customer{id});
+  auto replies = f.ask_all<customer_actor, cu::customer_profile>("customer", asks);
+  REQUIRE(replies.size() == ids.size());
+  for (size_t i : {0, 2, 4, 5}) {
+    REQUIRE(replies[i].ok());
+    CHECK(replies[i]->customer_id == ids[i]);
+    // the same document the single read gives
+    CHECK(json::parse(replies[i]->document) == f.get("customer", "/customers/" + ids[i]).json());
+  }
+  CHECK(replies[0]->points_balance == 2000);
+  CHECK(replies[2]->email == "alice.martin@example.com");
+  CHECK(replies[5]->email == "bob.chen@example.com");
+  REQUIRE_FALSE(replies[1].ok());
+  CHECK(replies[1].error.code == "customer_not_found");
+  CHECK(replies[1].error.message == "Customer with ID CUST-999 not found");
+  REQUIRE_FALSE(replies[3].ok());
+  CHECK(replies[3].error.code == "customer_inactive");
+
+  // The first ask went out alone; the five that arrived while it ran shared one statement.
+  auto shared = f.get("customer", "/health").json()["shared_statements"]["summaries"];
+  CHECK(shared["items"] == 6);  // GET /customers/{id} reads the profile on its own
+  CHECK(shared["batches"].get<int>() < 6);
+}
+
 TEST_CASE("points redemption rules, idempotency and restore", "[customer][typed][loyalty]") {
   agent_fixture f{{customer_spec()}, seeded()};
   using R = cu::redemption;

@@ -73,6 +73,53 @@ TEST_CASE("check_availability reports per warehouse and a single warehouse", "[i
   CHECK(unknown.error.kind == failure_kind::invalid);
 }
 
+TEST_CASE("check_availability asked together shares one read, each answered as if alone",
+          "[inventory][agent][concurrency]") {
+  inventory_fixture f;
+  const std::vector<check_availability> asks{
+      check_availability{{{product(1), 5, ""}, {product(2), 5, ""}}},
+      check_availability{{{product(1), 701, ""}}},
+      check_availability{{{"no-such-item", 1, ""}}},
+      check_availability{{{product(1), 5, warehouse(2)}}},
+      check_availability{{{product(2), 1, ""}, {product(2), 1, ""}}},
+      check_availability{{{product(3), 1, ""}}},
+  };
+  auto together = f.ask_all<inventory_actor, availability_report>("inventory", asks);
+  REQUIRE(together.size() == asks.size());
+  auto shared = f.get("inventory", "/health").json()["shared_statements"]["availability"];
+  CHECK(shared["items"] == asks.size());
+  CHECK(shared["batches"].get<size_t>() < asks.size());
+
+  REQUIRE(together[0].ok());
+  CHECK(together[0]->all_available);
+  CHECK(together[0]->lines[0].total_available == 700 + 200 + 600);
+  REQUIRE(together[1].ok());
+  CHECK_FALSE(together[1]->all_available);
+  REQUIRE_FALSE(together[2].ok());
+  CHECK(together[2].error.code == "unknown_item");
+  // Each report is the one the same request gets on its own.
+  for (size_t i = 0; i < asks.size(); ++i) {
+    INFO("request " << i);
+    auto alone = f.ask_inv<availability_report>(asks[i]);
+    REQUIRE(alone.ok() == together[i].ok());
+    if (!alone.ok()) {
+      CHECK(alone.error.code == together[i].error.code);
+      CHECK(alone.error.message == together[i].error.message);
+      continue;
+    }
+    CHECK(alone->all_available == together[i]->all_available);
+    CHECK(alone->single_warehouse_id == together[i]->single_warehouse_id);
+    REQUIRE(alone->lines.size() == together[i]->lines.size());
+    for (size_t k = 0; k < alone->lines.size(); ++k) {
+      CHECK(alone->lines[k].product_id == together[i]->lines[k].product_id);
+      CHECK(alone->lines[k].requested == together[i]->lines[k].requested);
+      CHECK(alone->lines[k].available == together[i]->lines[k].available);
+      CHECK(alone->lines[k].total_available == together[i]->lines[k].total_available);
+      CHECK(alone->lines[k].warehouses.size() == together[i]->lines[k].warehouses.size());
+    }
+  }
+}
+
 TEST_CASE("reserve_stock is all-or-nothing and idempotent by order", "[inventory][agent]") {
   inventory_fixture f;
   reserve_stock req{"order-1", {{product(1), 2, ""}, {product(2), 1, ""}, {product(1), 1, ""}}, 600, true};

@@ -491,6 +491,31 @@ TEST_CASE("REST gateways and methods: Luhn, test-only raw numbers, default rules
                  " OR m::text LIKE '%5555555555554444%'") == "0");
 }
 
+TEST_CASE("method-change counts asked together share a statement, each for its own customer and window",
+          "[payment][typed][concurrency]") {
+  payment_fixture t;
+  // CUST-001: 2 changes today, 1 ten days ago; CUST-002: 1 today; CUST-003: none.
+  t.exec("INSERT INTO payments.payment_method_changes (customer_id, method_id, change, at) VALUES"
+         " ('CUST-001', gen_random_uuid(), 'added', now() - interval '1 hour'),"
+         " ('CUST-001', gen_random_uuid(), 'removed', now() - interval '2 hours'),"
+         " ('CUST-001', gen_random_uuid(), 'added', now() - interval '10 days'),"
+         " ('CUST-002', gen_random_uuid(), 'added', now() - interval '3 hours')");
+  const std::vector<payment::count_method_changes> asks{
+      {"CUST-001", 7}, {"CUST-002", 7}, {"CUST-003", 7}, {"CUST-001", 30}, {"CUST-001", 0}, {"CUST-002", 1}};
+  const std::vector<int64_t> expected{2, 1, 0, 3, 2 /* 0 days → the default 7 */, 1};
+  auto replies = t.f.ask_all<payment_actor, count_reply>("payment", asks);
+  REQUIRE(replies.size() == asks.size());
+  for (size_t i = 0; i < asks.size(); ++i) {
+    INFO("ask " << i << ": " << asks[i].customer_id << " over " << asks[i].days << " days");
+    REQUIRE(replies[i].ok());
+    CHECK(replies[i]->count == expected[i]);
+  }
+  // The first ask went out alone; the five that arrived while it ran shared one statement.
+  auto shared = t.f.get("payment", "/health").json()["shared_statements"]["method_changes"];
+  CHECK(shared["items"] == 6);
+  CHECK(shared["batches"].get<int>() < 6);
+}
+
 TEST_CASE("reconciliation gives up after 24 h: GATEWAY_TIMEOUT and a reconciliation_alert", "[payment]") {
   payment_fixture t;
   auto a = t.authorize("ORD-GIVEUP", 2500, "tok_timeout", "auth-giveup");
