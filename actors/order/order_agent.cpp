@@ -54,10 +54,6 @@ void drive_due_sagas(order_self self) {
 
 }  // namespace
 
-void run_later(order_self self, std::chrono::milliseconds delay, std::function<void()> fn) {
-  self->delayed_send(self, delay, continuation{std::move(fn)});
-}
-
 int64_t backoff_ms(int64_t attempt) {
   int64_t ms = 1000;
   for (int64_t i = 1; i < attempt && ms < 60'000; ++i) ms *= 2;

@@ -150,8 +150,6 @@ caf::result<order_view> answer_replacement_order(order_self self, place_replacem
 
 // order_agent.cpp helpers
 void reload_tax_rates(order_self self, std::function<void()> then = {});
-// Runs `fn` inside the actor after `delay`.
-void run_later(order_self self, std::chrono::milliseconds delay, std::function<void()> fn);
 // Retry delay for attempt n (1, 2, 4 … s, cap 60 s).
 int64_t backoff_ms(int64_t attempt);
 nlohmann::json saga_failed_payload(const std::string& saga_id, const std::string& type,

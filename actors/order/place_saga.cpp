@@ -966,16 +966,11 @@ void place_new_order(order_self self, place_order msg, place_done done) {
                   run->c.order_count_24h = r.value->order_count_24h;
                   self->state.runs[run->order.order_id] = run;
                   // answer when the saga settles, or with the current state after place_wait
-                  auto answered = std::make_shared<bool>(false);
-                  auto answer = [run, answered, done] {
-                    if (*answered) return;
-                    *answered = true;
+                  run->waiters.push_back(once_or_after(self, self->state.place_wait, [run, done] {
                     place_outcome o;
                     o.order = run->order;
                     done(std::move(o));
-                  };
-                  run->waiters.push_back(answer);
-                  run_later(self, self->state.place_wait, answer);
+                  }));
                   drive(self, run);
                 });
           },

@@ -6,14 +6,24 @@
 //   ask_agent<inventory_actor>(self, ctx, "inventory", reserve_stock{...},
 //       [=](reservation_set& r) { ... },
 //       [=](const failure& f) { ... });
+//
+// The timeout is not CAF's (a request timeout costs two events on CAF's clock thread, see
+// ask_deadlines.hpp): the request goes out without one and its deadline waits in ask_deadlines.
+// Whichever comes first, the answer or the deadline, settles the ask; the other is dropped. A
+// deadline that fires answers `unavailable` / "timeout", as CAF's request timeout did.
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include <caf/actor_addr.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/detail/type_traits.hpp>
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
@@ -21,8 +31,107 @@
 #include "mercato/agent_context.hpp"
 #include "mercato/agent_directory.hpp"
 #include "runtime/agent_error.hpp"
+#include "runtime/ask_deadlines.hpp"
 
 namespace mercato {
+namespace detail {
+
+// A deadline whose expiry runs on_deadline() inside the actor that armed it (as a continuation);
+// nothing when that incarnation is gone.
+class actor_deadline : public ask_deadline {
+ public:
+  explicit actor_deadline(caf::actor_addr owner) : owner_(std::move(owner)) {}
+  void expire() final {
+    caf::actor owner = caf::actor_cast<caf::actor>(owner_);
+    if (!owner) return;
+    auto self = std::static_pointer_cast<actor_deadline>(shared_from_this());
+    caf::anon_send(owner, continuation{[self]() { self->on_deadline(); }});
+  }
+
+ protected:
+  virtual void on_deadline() = 0;
+
+ private:
+  caf::actor_addr owner_;
+};
+
+// One ask in flight and its two continuations, touched inside the asking actor (the deadline
+// thread only settles and expires it).
+template <class OnReply, class OnFailure>
+class pending_ask final : public actor_deadline {
+ public:
+  pending_ask(caf::actor_addr asker, OnReply on_reply, OnFailure on_failure)
+      : actor_deadline(std::move(asker)), on_reply_(std::move(on_reply)), on_failure_(std::move(on_failure)) {}
+
+  template <class... Ts>
+  void reply(Ts&&... xs) {
+    if (!settle()) return;  // the deadline or an error came first
+    auto f = std::move(*on_reply_);
+    release();
+    f(std::forward<Ts>(xs)...);
+  }
+  void fail_if_unsettled(const caf::error& e) {
+    if (settle()) fail(read_failure(e));
+  }
+
+ private:
+  void on_deadline() override { fail({failure_kind::unavailable, "timeout", "The agent did not answer in time", {}}); }
+  void fail(const failure& why) {
+    auto f = std::move(*on_failure_);
+    release();
+    f(why);
+  }
+  // An answer that never comes (a receiver killed while it held the request) keeps CAF's handler,
+  // and with it this object, until the asker ends: keep that small.
+  void release() {
+    on_reply_.reset();
+    on_failure_.reset();
+  }
+
+  std::optional<OnReply> on_reply_;
+  std::optional<OnFailure> on_failure_;
+};
+
+// The reply handler CAF checks against the receiver's typed reply: the signature of `OnReply`
+// (arguments `Ts`), forwarding to the pending ask.
+template <class Pending, class Args>
+struct settling_reply;
+template <class Pending, class... Ts>
+struct settling_reply<Pending, caf::detail::type_list<Ts...>> {
+  std::shared_ptr<Pending> ask;
+  void operator()(Ts... xs) const { ask->reply(std::forward<Ts>(xs)...); }
+};
+
+// once_or_after's state: `fn` until it ran.
+class one_shot final : public actor_deadline {
+ public:
+  one_shot(caf::actor_addr owner, std::function<void()> fn) : actor_deadline(std::move(owner)), fn_(std::move(fn)) {}
+  void trigger() {
+    if (settle()) run();
+  }
+
+ private:
+  void on_deadline() override { run(); }
+  void run() {
+    auto f = std::move(fn_);
+    fn_ = nullptr;
+    f();
+  }
+  std::function<void()> fn_;
+};
+
+}  // namespace detail
+
+// `fn` runs once inside the calling actor: when the returned trigger is first called (inside that
+// actor), or `timeout` from now, whichever comes first; a trigger dropped unrun still runs it at
+// the deadline. Unlike a delayed_send it puts no event on CAF's clock, and a trigger that ran
+// frees `fn` at once (the deadline keeps only a small settled object until it is due).
+template <class Self>
+std::function<void()> once_or_after(Self* self, std::chrono::milliseconds timeout, std::function<void()> fn) {
+  auto shot = std::make_shared<detail::one_shot>(caf::actor_cast<caf::actor_addr>(self), std::move(fn));
+  ask_deadlines::arm_held(timeout, shot);
+  return [shot] { shot->trigger(); };
+}
 
 template <class Handle, class Self, class Message, class OnReply, class OnFailure>
 void ask_agent(Self* self, const agent_context& ctx, std::string_view agent, Message message,
@@ -37,9 +146,13 @@ void ask_agent(Self* self, const agent_context& ctx, std::string_view agent, Mes
                    continuation{[on_failure = std::move(on_failure), f]() mutable { on_failure(f); }});
     return;
   }
-  self->request(caf::actor_cast<Handle>(raw), timeout, std::move(message))
-      .then(std::move(on_reply),
-            [on_failure = std::move(on_failure)](caf::error& e) mutable { on_failure(read_failure(e)); });
+  using pending = detail::pending_ask<OnReply, OnFailure>;
+  using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
+  auto ask = std::make_shared<pending>(caf::actor_cast<caf::actor_addr>(self), std::move(on_reply),
+                                       std::move(on_failure));
+  ask_deadlines::arm(timeout, ask);
+  self->request(caf::actor_cast<Handle>(raw), caf::infinite, std::move(message))
+      .then(detail::settling_reply<pending, args>{ask}, [ask](caf::error& e) { ask->fail_if_unsettled(e); });
 }
 
 }  // namespace mercato

@@ -52,6 +52,25 @@ caf::actor spawn_silent_payment(caf::local_actor* supervisor, const agent_contex
   });
 }
 
+// A payment agent that answers count_method_changes (9 changes) only after 1.5 s.
+caf::actor spawn_late_payment(caf::local_actor* supervisor, const agent_context&) {
+  using answer_atom = caf::atom_constant<caf::atom("answer")>;
+  return supervisor->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
+    auto held = std::make_shared<std::vector<caf::response_promise>>();
+    return {
+        [](heartbeat_atom, uint64_t seq) { return heartbeat_reply{seq, 0}; },
+        [self, held](payment::count_method_changes&) {
+          held->push_back(self->make_response_promise());
+          self->delayed_send(self, std::chrono::milliseconds(1500), answer_atom::value);
+        },
+        [held](answer_atom) {
+          for (auto& rp : *held) rp.deliver(count_reply{9});
+          held->clear();
+        },
+    };
+  });
+}
+
 int64_t count_rows(agent_fixture& f, const std::string& table) {
   return f.database().value<int64_t>("SELECT count(*) FROM fraud." + table);
 }
@@ -699,6 +718,30 @@ TEST_CASE("enrichment: an agent that does not answer within 1 s is unavailable, 
   CHECK(r->check["unavailable_signals"] ==
         json::array({"high_velocity", "new_account", "frequent_payment_changes"}));
   CHECK(waited >= std::chrono::milliseconds(900));  // it did wait for the payment agent
+}
+
+TEST_CASE("enrichment: an answer that comes after the deadline is dropped, the check completes once",
+          "[fraud][agent][enrichment]") {
+  agent_fixture f{{fraud_spec(), spec_for("payment", &spawn_late_payment)}};
+  REQUIRE(f.wait_running("payment"));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = f.ask<fraud_actor, fraud::fraud_result>(
+      "fraud_detection", fraud::score_order{"ord-late", "CUST-LATE", {{"amount", 20}, {"address_mismatch", true}}});
+  const auto waited = std::chrono::steady_clock::now() - start;
+  REQUIRE(r.ok());
+  CHECK(r->check["unavailable_signals"] ==
+        json::array({"high_velocity", "new_account", "frequent_payment_changes"}));
+  CHECK(waited >= std::chrono::milliseconds(900));
+  CHECK(waited < std::chrono::milliseconds(1400));  // the deadline, not the late answer, ended it
+  // The answer arrives at 1.5 s and changes nothing: still one check, scored without it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  CHECK(f.database().value<int64_t>("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-late'") == 1);
+  CHECK(f.database().value<int64_t>("SELECT risk_score FROM fraud.fraud_checks WHERE entity_id = 'ord-late'") == 20);
+  // and the agent goes on scoring
+  auto next = f.ask<fraud_actor, fraud::fraud_result>(
+      "fraud_detection", fraud::score_order{"ord-next", "CUST-LATE", complete({{"amount", 20}})});
+  REQUIRE(next.ok());
+  CHECK(next->risk_score == 0);
 }
 
 TEST_CASE("score_checks: one batch answers every request in order, stored and repeated requests write nothing new",
