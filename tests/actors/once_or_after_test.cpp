@@ -56,13 +56,22 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
   return true;
 }
 
+// An actor system with one holder of a once_or_after of `timeout`.
+struct holder_fixture {
+  explicit holder_fixture(std::chrono::milliseconds timeout) : sys{cfg}, a{sys.spawn(holder, &c, timeout)} {}
+  ~holder_fixture() { caf::anon_send_exit(a, caf::exit_reason::user_shutdown); }
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  counters c;
+  caf::actor a;
+};
+
 }  // namespace
 
 TEST_CASE("once_or_after: the trigger runs it once; the deadline then does nothing") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  counters c;
-  auto a = sys.spawn(holder, &c, 80ms);
+  holder_fixture f{80ms};
+  auto& c = f.c;
+  auto& a = f.a;
   caf::anon_send(a, arm_atom::value);
   caf::anon_send(a, fire_atom::value);
   caf::anon_send(a, fire_atom::value);  // a second trigger: nothing
@@ -70,14 +79,12 @@ TEST_CASE("once_or_after: the trigger runs it once; the deadline then does nothi
   CHECK(c.ran_inside);
   std::this_thread::sleep_for(200ms);  // past the deadline
   CHECK(c.runs == 1);
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("once_or_after: untriggered, it runs at the deadline, inside the actor") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  counters c;
-  auto a = sys.spawn(holder, &c, 60ms);
+  holder_fixture f{60ms};
+  auto& c = f.c;
+  auto& a = f.a;
   const auto start = std::chrono::steady_clock::now();
   caf::anon_send(a, arm_atom::value);
   REQUIRE(eventually([&] { return c.runs == 1; }));
@@ -86,16 +93,11 @@ TEST_CASE("once_or_after: untriggered, it runs at the deadline, inside the actor
   caf::anon_send(a, fire_atom::value);  // the trigger after the deadline: nothing
   std::this_thread::sleep_for(50ms);
   CHECK(c.runs == 1);
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("once_or_after: a trigger dropped unrun still runs at the deadline") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  counters c;
-  auto a = sys.spawn(holder, &c, 60ms);
-  caf::anon_send(a, arm_atom::value);
-  caf::anon_send(a, drop_atom::value);
-  REQUIRE(eventually([&] { return c.runs == 1; }));
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  holder_fixture f{60ms};
+  caf::anon_send(f.a, arm_atom::value);
+  caf::anon_send(f.a, drop_atom::value);
+  REQUIRE(eventually([&] { return f.c.runs == 1; }));
 }
