@@ -25,8 +25,8 @@ class deadline_table {
   }
 
   void arm(std::chrono::milliseconds timeout, std::weak_ptr<ask_deadline> ask, std::shared_ptr<ask_deadline> held) {
-    const auto due = steady::now() + timeout;
     std::lock_guard<std::mutex> guard{mutex_};
+    const auto due = steady::now() + timeout;  // under the lock: each queue stays in due order
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     queue_for(timeout).push_back({due, std::move(ask), std::move(held)});
     ++waiting_;
