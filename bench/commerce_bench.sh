@@ -193,8 +193,10 @@ wrk -t"$threads" -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "
   | grep -E '^(requests_per_s|errors|p50_ms|p90_ms|p99_ms|  Non-2xx)'
 
 # Consistency after the storm: no negative stock, reservations add up (inventory's own CHECKs
-# make a violation impossible; this prints what the database says).
+# make a violation impossible; this prints what the database says), and no row of the order path
+# points at a missing parent (mercato.orphan_references, migration 0016: 0 for each reference).
 echo "## consistency"
 runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "
   SELECT 'orders_by_status ' || string_agg(status || '=' || n, ' ') FROM
-    (SELECT status, count(*) n FROM orders.orders GROUP BY status ORDER BY status) s;" 2>/dev/null || true
+    (SELECT status, count(*) n FROM orders.orders GROUP BY status ORDER BY status) s;" \
+  -c "SELECT 'orphan_references ' || sum(orphans) FROM mercato.orphan_references();" 2>/dev/null || true

@@ -286,3 +286,19 @@ TEST_CASE_METHOD(fresh_database, "pending_migrations lists what is not applied y
   CHECK(db::apply_migrations(*c, all).applied == rest);
   CHECK(db::pending_migrations(*c, all).empty());
 }
+
+TEST_CASE("orphan_references (0016) names each row whose parent is missing", "[db][migrations]") {
+  test::migrated_database db;
+  CHECK(db.orphan_references() == "");  // a newly migrated database
+  // Rows that the dropped foreign keys would have refused: a timeline entry of an order that does
+  // not exist and two steps of a saga that does not exist.
+  db.exec("INSERT INTO orders.order_timeline (event_id, order_id, event_type)"
+          " VALUES ('c0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-0000000000ff', 'order_created');"
+          "INSERT INTO orders.saga_steps (saga_id, seq, step, status)"
+          " VALUES ('c0000000-0000-4000-8000-0000000000fe', 1, 'fraud_check', 'succeeded'),"
+          "        ('c0000000-0000-4000-8000-0000000000fe', 2, 'reserve', 'started')");
+  CHECK(db.orphan_references() ==
+        "orders.order_timeline.order_id: 1 orphan(s) [c0000000-0000-4000-8000-000000000001]; "
+        "orders.saga_steps.saga_id: 2 orphan(s) [c0000000-0000-4000-8000-0000000000fe#1, "
+        "c0000000-0000-4000-8000-0000000000fe#2]; ");
+}

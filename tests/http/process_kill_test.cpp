@@ -225,6 +225,8 @@ TEST_CASE("SIGKILL of the whole process during placements: after a restart every
   for (const auto& c : customers) expected[c] = orders_before.at(c) + confirmed_by_customer[c];
   CHECK(eventually([&] { return total_orders() == expected; }, 30s));
   CHECK(total_orders() == expected);
+  // No item, timeline entry, saga step, payment or reservation left pointing at nothing.
+  CHECK(db.orphan_references() == "");
   server.stop();
   std::filesystem::remove_all(dir);
 }

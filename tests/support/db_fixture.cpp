@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <pqxx/result>
 #include <pqxx/transaction>
 
 #include "db/migrations.hpp"
@@ -147,6 +148,16 @@ bool fresh_database::wait_for_sessions(size_t n, std::chrono::milliseconds timeo
         return count == n;
       },
       timeout);
+}
+
+std::string fresh_database::orphan_references() const {
+  auto c = connect();
+  pqxx::nontransaction tx{*c};
+  std::string out;
+  for (const auto& r : tx.exec("SELECT reference, orphans, array_to_string(examples, ', ')"
+                               " FROM mercato.orphan_references() WHERE orphans > 0"))
+    out += fmt::format("{}: {} orphan(s) [{}]; ", r[0].c_str(), r[1].c_str(), r[2].c_str());
+  return out;
 }
 
 namespace {

@@ -61,6 +61,9 @@ class fresh_database {
   db::pool_settings pool_settings(size_t connections = 4) const;
   // Waits until exactly `n` sessions other than the caller's are connected to this database.
   bool wait_for_sessions(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+  // mercato.orphan_references() (migration 0016) as text: "" when every reference it checks
+  // holds, else "reference: n orphan(s) [examples]" per broken one, for CHECK(... == "").
+  std::string orphan_references() const;
 
  private:
   std::string admin_url_;  // DATABASE_URL: where CREATE/DROP DATABASE run

@@ -303,6 +303,7 @@ TEST_CASE("order flow: 50 concurrent orders for the last 10 units confirm exactl
   CHECK(confirmed == 10);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 10);
   CHECK(count(*f, "SELECT count(*) FROM inventory.stock_levels WHERE quantity < 0 OR reserved_quantity > quantity") == 0);
+  CHECK(f->database().orphan_references() == "");
 }
 
 TEST_CASE("order flow: concurrent confirmations share statements, each order keeps its own record",
@@ -583,6 +584,7 @@ TEST_CASE("order flow: a crash of the order actor during placements leaves no or
                   "(SELECT 1 FROM orders.orders o WHERE o.order_id::text = r.order_id::text AND o.status = 'confirmed')") == 0);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") ==
         count(*f, "SELECT count(DISTINCT order_id) FROM payments.payments WHERE status = 'authorized'"));
+  CHECK(f->database().orphan_references() == "");
 }
 
 
@@ -853,6 +855,7 @@ TEST_CASE("order flow: cancelling while the place saga runs leaves nothing behin
   CHECK(count(*f, "SELECT count(*) FROM inventory.reservations WHERE order_id = '" + id +
                       "' AND status IN ('active', 'confirmed')") == 0);
   CHECK(count(*f, "SELECT count(*) FROM payments.payments WHERE order_id = '" + id + "' AND status = 'authorized'") == 0);
+  CHECK(f->database().orphan_references() == "");
 }
 
 TEST_CASE("order flow: the same Idempotency-Key twice at once makes one order", "[order][flow][idempotency]") {

@@ -161,6 +161,7 @@ TEST_CASE("concurrent captures of one payment: exactly one succeeds, the others 
   CHECK(t.scalar("SELECT captured_amount FROM payments.payments WHERE payment_id = '" + a->payment_id + "'") == "100.00");
   CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE transaction_type = 'capture'"
                  " AND transaction_status = 'completed'") == "1");
+  CHECK(t.f.database().orphan_references() == "");
 }
 
 TEST_CASE("tok_timeout: pending until the same key is retried, then captured exactly once", "[payment]") {
@@ -586,6 +587,7 @@ void check_applied_once(payment_fixture& t, std::vector<payment_reply> replies, 
   CHECK(t.scalar("SELECT count(*) FROM payments.payments WHERE order_id = '" + order + "'") == "1");
   CHECK(t.scalar("SELECT count(*) FROM payments.payment_transactions WHERE order_id = '" + order + "'") == "1");
   CHECK(t.scalar("SELECT count(*) FROM payments.payment_audit_log WHERE payment_id = '" + payment_id + "'") == "1");
+  CHECK(t.f.database().orphan_references() == "");
   REQUIRE(t.f.eventually([&] { return t.f.events("payment.payment_authorized").size() == 1; }));
 }
 
