@@ -3,10 +3,10 @@
 -- Each foreign key check runs a query inside PostgreSQL for every inserted row. That query locks
 -- the parent row FOR KEY SHARE, and the lock writes a WAL record and dirties the parent's page.
 -- Rows that all point at one parent (payment gateway 1, warehouse WH-001) share that lock between
--- concurrent transactions, so PostgreSQL creates a MultiXact for them. An order made 13 such
--- checks. An alternating A/B (bench/commerce_bench.sh, BENCH_CUSTOMERS=1000, BENCH_PROFILE=1,
--- 2 pairs of 15 s runs) measured PostgreSQL's CPU per order at 1.99 and 2.13 ms with the keys and
--- 1.82 and 1.79 ms without them. Execution time per order fell from 2.30–2.41 ms to 1.83–2.00 ms.
+-- concurrent transactions, so PostgreSQL creates a MultiXact for them. A one-line order made 13
+-- such checks. Five alternating pairs of 15 s runs (bench/commerce_bench.sh, BENCH_CUSTOMERS=1000,
+-- BENCH_PROFILE=1, README "Session 18") measured PostgreSQL's CPU per order at 2.02 ms with the
+-- keys and 1.85 ms without them (means), and 475-480 against 407-413 buffer hits per order.
 --
 -- The code keeps each of these references true:
 --   * order_items, order_timeline and sagas rows are written by the order agent, in the statement

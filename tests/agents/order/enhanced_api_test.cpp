@@ -265,6 +265,8 @@ TEST_CASE("splits move quantities to child orders with exact totals", "[order][e
   REQUIRE(t.call("POST", "/orders/splits", {{"order_id", "nope"}, {"split_reason", "delivery_speed"},
                                              {"item_splits", {{{"item_id", 1}, {"quantity", 1}}}}}).status == 404);
   REQUIRE(t.count("SELECT count(*) FROM orders.order_splits") == 1);
+  // the child orders' items and timeline entries point at orders that exist
+  CHECK(t.f.database().orphan_references() == "");
 }
 
 TEST_CASE("fulfillment plans respect unplanned quantities and the transition table", "[order][enhanced]") {

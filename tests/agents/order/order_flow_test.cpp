@@ -252,6 +252,8 @@ TEST_CASE("order flow: two partial shipments capture the total, over-ship 409, d
   CHECK(f->post("order", "/orders/shipments/" + s2.json()["shipment_id"].get<std::string>() + "/delivered", json::object()).status == 200);
   CHECK(f->get("order", "/orders/" + id).json()["status"] == "delivered");
   CHECK(f->eventually([&] { return f->events("order.order_delivered").size() == 1; }));
+  // captures, shipments and the timeline point at rows that exist
+  CHECK(f->database().orphan_references() == "");
 }
 
 TEST_CASE("order flow: Idempotency-Key same body replays, other body is 422", "[order][flow]") {

@@ -309,4 +309,5 @@ TEST_CASE("order typed: place_replacement_order at 0.00, idempotent by reference
   CHECK(ss.error.code == "insufficient_stock");
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE channel = 'replacement'") == 2);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE replacement_reference = 'return:R-7'") == 0);
+  CHECK(f->database().orphan_references() == "");
 }
