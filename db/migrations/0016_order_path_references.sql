@@ -15,7 +15,8 @@
 --   * payments.gateway_id and method_id, and payment_transactions.gateway_id, come from the
 --     gateway registry's row and the customer's stored method, read in the same transaction.
 --     payment_transactions.payment_id is the payment that the same statement inserts, or one that
---     was read in the same transaction. Gateways and methods are deactivated, never deleted.
+--     was read in the same transaction. A gateway is deactivated and a method soft-deleted
+--     (deleted_at); no code removes either row.
 --   * reservations.warehouse_id is copied from the stock level that the reservation locks, and
 --     stock_levels keeps its own key to warehouses.
 -- Each foreign key that goes here is one query in mercato.orphan_references(). The tests assert
@@ -38,44 +39,32 @@ CREATE SCHEMA IF NOT EXISTS mercato;
 -- a check for tests, the bench and an operator, not for the request path.
 CREATE FUNCTION mercato.orphan_references()
   RETURNS TABLE (reference text, orphans bigint, examples text[])
-  LANGUAGE sql STABLE
+  LANGUAGE plpgsql STABLE
 AS $$
-  SELECT 'orders.order_items.order_id', count(*), (array_agg(c.item_id::text ORDER BY c.item_id))[1:5]
-    FROM orders.order_items c
-   WHERE NOT EXISTS (SELECT 1 FROM orders.orders p WHERE p.order_id = c.order_id)
-  UNION ALL
-  SELECT 'orders.order_timeline.order_id', count(*), (array_agg(c.event_id::text ORDER BY c.event_id))[1:5]
-    FROM orders.order_timeline c
-   WHERE NOT EXISTS (SELECT 1 FROM orders.orders p WHERE p.order_id = c.order_id)
-  UNION ALL
-  SELECT 'orders.sagas.order_id', count(*), (array_agg(c.saga_id::text ORDER BY c.saga_id))[1:5]
-    FROM orders.sagas c
-   WHERE NOT EXISTS (SELECT 1 FROM orders.orders p WHERE p.order_id = c.order_id)
-  UNION ALL
-  SELECT 'orders.saga_steps.saga_id', count(*), (array_agg(c.saga_id::text || '#' || c.seq ORDER BY c.saga_id, c.seq))[1:5]
-    FROM orders.saga_steps c
-   WHERE NOT EXISTS (SELECT 1 FROM orders.sagas p WHERE p.saga_id = c.saga_id)
-  UNION ALL
-  SELECT 'payments.payments.method_id', count(*), (array_agg(c.payment_id::text ORDER BY c.payment_id))[1:5]
-    FROM payments.payments c
-   WHERE c.method_id IS NOT NULL
-     AND NOT EXISTS (SELECT 1 FROM payments.payment_methods p WHERE p.method_id = c.method_id)
-  UNION ALL
-  SELECT 'payments.payments.gateway_id', count(*), (array_agg(c.payment_id::text ORDER BY c.payment_id))[1:5]
-    FROM payments.payments c
-   WHERE NOT EXISTS (SELECT 1 FROM payments.payment_gateways p WHERE p.gateway_id = c.gateway_id)
-  UNION ALL
-  SELECT 'payments.payment_transactions.payment_id', count(*), (array_agg(c.transaction_id::text ORDER BY c.transaction_id))[1:5]
-    FROM payments.payment_transactions c
-   WHERE NOT EXISTS (SELECT 1 FROM payments.payments p WHERE p.payment_id = c.payment_id)
-  UNION ALL
-  SELECT 'payments.payment_transactions.gateway_id', count(*), (array_agg(c.transaction_id::text ORDER BY c.transaction_id))[1:5]
-    FROM payments.payment_transactions c
-   WHERE NOT EXISTS (SELECT 1 FROM payments.payment_gateways p WHERE p.gateway_id = c.gateway_id)
-  UNION ALL
-  SELECT 'inventory.reservations.warehouse_id', count(*), (array_agg(c.reservation_id::text ORDER BY c.reservation_id))[1:5]
-    FROM inventory.reservations c
-   WHERE NOT EXISTS (SELECT 1 FROM inventory.warehouses p WHERE p.warehouse_id = c.warehouse_id)
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT * FROM (VALUES
+      ('orders.order_items', 'order_id', 'orders.orders', 'order_id', 'item_id::text'),
+      ('orders.order_timeline', 'order_id', 'orders.orders', 'order_id', 'event_id::text'),
+      ('orders.sagas', 'order_id', 'orders.orders', 'order_id', 'saga_id::text'),
+      ('orders.saga_steps', 'saga_id', 'orders.sagas', 'saga_id', 'saga_id::text || ''#'' || seq'),
+      ('payments.payments', 'method_id', 'payments.payment_methods', 'method_id', 'payment_id::text'),
+      ('payments.payments', 'gateway_id', 'payments.payment_gateways', 'gateway_id', 'payment_id::text'),
+      ('payments.payment_transactions', 'payment_id', 'payments.payments', 'payment_id', 'transaction_id::text'),
+      ('payments.payment_transactions', 'gateway_id', 'payments.payment_gateways', 'gateway_id',
+       'transaction_id::text'),
+      ('inventory.reservations', 'warehouse_id', 'inventory.warehouses', 'warehouse_id', 'reservation_id::text'))
+    AS v(child, child_column, parent, parent_column, example)
+  LOOP
+    reference := r.child || '.' || r.child_column;
+    EXECUTE format('SELECT count(*), (array_agg(%1$s ORDER BY %1$s))[1:5] FROM %2$s c'
+                   ' WHERE c.%3$I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %4$s p WHERE p.%5$I = c.%3$I)',
+                   r.example, r.child, r.child_column, r.parent, r.parent_column)
+      INTO orphans, examples;
+    RETURN NEXT;
+  END LOOP;
+END
 $$;
 
 COMMENT ON FUNCTION mercato.orphan_references() IS

@@ -290,15 +290,28 @@ TEST_CASE_METHOD(fresh_database, "pending_migrations lists what is not applied y
 TEST_CASE("orphan_references (0016) names each row whose parent is missing", "[db][migrations]") {
   test::migrated_database db;
   CHECK(db.orphan_references() == "");  // a newly migrated database
-  // Rows that the dropped foreign keys would have refused: a timeline entry of an order that does
-  // not exist and two steps of a saga that does not exist.
+  // Rows that the dropped foreign keys would have refused, one agent's table each: a timeline
+  // entry of an order that does not exist, two steps of a saga that does not exist, a transaction
+  // of a payment that does not exist on a gateway that does not exist, a reservation in a
+  // warehouse that does not exist.
   db.exec("INSERT INTO orders.order_timeline (event_id, order_id, event_type)"
           " VALUES ('c0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-0000000000ff', 'order_created');"
           "INSERT INTO orders.saga_steps (saga_id, seq, step, status)"
           " VALUES ('c0000000-0000-4000-8000-0000000000fe', 1, 'fraud_check', 'succeeded'),"
-          "        ('c0000000-0000-4000-8000-0000000000fe', 2, 'reserve', 'started')");
+          "        ('c0000000-0000-4000-8000-0000000000fe', 2, 'reserve', 'started');"
+          "INSERT INTO payments.payment_transactions (transaction_id, payment_id, customer_id, gateway_id,"
+          "  transaction_type, transaction_status, amount, currency, idempotency_key)"
+          " VALUES ('c0000000-0000-4000-8000-000000000003', 'c0000000-0000-4000-8000-0000000000fd', 'CUST-X', 99,"
+          "         'authorize', 'pending', 1, 'USD', 'k-orphan');"
+          "INSERT INTO inventory.reservations (reservation_id, order_id, product_id, warehouse_id, quantity, status,"
+          "  expires_at)"
+          " VALUES ('c0000000-0000-4000-8000-000000000004', 'ORD-X', 'PROD-X', 'c0000000-0000-4000-8000-0000000000fc',"
+          "         1, 'active', now() + interval '1 hour')");
   CHECK(db.orphan_references() ==
         "orders.order_timeline.order_id: 1 orphan(s) [c0000000-0000-4000-8000-000000000001]; "
         "orders.saga_steps.saga_id: 2 orphan(s) [c0000000-0000-4000-8000-0000000000fe#1, "
-        "c0000000-0000-4000-8000-0000000000fe#2]; ");
+        "c0000000-0000-4000-8000-0000000000fe#2]; "
+        "payments.payment_transactions.payment_id: 1 orphan(s) [c0000000-0000-4000-8000-000000000003]; "
+        "payments.payment_transactions.gateway_id: 1 orphan(s) [c0000000-0000-4000-8000-000000000003]; "
+        "inventory.reservations.warehouse_id: 1 orphan(s) [c0000000-0000-4000-8000-000000000004]; ");
 }
