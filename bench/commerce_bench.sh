@@ -12,6 +12,9 @@
 # needed), migrated and seeded with the demo catalogue, and a server on 127.0.0.1 with the
 # gateway on BENCH_GATEWAY_PORT (18080) and legacy ports from BENCH_LEGACY_BASE (18000).
 # Environment: MERCATO_BUILD_DIR (build), BENCH_CONNECTIONS (64), BENCH_SECONDS (15), BENCH_POOL (8),
+# BENCH_WARMUP (2: seconds of orders before the measured run; with 30 or more the tables hold
+# tens of thousands of orders when the measurement starts, so it sees neither the statistics
+# keeper's ANALYZEs of a fresh database's doubling tables nor plans made on near-empty ones),
 # BENCH_CONFIG_EXTRA (TOML appended to the server's config, for A/B runs: e.g.
 # $'[order]\nconfirm_batch_max = 1' turns the order agent's confirmation batching off), BENCH_ANALYZE
 # (0; 1 = ANALYZE after the 2 s warm-up: the steady state of a server whose tables autovacuum has
@@ -30,6 +33,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=1
 seconds="${BENCH_SECONDS:-15}"
+warmup="${BENCH_WARMUP:-2}"
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
@@ -48,6 +52,8 @@ pool="${BENCH_POOL:-8}"
 customers="${BENCH_CUSTOMERS:-4}"
 [[ "$customers" =~ ^[0-9]+$ && "$customers" -ge 4 && "$customers" -le 99999 ]] \
   || { echo "commerce_bench.sh: BENCH_CUSTOMERS must be 4..99999" >&2; exit 2; }
+[[ "$warmup" =~ ^[0-9]+$ && "$warmup" -ge 1 && "$warmup" -le 600 ]] \
+  || { echo "commerce_bench.sh: BENCH_WARMUP must be 1..600 (seconds)" >&2; exit 2; }
 host=127.0.0.1
 order_port=$((legacy_base + 0))
 product_port=$((legacy_base + 1))
@@ -160,10 +166,10 @@ for sku in PROD-001 PROD-002 PROD-003 PROD-004; do
     >/dev/null || die "stock top-up for $sku failed"
 done
 
-echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --short HEAD 2>/dev/null || echo ?) nproc $(nproc) connections $connections seconds $seconds pool $pool customers $customers"
+echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --short HEAD 2>/dev/null || echo ?) nproc $(nproc) connections $connections seconds $seconds warmup $warmup pool $pool customers $customers"
 
 # Warm-up (caches, connections), then the measured runs.
-wrk -t"$threads" -c"$connections" -d2s -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null
+wrk -t"$threads" -c"$connections" -d"${warmup}s" -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null
 psql_bin="${MERCATO_PG_BIN:-/usr/lib/postgresql/15/bin}/psql"
 if [[ "${BENCH_ANALYZE:-0}" == 1 ]]; then
   # Steady state: what autovacuum's first pass does within a minute of a new database filling up.
