@@ -6,7 +6,7 @@
 -- concurrent transactions, so PostgreSQL creates a MultiXact for them. A one-line order made 13
 -- such checks. Five alternating pairs of 15 s runs (bench/commerce_bench.sh, BENCH_CUSTOMERS=1000,
 -- BENCH_PROFILE=1, README "Session 18") measured PostgreSQL's CPU per order at 2.02 ms with the
--- keys and 1.85 ms without them (means), and 475-480 against 407-413 buffer hits per order.
+-- keys and 1.85 ms without them (means), and 474-480 against 407-413 buffer hits per order.
 --
 -- The code keeps each of these references true:
 --   * order_items, order_timeline and sagas rows are written by the order agent, in the statement
