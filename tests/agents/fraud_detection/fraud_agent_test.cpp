@@ -706,33 +706,40 @@ TEST_CASE("the generic score message and a restart keep checks and idempotency",
   CHECK(f.get("fraud_detection", "/checks/" + first->check_id).status == 200);
 }
 
-TEST_CASE("enrichment: an agent that does not answer within 1 s is unavailable, the check completes", "[fraud][agent][enrichment]") {
-  agent_fixture f{{fraud_spec(), spec_for("payment", &spawn_silent_payment)}};
+namespace {
+
+// Scores one order (20 points of address mismatch) while the payment agent is `slow_payment`,
+// and how long the scoring took.
+struct slow_scoring {
+  reply<fraud::fraud_result> result;
+  std::chrono::steady_clock::duration waited;
+};
+slow_scoring score_with_slow_payment(agent_fixture& f, const std::string& order, const std::string& customer) {
   REQUIRE(f.wait_running("payment"));
   const auto start = std::chrono::steady_clock::now();
   auto r = f.ask<fraud_actor, fraud::fraud_result>(
-      "fraud_detection", fraud::score_order{"ord-slow", "CUST-SLOW", {{"amount", 20}, {"address_mismatch", true}}});
-  const auto waited = std::chrono::steady_clock::now() - start;
-  REQUIRE(r.ok());
-  CHECK(r->risk_score == 20);
-  CHECK(r->check["unavailable_signals"] ==
+      "fraud_detection", fraud::score_order{order, customer, {{"amount", 20}, {"address_mismatch", true}}});
+  slow_scoring out{std::move(r), std::chrono::steady_clock::now() - start};
+  REQUIRE(out.result.ok());
+  CHECK(out.result->check["unavailable_signals"] ==
         json::array({"high_velocity", "new_account", "frequent_payment_changes"}));
-  CHECK(waited >= std::chrono::milliseconds(900));  // it did wait for the payment agent
+  CHECK(out.waited >= std::chrono::milliseconds(900));  // it did wait for the payment agent
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("enrichment: an agent that does not answer within 1 s is unavailable, the check completes", "[fraud][agent][enrichment]") {
+  agent_fixture f{{fraud_spec(), spec_for("payment", &spawn_silent_payment)}};
+  auto s = score_with_slow_payment(f, "ord-slow", "CUST-SLOW");
+  CHECK(s.result->risk_score == 20);
 }
 
 TEST_CASE("enrichment: an answer that comes after the deadline is dropped, the check completes once",
           "[fraud][agent][enrichment]") {
   agent_fixture f{{fraud_spec(), spec_for("payment", &spawn_late_payment)}};
-  REQUIRE(f.wait_running("payment"));
-  const auto start = std::chrono::steady_clock::now();
-  auto r = f.ask<fraud_actor, fraud::fraud_result>(
-      "fraud_detection", fraud::score_order{"ord-late", "CUST-LATE", {{"amount", 20}, {"address_mismatch", true}}});
-  const auto waited = std::chrono::steady_clock::now() - start;
-  REQUIRE(r.ok());
-  CHECK(r->check["unavailable_signals"] ==
-        json::array({"high_velocity", "new_account", "frequent_payment_changes"}));
-  CHECK(waited >= std::chrono::milliseconds(900));
-  CHECK(waited < std::chrono::milliseconds(1400));  // the deadline, not the late answer, ended it
+  auto s = score_with_slow_payment(f, "ord-late", "CUST-LATE");
+  CHECK(s.waited < std::chrono::milliseconds(1400));  // the deadline, not the late answer, ended it
   // The answer arrives at 1.5 s and changes nothing: still one check, scored without it.
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   CHECK(f.database().value<int64_t>("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-late'") == 1);
