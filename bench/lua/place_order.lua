@@ -24,6 +24,11 @@ end
 function init(args)
   confirmed = 0
   other = 0
+  -- the other answers by class: 201 not confirmed (e.g. waiting for review), 4xx, 5xx (503 while
+  -- the database or an agent is down)
+  other_201 = 0
+  other_4xx = 0
+  other_5xx = 0
 end
 
 function request()
@@ -43,16 +48,27 @@ function response(status, headers, body)
     confirmed = confirmed + 1
   else
     other = other + 1
+    if status == 201 then
+      other_201 = other_201 + 1
+    elseif status >= 400 and status < 500 then
+      other_4xx = other_4xx + 1
+    elseif status >= 500 then
+      other_5xx = other_5xx + 1
+    end
   end
 end
 
 function done(summary, latency, requests)
-  local c, o = 0, 0
+  local c, o, o201, o4, o5 = 0, 0, 0, 0, 0
   for _, t in ipairs(threads) do
     c = c + t:get("confirmed")
     o = o + t:get("other")
+    o201 = o201 + t:get("other_201")
+    o4 = o4 + t:get("other_4xx")
+    o5 = o5 + t:get("other_5xx")
   end
-  io.write(string.format("confirmed %d\nother %d\nseconds %.3f\n", c, o, summary.duration / 1e6))
+  io.write(string.format("confirmed %d\nother %d\nother_by_class 201:%d 4xx:%d 5xx:%d\nseconds %.3f\n",
+                         c, o, o201, o4, o5, summary.duration / 1e6))
   io.write(string.format("confirmed_per_s %.1f\n", c / (summary.duration / 1e6)))
   for _, p in ipairs({50, 90, 99}) do
     io.write(string.format("p%d_ms %.2f\n", p, latency:percentile(p) / 1000))
