@@ -69,6 +69,9 @@ struct pending_placement {
   // Its part of the statement: placed, nullopt when the key existed (nothing written), or the
   // statement's failure.
   std::function<void(db::outcome<std::optional<placed_stamp>>)> written;
+  // Set when a statement carrying it failed with its outcome unknown (the connection dropped):
+  // until then it is looked up rather than failed (place_saga.cpp, settle_unknown_write).
+  std::chrono::steady_clock::time_point unknown_until{};
 };
 
 // Shaped like runtime/agent_behavior.hpp's agent_state (shell + name, all start_agent touches)

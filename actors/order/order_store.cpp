@@ -394,6 +394,17 @@ std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_
   return out;
 }
 
+std::optional<placed_stamp> find_placed_order(pqxx::transaction_base& tx, const std::string& order_id,
+                                              const std::string& saga_id) {
+  static const std::string sql =
+      "SELECT o.order_number, " + iso_sql("o.created_at") + ", coalesce((s.context->>'order_count_24h')::bigint, 0) "
+      "FROM orders.orders o JOIN orders.sagas s ON s.order_id = o.order_id "
+      "WHERE o.order_id = $1::uuid AND s.saga_id = $2::uuid";
+  auto rows = tx.exec_params(sql, order_id, saga_id);
+  if (rows.empty()) return std::nullopt;
+  return placed_stamp{text(rows[0][0]), text(rows[0][1]), rows[0][2].as<int64_t>()};
+}
+
 std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
                                            const nlohmann::json& context, const std::string& lease_owner,
                                            const nlohmann::json& events, const key_claim* claim) {

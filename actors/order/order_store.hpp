@@ -59,6 +59,10 @@ struct placed_stamp {
 // docs[i]: placed, or nullopt when its key existed (nothing of it written). One statement, so it
 // may run in autocommit.
 std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_base& tx, const nlohmann::json& docs);
+// What insert_placed_orders answered for the placement of `order_id` with saga `saga_id`, read
+// back (its statement's answer was lost with the connection); nullopt when it was not written.
+std::optional<placed_stamp> find_placed_order(pqxx::transaction_base& tx, const std::string& order_id,
+                                              const std::string& saga_id);
 // One placement through the same statement; fills o.order_number / created_at and returns
 // order_count_24h (nullopt: the key existed).
 std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,

@@ -667,10 +667,12 @@ void commit_placement_checked(order_self self, std::shared_ptr<priced> p, std::s
 }
 
 using placements_outcome = db::outcome<std::vector<std::optional<placed_stamp>>>;
+void settle_unknown_write(order_self self, pending_placement item, db::error failure);
 
 // One statement for `batch`. `queued`: the batch came from state.placements, which hears when it
-// is done. A failed statement wrote nothing; when it carried several placements each is written
-// again alone, so one that cannot be written fails only its own request.
+// is done. A statement refused by the database wrote nothing; when it carried several placements
+// each is written again alone, so one that cannot be written fails only its own request. One
+// whose outcome is unknown (the database unavailable) is settled by settle_unknown_write.
 void write_placements(order_self self, std::vector<pending_placement> batch, bool queued) {
   auto docs = std::make_shared<nlohmann::json>(nlohmann::json::array());
   for (auto& b : batch) docs->push_back(std::move(b.doc));
@@ -682,6 +684,18 @@ void write_placements(order_self self, std::vector<pending_placement> batch, boo
         if (queued) {
           auto next = self->state.placements.finished();
           if (!next.empty()) send_placements(self, std::move(next));
+        }
+        // Unknown outcome; or the re-write of one whose outcome was unknown meeting its own order
+        // (committed by a backend that outlived its connection): look it up.
+        const bool rewrite_met_itself = r.failure && r.failure->code == db::errc::conflict && items->size() == 1 &&
+                                        (*items)[0].unknown_until != std::chrono::steady_clock::time_point{};
+        if (!r.ok() && (r.failure->code == db::errc::unavailable || rewrite_met_itself)) {
+          for (size_t i = 0; i < items->size(); ++i) {
+            auto& item = (*items)[i];
+            item.doc = std::move((*docs)[i]);
+            settle_unknown_write(self, std::move(item), *r.failure);
+          }
+          return;
         }
         if (!r.ok() && items->size() > 1) {
           log::warn("order", "placement_batch_failed", {{"orders", items->size()}, {"error", r.failure->message}});
@@ -696,6 +710,42 @@ void write_placements(order_self self, std::vector<pending_placement> batch, boo
         for (size_t i = 0; i < items->size(); ++i)
           (*items)[i].written(r.ok() ? one::success((*r.value)[i]) : one::fail(*r.failure));
       });
+}
+
+constexpr std::chrono::milliseconds unknown_write_retry{100};
+
+// A placement statement that failed with the database unavailable may have committed before its
+// answer was lost (the connection dropped mid-statement). Failing it with 503 would let a client
+// without an Idempotency-Key place the order again while the saga driver completes the first:
+// two orders, two charges (order_tests: "connections cut during placements"). So it is looked up
+// by order and saga id every unknown_write_retry until the database answers, for at most
+// place_wait: written → answered as written; not written → written again (a new order id, so
+// the order exists once); still unknown at the deadline → the 503 it had.
+void settle_unknown_write(order_self self, pending_placement item, db::error failure) {
+  const auto now = std::chrono::steady_clock::now();
+  if (item.unknown_until == std::chrono::steady_clock::time_point{}) item.unknown_until = now + self->state.place_wait;
+  if (now >= item.unknown_until) {
+    log::warn("order", "placement_outcome_unknown",
+              {{"order_id", item.doc.value("order_id", "")}, {"error", failure.message}});
+    return item.written(db::outcome<std::optional<placed_stamp>>::fail(std::move(failure)));
+  }
+  auto pending = std::make_shared<pending_placement>(std::move(item));
+  once_or_after(self, unknown_write_retry, [self, pending] {
+    db_autocommit<std::optional<placed_stamp>>(
+        self, *self->state.ctx.database, db::pool::effect::read,
+        [order_id = pending->doc.value("order_id", ""), saga_id = pending->doc.value("saga_id", "")](
+            pqxx::nontransaction& tx) { return find_placed_order(tx, order_id, saga_id); },
+        [self, pending](db::outcome<std::optional<placed_stamp>> r) {
+          if (!r.ok() && r.failure->code == db::errc::unavailable)
+            return settle_unknown_write(self, std::move(*pending), *r.failure);
+          if (!r.ok()) return pending->written(db::outcome<std::optional<placed_stamp>>::fail(*r.failure));
+          if (*r.value) {
+            log::info("order", "placement_found_after_unknown_write", {{"order_id", pending->doc.value("order_id", "")}});
+            return pending->written(db::outcome<std::optional<placed_stamp>>::success(*r.value));
+          }
+          write_placements(self, {std::move(*pending)}, false);
+        });
+  });
 }
 
 // The usual placement (a new Idempotency-Key or none, no channel reference) commits in ONE
