@@ -187,8 +187,8 @@ if [[ "${BENCH_ANALYZE:-0}" == 1 ]]; then
 fi
 echo "## POST /orders (legacy port 8000)"
 [[ "$profile" == 1 ]] && bench/pg_profile.sh reset "$DATABASE_URL"
-cpu_before="$(cpu_ticks)"
 orders_before="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "SELECT count(*) FROM orders.orders")"
+cpu_before="$(cpu_ticks)"
 faults_pid=""
 if [[ "$faults" == 1 ]]; then
   (
@@ -240,8 +240,9 @@ fi
 # file prints what the database says.
 echo "## consistency"
 # Orders of the measured run that no 201 announced: the requests still in flight when wrk stopped
-# (at most one per connection), and with BENCH_FAULTS those answered 5xx after the order's
-# statement had committed (a retry with the same Idempotency-Key returns the order).
+# (at most one per connection), and with BENCH_FAULTS those in flight in the order agent when it
+# crashed (written, completed by the saga driver, their clients answered with an error; a retry
+# with the same Idempotency-Key returns the order).
 orders_after="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "SELECT count(*) FROM orders.orders")"
 announced="$(awk '$1 == "confirmed" {c = $2} $1 == "other_by_class" {split($2, a, ":"); p = a[2]} END {print c + p}' \
   "$tmp_dir/orders.out")"
