@@ -592,7 +592,8 @@ TEST_CASE("order flow: a crash of the order actor during placements leaves no or
 // What a database restart does to the server: every connection drops at once, between or inside
 // the statements of the saga steps (a commit may have happened without its answer arriving).
 // Placements race three such cuts; afterwards every saga settles, every order is confirmed or
-// cancelled, and stock, reservations, payments and the stock ledger agree.
+// cancelled, every order written was answered as an order, and stock, reservations and payments
+// agree.
 TEST_CASE("order flow: connections cut during placements leave every order consistent", "[order][flow][fault]") {
   auto f = make_fixture();
   const std::string wh1 = "20000000-0000-4000-8000-000000000001";
