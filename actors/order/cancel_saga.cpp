@@ -77,8 +77,8 @@ void retry_cancel(order_self self, job_ptr job, const std::string& step, const f
   const bool give_up = job->attempts >= self->state.saga_max_attempts;
   auto steps = std::move(job->steps);
   job->steps.clear();
-  db_transact<bool>(
-      self, *self->state.ctx.database,
+  record_saga(
+      self, job->saga_id,
       [saga = job->saga_id, order_id = job->order_id, ctx = job_context(*job), attempts = job->attempts, step, f,
        give_up, steps](pqxx::work& tx) {
         saga_update u;
@@ -96,9 +96,9 @@ void retry_cancel(order_self self, job_ptr job, const std::string& step, const f
           o.status = "cancelled";
           enqueue_event(tx, "saga_failed", saga_failed_payload(saga, "cancel_order", step, f.message, o), order_id);
         }
-        return true;
       },
-      [self, job](db::outcome<bool>) {
+      [self, job] { answer(self, job, nullptr); },
+      [self, job](bool) {
         self->state.busy_sagas.erase(job->saga_id);
         self->state.ctx.relay->wake(self->state.ctx.spec->schema);
         answer(self, job, nullptr);  // the order is cancelled; the compensation continues in the background
@@ -223,10 +223,10 @@ void cancel_order_saga(order_self self, const std::string& order_ref, const std:
     int64_t points = 0;
     money::cents credit = 0;
   };
-  const std::string owner = self->state.lease_owner;
+  const saga_lease lease = self->state.lease();
   db_transact<outcome_t>(
       self, *self->state.ctx.database,
-      [order_ref, reason, requested_by, refund_amount, owner](pqxx::work& tx) {
+      [order_ref, reason, requested_by, refund_amount, lease](pqxx::work& tx) {
         outcome_t out;
         auto o = load_order(tx, order_ref, true);
         if (!o) {
@@ -275,7 +275,7 @@ void cancel_order_saga(order_self self, const std::string& order_ref, const std:
         nlohmann::json ctx = {{"customer_id", o->customer_id}, {"points", o->points_redeemed},
                               {"credit", o->store_credit_used}, {"refund_amount", refund_amount},
                               {"reason", reason}};
-        out.saga_id = insert_saga(tx, o->order_id, "cancel_order", "running", ctx, owner);
+        out.saga_id = insert_saga(tx, o->order_id, "cancel_order", "running", ctx, lease);
         out.customer_id = o->customer_id;
         out.points = o->points_redeemed;
         out.credit = o->store_credit_used;

@@ -100,6 +100,7 @@ struct order_state {
   int64_t saga_max_attempts = 20;                // failing step retries before `failed`
   std::chrono::milliseconds saga_poll_interval{5000};
   int64_t saga_lease_s = 30;                     // a claimed saga is owned this long
+  saga_lease lease() const { return {lease_owner, saga_lease_s}; }
   // Confirmations that arrive while the in-flight limit is reached leave together
   // (db/batch_queue.hpp; [order] confirm_batch_max, confirm_batches_in_flight).
   db::batch_queue<pending_confirmation> confirmations{32, 2};
@@ -150,6 +151,13 @@ void on_transport_event(order_self self, const event& e);
 
 // replacement_order.cpp: place_replacement_order
 caf::result<order_view> answer_replacement_order(order_self self, place_replacement_order msg);
+
+// saga_record.cpp: writes a saga's progress record (`write`, one transaction) and calls
+// `landed(true)`. When the database is unavailable, `stalled` runs once and the record is written
+// again, with a backoff, while this incarnation still holds the saga's lease, for at most the
+// lease; `landed(false)` when it gives up (the saga driver resumes the saga from its last record).
+void record_saga(order_self self, std::string saga_id, std::function<void(pqxx::work&)> write,
+                 std::function<void()> stalled, std::function<void(bool)> landed);
 
 // order_agent.cpp helpers
 void reload_tax_rates(order_self self, std::function<void()> then = {});

@@ -281,7 +281,7 @@ const db::idempotency_store& order_keys() {
 }
 
 nlohmann::json placement_doc(const order_record& o, const std::string& saga_id, const nlohmann::json& context,
-                             const std::string& lease_owner, const nlohmann::json& events, const key_claim* claim) {
+                             const saga_lease& lease, const nlohmann::json& events, const key_claim* claim) {
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& l : o.lines)
     lines.push_back(item_row(l));
@@ -322,7 +322,8 @@ nlohmann::json placement_doc(const order_record& o, const std::string& saga_id, 
       {"lines", lines},
       {"saga_id", saga_id},
       {"context", context},
-      {"lease_owner", lease_owner},
+      {"lease_owner", lease.owner},
+      {"lease_s", lease.seconds},
       {"timeline_id", uuid_v4()},
       {"events", events.is_array() ? events : nlohmann::json::array()},
       {"items_count", o.lines.size()}};
@@ -374,7 +375,7 @@ std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_
       "s AS (INSERT INTO orders.sagas (saga_id, order_id, saga_type, state, current_step, context, lease_owner, "
       "  lease_until) SELECT (j->>'saga_id')::uuid, o.order_id, 'place_order', 'running', "
       "  'fraud_check', (j->'context') || jsonb_build_object('order_count_24h', v.c), j->>'lease_owner', "
-      "  now() + interval '30 seconds' FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid JOIN v ON v.n = ok.n), "
+      "  now() + make_interval(secs => (j->>'lease_s')::int) FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid JOIN v ON v.n = ok.n), "
       "t AS (INSERT INTO orders.order_timeline (event_id, order_id, event_type, event_description, event_data) "
       " SELECT (j->>'timeline_id')::uuid, o.order_id, 'order_created', 'Order placed', "
       "  jsonb_build_object('total_amount', j->>'total_amount', 'items_count', j->'items_count') "
@@ -406,10 +407,10 @@ std::optional<placed_stamp> find_placed_order(pqxx::transaction_base& tx, const 
 }
 
 std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
-                                           const nlohmann::json& context, const std::string& lease_owner,
+                                           const nlohmann::json& context, const saga_lease& lease,
                                            const nlohmann::json& events, const key_claim* claim) {
-  auto placed = insert_placed_orders(
-      tx, nlohmann::json::array({placement_doc(o, saga_id, context, lease_owner, events, claim)}));
+  auto placed =
+      insert_placed_orders(tx, nlohmann::json::array({placement_doc(o, saga_id, context, lease, events, claim)}));
   if (!placed[0]) return std::nullopt;
   o.order_number = placed[0]->order_number;
   o.created_at = placed[0]->created_at;
@@ -600,14 +601,13 @@ void update_order(pqxx::work& tx, const std::string& order_id, const order_updat
 // ---- sagas ----
 
 std::string insert_saga(pqxx::work& tx, const std::string& order_id, const std::string& type,
-                        const std::string& state, const nlohmann::json& context,
-                        const std::string& lease_owner) {
+                        const std::string& state, const nlohmann::json& context, const saga_lease& lease) {
   std::string id = uuid_v4();
   tx.exec_params(
       "INSERT INTO orders.sagas (saga_id, order_id, saga_type, state, context, lease_owner, lease_until) "
       "VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb, nullif($6, ''), CASE WHEN $6 = '' THEN NULL ELSE "
-      "now() + interval '30 seconds' END)",
-      id, order_id, type, state, context.dump(), lease_owner);
+      "now() + make_interval(secs => $7) END)",
+      id, order_id, type, state, context.dump(), lease.owner, static_cast<int>(lease.seconds));
   return id;
 }
 
@@ -670,6 +670,12 @@ std::optional<saga_row> load_saga(pqxx::work& tx, const std::string& saga_id) {
   auto rows = tx.exec_params("SELECT " + saga_columns + " FROM orders.sagas s WHERE s.saga_id = $1::uuid", saga_id);
   if (rows.empty()) return std::nullopt;
   return read_saga(rows[0]);
+}
+
+bool saga_leased_to(pqxx::work& tx, const std::string& saga_id, const std::string& owner) {
+  return !tx.exec_params("SELECT 1 FROM orders.sagas WHERE saga_id = $1::uuid AND lease_owner = $2 FOR UPDATE",
+                         saga_id, owner)
+              .empty();
 }
 
 std::vector<saga_row> sagas_of_order(pqxx::work& tx, const std::string& order_id) {

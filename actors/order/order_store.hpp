@@ -31,6 +31,13 @@ struct step_log {
 // The Idempotency-Key store of POST /orders (orders.idempotency_keys).
 const db::idempotency_store& order_keys();
 
+// Who runs a saga and for how long nobody else may ([order] saga_lease_ms): a new saga is leased
+// to its placing incarnation.
+struct saga_lease {
+  std::string owner;  // "<process token>:<incarnation>"
+  int64_t seconds = 30;
+};
+
 // The Idempotency-Key of a placement, claimed by the placement's own statement.
 struct key_claim {
   std::string key;
@@ -48,7 +55,7 @@ struct key_claim {
 // With `claim`, the statement claims the key first and writes nothing of that order when the key
 // exists: the caller then decides with idempotency_store::claim() (replay, mismatch, expired).
 nlohmann::json placement_doc(const order_record& o, const std::string& saga_id, const nlohmann::json& context,
-                             const std::string& lease_owner, const nlohmann::json& events,
+                             const saga_lease& lease, const nlohmann::json& events,
                              const key_claim* claim = nullptr);
 struct placed_stamp {
   std::string order_number;
@@ -66,7 +73,7 @@ std::optional<placed_stamp> find_placed_order(pqxx::transaction_base& tx, const 
 // One placement through the same statement; fills o.order_number / created_at and returns
 // order_count_24h (nullopt: the key existed).
 std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_record& o, const std::string& saga_id,
-                                           const nlohmann::json& context, const std::string& lease_owner,
+                                           const nlohmann::json& context, const saga_lease& lease,
                                            const nlohmann::json& events, const key_claim* claim = nullptr);
 
 // The end of successful placements, any number of them in ONE statement (the hot path: the order
@@ -135,8 +142,7 @@ struct saga_row {
 };
 
 std::string insert_saga(pqxx::work& tx, const std::string& order_id, const std::string& type,
-                        const std::string& state, const nlohmann::json& context,
-                        const std::string& lease_owner);
+                        const std::string& state, const nlohmann::json& context, const saga_lease& lease);
 // Changes the saga's state; `delay_ms` ≥ 0 sets next_attempt_at = now + delay; `deadline_s` ≥ 0
 // sets deadline_at; the lease is released unless `keep_lease`.
 struct saga_update {
@@ -152,6 +158,8 @@ struct saga_update {
 void update_saga(pqxx::work& tx, const std::string& saga_id, const saga_update& u);
 void append_steps(pqxx::work& tx, const std::string& saga_id, const std::vector<step_log>& steps);
 std::optional<saga_row> load_saga(pqxx::work& tx, const std::string& saga_id);
+// Locks the saga row and says whether `owner` still holds its lease (saga_record.cpp).
+bool saga_leased_to(pqxx::work& tx, const std::string& saga_id, const std::string& owner);
 std::vector<saga_row> sagas_of_order(pqxx::work& tx, const std::string& order_id);
 std::optional<saga_row> live_saga(pqxx::work& tx, const std::string& order_id, const std::string& type,
                                   bool lock = false);

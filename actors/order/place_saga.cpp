@@ -50,14 +50,19 @@ void step_authorize(order_self self, run_ptr run);
 void step_confirm(order_self self, run_ptr run, bool retried);
 void compensate(order_self self, run_ptr run, std::string reason);
 
+// Answers the run's callers with the state it reached; the run itself goes on.
+void answer_waiters(const run_ptr& run) {
+  auto waiters = std::move(run->waiters);
+  run->waiters.clear();
+  for (auto& w : waiters) w();
+}
+
 // Called once the run reached a point where an HTTP caller may be answered.
 void settle(order_self self, const run_ptr& run) {
   self->state.awaiting_payment.erase(run->order.order_id);
-  auto waiters = std::move(run->waiters);
-  run->waiters.clear();
   auto it = self->state.runs.find(run->order.order_id);
   if (it != self->state.runs.end() && it->second == run) self->state.runs.erase(it);
-  for (auto& w : waiters) w();
+  answer_waiters(run);
   if (run->aborted && run->on_abort) {
     auto k = std::move(run->on_abort);
     run->on_abort = nullptr;
@@ -98,8 +103,8 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
   const auto ctx = to_json(run->c);
   const std::string state = !run->c.cancel_reason.empty() ? "compensating" : "running";
   const order_record o = run->order;
-  db_transact<bool>(
-      self, *self->state.ctx.database,
+  record_saga(
+      self, run->saga_id,
       [saga = run->saga_id, step, f, attempts, give_up, steps, ctx, state, o](pqxx::work& tx) {
         saga_update u;
         u.state = give_up ? "failed" : state;
@@ -119,9 +124,9 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
           append_timeline(tx, o.order_id, "saga_failed", "Order placement failed after retries",
                           nlohmann::json{{"step", step}, {"error", f.message}}.dump());
         }
-        return true;
       },
-      [self, run, give_up](db::outcome<bool>) {
+      [run] { answer_waiters(run); },
+      [self, run, give_up](bool) {
         if (give_up) self->state.ctx.relay->wake(self->state.ctx.spec->schema);
         settle(self, run);
       });
@@ -633,7 +638,7 @@ void commit_placement_checked(order_self self, std::shared_ptr<priced> p, std::s
                               std::string saga_id, commit_done done) {
   db_transact<commit_result>(
       self, *self->state.ctx.database,
-      [p, key, fingerprint, saga_id, owner = self->state.lease_owner](pqxx::work& tx) {
+      [p, key, fingerprint, saga_id, lease = self->state.lease()](pqxx::work& tx) {
         commit_result r;
         const auto& o = p->order;
         if (!key.empty()) {
@@ -659,7 +664,7 @@ void commit_placement_checked(order_self self, std::shared_ptr<priced> p, std::s
         }
         r.placed = o;
         r.saga_id = saga_id;
-        r.order_count_24h = *insert_placed_order(tx, r.placed, saga_id, to_json(p->context), owner,
+        r.order_count_24h = *insert_placed_order(tx, r.placed, saga_id, to_json(p->context), lease,
                                                  placement_events(o));
         return r;
       },
@@ -761,7 +766,7 @@ void commit_placement(order_self self, std::shared_ptr<priced> p, std::string ke
   std::optional<key_claim> claim;
   if (!key.empty()) claim.emplace(key_claim{key, "POST /orders", fingerprint, placement_answer(p->order)});
   pending_placement item;
-  item.doc = placement_doc(p->order, saga_id, to_json(p->context), self->state.lease_owner,
+  item.doc = placement_doc(p->order, saga_id, to_json(p->context), self->state.lease(),
                            placement_events(p->order), claim ? &*claim : nullptr);
   item.key = key;
   item.written = [self, p, key, fingerprint, saga_id, done](db::outcome<std::optional<placed_stamp>> w) {
@@ -1144,16 +1149,16 @@ void resume_if_paid(order_self self, const std::string& order_id) {
   // Claim the waiting saga (lease) so the sweeper and POST /pay leave it alone meanwhile.
   db_transact<std::optional<saga_row>>(
       self, *self->state.ctx.database,
-      [order_id, owner = self->state.lease_owner](pqxx::work& tx) -> std::optional<saga_row> {
+      [order_id, lease = self->state.lease()](pqxx::work& tx) -> std::optional<saga_row> {
         auto s = live_saga(tx, order_id, "place_order", true);
         if (!s || s->state != "waiting_payment") return std::nullopt;
-        if (!s->lease_until.empty() && s->lease_owner != owner && !s->deadline_passed) {
+        if (!s->lease_until.empty() && s->lease_owner != lease.owner && !s->deadline_passed) {
           auto r = tx.exec_params1("SELECT lease_until > now() FROM orders.sagas WHERE saga_id = $1::uuid", s->saga_id);
           if (r[0].as<bool>()) return std::nullopt;
         }
-        tx.exec_params("UPDATE orders.sagas SET lease_owner = $2, lease_until = now() + interval '30 seconds' "
+        tx.exec_params("UPDATE orders.sagas SET lease_owner = $2, lease_until = now() + make_interval(secs => $3) "
                        "WHERE saga_id = $1::uuid",
-                       s->saga_id, owner);
+                       s->saga_id, lease.owner, static_cast<int>(lease.seconds));
         return s;
       },
       [self, order_id](db::outcome<std::optional<saga_row>> r) {

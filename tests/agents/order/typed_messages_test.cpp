@@ -2,14 +2,10 @@
 // record_shipment_event and place_replacement_order, through the fixture's typed door.
 #include <catch2/catch.hpp>
 
-#include "customer/customer_agent.hpp"
-#include "fraud_detection/fraud_detection_agent.hpp"
-#include "inventory/inventory_agent.hpp"
 #include "inventory/inventory_messages.hpp"
 #include "order/order_agent.hpp"
 #include "order/order_messages.hpp"
-#include "payment/payment_agent.hpp"
-#include "product/product_agent.hpp"
+#include "order_suite.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace mercato;
@@ -18,23 +14,9 @@ using nlohmann::json;
 
 namespace {
 
-std::unique_ptr<agent_fixture> make_fixture() {
-  fixture_options o;
-  o.seed = true;
-  o.pool_size = 6;
-  return std::make_unique<agent_fixture>(
-      std::vector<agent_spec>{spec_for("product", &spawn_product_agent), spec_for("inventory", &spawn_inventory_agent),
-                              spec_for("customer", &spawn_customer_agent),
-                              spec_for("fraud_detection", &spawn_fraud_detection_agent),
-                              spec_for("payment", &spawn_payment_agent), spec_for("order", &spawn_order_agent)},
-      o);
-}
-
 json order_body(int qty = 1, const std::string& customer = "CUST-001") {
   return {{"customer_id", customer}, {"payment_token", "tok_visa"}, {"items", {{{"product_id", "PROD-001"}, {"quantity", qty}}}}};
 }
-
-int64_t count(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
 
 std::string today(agent_fixture& f) {
   return f.database().value<std::string>("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')");
@@ -44,7 +26,7 @@ std::string today(agent_fixture& f) {
 
 TEST_CASE("order typed: list_orders_query filters like GET /orders and sales_summary excludes cancelled",
           "[order][typed]") {
-  auto f = make_fixture();
+  auto f = make_order_fixture();
   auto a = f->post("order", "/orders", order_body(1, "CUST-001")).json();
   auto b = f->post("order", "/orders", order_body(2, "CUST-002")).json();
   REQUIRE(a["status"] == "confirmed");
@@ -127,7 +109,7 @@ TEST_CASE("order typed: list_orders_query filters like GET /orders and sales_sum
 }
 
 TEST_CASE("order typed: record_shipment_event moves a partial shipment, repeats change nothing", "[order][typed]") {
-  auto f = make_fixture();
+  auto f = make_order_fixture();
   auto o = f->post("order", "/orders", order_body(1)).json();
   REQUIRE(o["status"] == "confirmed");
   const std::string id = o["order_id"];
@@ -215,7 +197,7 @@ TEST_CASE("order typed: record_shipment_event moves a partial shipment, repeats 
 }
 
 TEST_CASE("order typed: place_replacement_order at 0.00, idempotent by reference, stock reserved", "[order][typed]") {
-  auto f = make_fixture();
+  auto f = make_order_fixture();
   auto o = f->post("order", "/orders", order_body(2)).json();
   REQUIRE(o["status"] == "confirmed");
   const std::string id = o["order_id"];

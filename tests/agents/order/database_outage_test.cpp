@@ -1,0 +1,174 @@
+// The order path when the database goes away: every connection cut in the middle of placements
+// (what a restart does to the server), and an outage long enough that a failing saga step cannot
+// record its failure. Afterwards every saga settles, and orders, stock, reservations and payments
+// agree (broken_order_invariants: the bench's bench/sql/order_consistency.sql).
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include "order/order_agent.hpp"
+#include "order/order_messages.hpp"
+#include "order_suite.hpp"
+#include "support/agent_fixture.hpp"
+#include "support/db_fixture.hpp"
+
+using namespace mercato;
+using namespace mercato::test;
+using nlohmann::json;
+
+namespace {
+
+const std::string prod3 = "10000000-0000-4000-8000-000000000003";
+
+json order_body(const std::string& product = "PROD-001") {
+  return {{"customer_id", "CUST-001"}, {"payment_token", "tok_visa"}, {"items", {{{"product_id", product}, {"quantity", 1}}}}};
+}
+
+// A connection to the server's maintenance database, to act on the fixture's database from
+// outside: cut its connections, refuse new ones (neither may be done from inside).
+class outside_connection {
+ public:
+  explicit outside_connection(const fresh_database& db)
+      : db_name_(db.name()), conn_(url_with_dbname(db.url(), "postgres")) {}
+
+  // Ends every client backend of the database; how many.
+  int64_t cut_connections() {
+    return pqxx::nontransaction(conn_)
+        .exec_params1("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                      "datname = $1 AND backend_type = 'client backend') t",
+                      db_name_)[0]
+        .as<int64_t>();
+  }
+  // Whether the database accepts new connections (ALLOW_CONNECTIONS binds superusers too).
+  void allow_connections(bool allow) {
+    pqxx::nontransaction(conn_).exec("ALTER DATABASE " + conn_.quote_name(db_name_) + " ALLOW_CONNECTIONS " +
+                                     (allow ? "true" : "false"));
+  }
+
+ private:
+  std::string db_name_;
+  pqxx::connection conn_;
+};
+
+// While alive, the database accepts no new connection; open ones stay.
+class refused_connections {
+ public:
+  explicit refused_connections(outside_connection& admin) : admin_(admin) { admin_.allow_connections(false); }
+  ~refused_connections() { admin_.allow_connections(true); }
+
+ private:
+  outside_connection& admin_;
+};
+
+}  // namespace
+
+// What a database restart does to the server: every connection drops at once, between or inside
+// the statements of the saga steps (a commit may have happened without its answer arriving).
+// Placements race three such cuts; afterwards every saga settles, every order is confirmed or
+// cancelled, every order written was answered as an order, and stock, reservations and payments
+// agree.
+TEST_CASE("order outage: connections cut during placements leave every order consistent", "[order][outage]") {
+  auto f = make_order_fixture();
+  const std::string wh1 = "20000000-0000-4000-8000-000000000001";
+  f->database().exec("UPDATE inventory.stock_levels SET quantity = CASE WHEN warehouse_id = '" + wh1 +
+                     "' THEN 30 ELSE 0 END WHERE product_id::text = '" + prod3 + "'");
+  auto handle = f->directory().handle("order");
+  std::atomic<int> answered{0}, confirmed{0}, timed_out{0}, orders_answered{0};
+  std::vector<std::future<void>> placed;
+  for (int i = 0; i < 40; ++i)
+    placed.push_back(std::async(std::launch::async, [&, i, handle] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 * (i % 8)));
+      caf::scoped_actor s{f->system()};
+      order::place_order msg;
+      msg.body = order_body("PROD-003");
+      s->request(caf::actor_cast<order_actor>(handle), std::chrono::seconds(45), msg)
+          .receive(
+              [&](order::order_view& v) {
+                ++answered;
+                ++orders_answered;
+                if (v.status == "confirmed") ++confirmed;
+              },
+              [&](caf::error& e) {
+                if (e == caf::sec::request_timeout) ++timed_out;
+                else ++answered;  // an error answer (503) is an answer, not a hang
+              });
+    }));
+  outside_connection admin{f->database()};
+  int64_t cut = 0;
+  for (int ms : {15, 45, 120}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    cut += admin.cut_connections();
+  }
+  for (auto& p : placed) p.get();
+  CHECK(cut > 0);
+  CHECK(timed_out == 0);
+  CHECK(answered == 40);
+  CHECK(f->eventually(
+      [&] { return count(*f, "SELECT count(*) FROM orders.sagas WHERE state NOT IN ('completed', 'compensated')") == 0; },
+      std::chrono::seconds(60)));
+  const int64_t orders = count(*f, "SELECT count(*) FROM orders.orders");
+  const int64_t confirmed_orders = count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'");
+  // Every order written was answered as an order: none exists whose request got an error (a
+  // client without an Idempotency-Key would place it again).
+  CHECK(orders == orders_answered);
+  CHECK(confirmed_orders >= confirmed);  // an order answered confirmed stays confirmed
+  CHECK(confirmed_orders <= 30);
+  CHECK(count(*f, "SELECT coalesce(sum(quantity), 0) FROM inventory.reservations WHERE status = 'confirmed'") ==
+        confirmed_orders);
+  CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
+}
+
+// A saga step that fails because the database is down cannot record its failure while it is down
+// either. The run writes the record again until the database is back (actors/order/saga_record.cpp),
+// so the saga resumes about a second later instead of when its lease runs out: the lease here is
+// ten minutes, far longer than the test waits.
+TEST_CASE("order outage: a saga step failing while the database refuses connections resumes when it is back",
+          "[order][outage]") {
+  auto f = make_order_fixture([](config& c) {
+    c.order.saga_lease = std::chrono::minutes(10);
+    c.order.saga_poll_interval = std::chrono::milliseconds(500);
+  });
+  outside_connection admin{f->database()};
+  // Fraud's scoring insert waits behind this lock, so the saga stands at its fraud step.
+  auto holder = f->database().connect();
+  pqxx::work hold{*holder};
+  hold.exec("LOCK TABLE fraud.fraud_checks IN SHARE MODE");
+  auto placed = std::async(std::launch::async, [&f] {
+    caf::scoped_actor s{f->system()};
+    order::place_order msg;
+    msg.body = order_body();
+    std::string status;
+    s->request(caf::actor_cast<order_actor>(f->directory().handle("order")), std::chrono::seconds(60), msg)
+        .receive([&](order::order_view& v) { status = v.status; },
+                 [&](caf::error& e) { status = "error " + caf::to_string(e); });
+    return status;
+  });
+  REQUIRE(f->eventually([&] {
+    return count(*f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                     "wait_event_type = 'Lock'") == 1;
+  }));
+  {
+    // The outage: the waiting insert, the lock holder and the pool's idle connections are cut, and
+    // no new connection is accepted for a while.
+    refused_connections outage{admin};
+    CHECK(admin.cut_connections() >= 2);
+    try {
+      hold.abort();
+    } catch (const std::exception&) {  // its connection is gone, and the lock with it
+    }
+    // The caller hears of its order while the saga can record nothing: it is pending.
+    REQUIRE(placed.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(placed.get() == "pending");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  // Resumed long before the lease ends: confirmed, with the failed fraud step on record.
+  CHECK(f->eventually([&] { return count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 1; },
+                      std::chrono::seconds(60)));
+  CHECK(count(*f, "SELECT count(*) FROM orders.saga_steps WHERE step = 'fraud_check' AND status = 'failed'") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE state = 'completed' AND lease_owner IS NULL") == 1);
+  CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
+}
