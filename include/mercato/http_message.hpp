@@ -43,13 +43,15 @@ struct http_response {
 };
 
 // One-shot reply channel for an HTTP call. Whoever holds the last reference and has not answered
-// when it is destroyed (an agent that crashed with the call in its mailbox, say) answers 503, so a
+// when it is destroyed (an agent that crashed with the call in its mailbox, say) answers 503, or
+// calls `dropped` when the caller gave one (the gateway then may send the request again), so a
 // caller can never be left hanging by a dying agent.
 class responder {
  public:
   using deliver_fn = std::function<void(http_response&&)>;
 
-  explicit responder(deliver_fn fn) : fn_(std::move(fn)) {}
+  explicit responder(deliver_fn fn, std::function<void()> dropped = {})
+      : fn_(std::move(fn)), dropped_(std::move(dropped)) {}
   responder(const responder&) = delete;
   responder& operator=(const responder&) = delete;
   ~responder();
@@ -60,13 +62,14 @@ class responder {
 
  private:
   deliver_fn fn_;
+  std::function<void()> dropped_;
   std::atomic<bool> done_{false};
 };
 
 using reply_channel = std::shared_ptr<responder>;
 
-inline reply_channel make_reply_channel(responder::deliver_fn fn) {
-  return std::make_shared<responder>(std::move(fn));
+inline reply_channel make_reply_channel(responder::deliver_fn fn, std::function<void()> dropped = {}) {
+  return std::make_shared<responder>(std::move(fn), std::move(dropped));
 }
 
 // What the gateway hands an agent: the request and where to send the answer.

@@ -25,12 +25,14 @@
 #include "config/config.hpp"
 #include "gateway/cors_policy.hpp"
 #include "gateway/gateway_endpoints.hpp"
+#include "gateway/resend_policy.hpp"
 #include "gateway/route_map.hpp"
 #include "http/problem.hpp"
 #include "log/log.hpp"
 #include "mercato/agent_actor.hpp"
 #include "mercato/agent_directory.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/uuid.hpp"
 
 namespace mercato {
 namespace {
@@ -42,6 +44,8 @@ using tcp = net::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 constexpr int gateway_listener = -1;  // listener index of the gateway port
+constexpr std::chrono::milliseconds resend_poll{10};    // how often a resend looks for the new incarnation
+constexpr std::chrono::milliseconds agent_watch{100};   // how often a waiting call looks at its agent
 
 // Everything sessions share; lives as long as any session (shared_ptr).
 struct gateway_core {
@@ -188,7 +192,19 @@ class session : public std::enable_shared_from_this<session> {
       call.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     call.body = std::move(req.body());
+    keep_for_resend(static_cast<size_t>(agent), call);
     forward(static_cast<size_t>(agent), std::move(call));
+  }
+
+  // A request its agent de-duplicates by key (resend_policy) is kept, with a key minted when it
+  // came without one, to be sent again should the agent stop while holding it.
+  void keep_for_resend(size_t agent, http_request& call) {
+    resend_copy_.reset();
+    if (!resend_policy::applies(core_->deps.directory->at(agent).name(), method_, call.path)) return;
+    bool keyed = false;
+    for (const auto& [name, value] : call.headers) keyed = keyed || (name == "idempotency-key" && !value.empty());
+    if (!keyed) call.headers.emplace_back("idempotency-key", std::string(resend_policy::minted_key_prefix) + uuid_v4());
+    resend_copy_ = call;
   }
 
   void forward(size_t agent, http_request&& request) {
@@ -198,6 +214,7 @@ class session : public std::enable_shared_from_this<session> {
     if (state != agent_run_state::running)
       return write(http::unavailable(
           fmt::format("Agent '{}' is {}; retry later", entry.name(), to_string(state)), retry_after));
+    sent_incarnation_ = entry.incarnation();  // before the handle: a restart in between is then seen
     auto handle = entry.handle();
     if (!handle)
       return write(http::unavailable(fmt::format("Agent '{}' is restarting", entry.name()),
@@ -212,13 +229,35 @@ class session : public std::enable_shared_from_this<session> {
     waiting_ = true;
     const uint64_t id = ++call_id_;
     auto self = shared_from_this();
-    auto reply = make_reply_channel([self, id](http_response&& r) {
-      net::post(self->stream_.get_executor(), [self, id, r = std::move(r)]() mutable {
-        self->on_agent_reply(id, std::move(r));
-      });
-    });
+    std::function<void()> dropped;
+    if (resend_copy_)
+      dropped = [self, id] { net::post(self->stream_.get_executor(), [self, id] { self->on_agent_dropped(id); }); };
+    auto reply = make_reply_channel(
+        [self, id](http_response&& r) {
+          net::post(self->stream_.get_executor(), [self, id, r = std::move(r)]() mutable {
+            self->on_agent_reply(id, std::move(r));
+          });
+        },
+        std::move(dropped));
     caf::anon_send(caf::actor_cast<agent_actor>(handle), http_call{std::move(request), std::move(reply)});
-    arm_deadline(core_->timeouts[agent], [id](session& s) { s.on_agent_timeout(id); });
+    answer_by_ = steady::now() + core_->timeouts[agent];
+    watch_agent(id);
+  }
+
+  // Until its answer or its timeout, a call looks at its agent every agent_watch: a stopped
+  // incarnation can keep the reply channel alive for a while (a timer of its own still holding
+  // it), and the caller would otherwise wait for that timer. A call shorter than agent_watch
+  // arms the timer once, as a plain deadline would.
+  void watch_agent(uint64_t id) {
+    const auto now = steady::now();
+    if (now >= answer_by_) return on_agent_timeout(id);
+    const auto left = std::chrono::duration_cast<millis>(answer_by_ - now) + millis(1);
+    arm_deadline(std::min<millis>(agent_watch, left), [id](session& s) {
+      const auto& entry = s.core_->deps.directory->at(s.slot_);
+      if (entry.state() != agent_run_state::running || entry.incarnation() != s.sent_incarnation_)
+        return s.on_agent_dropped(id);
+      s.watch_agent(id);
+    });
   }
 
   // Ends the wait for call `id`; false when it was already over (answered or timed out).
@@ -234,6 +273,34 @@ class session : public std::enable_shared_from_this<session> {
     if (!finish_wait(id)) return;
     disarm_deadline();
     write(std::move(r));
+  }
+
+  // The agent stopped while holding the call. One kept for resending goes once more to the next
+  // incarnation, as soon as that runs and within the agent's timeout; any other, or a second stop,
+  // is answered 503.
+  void on_agent_dropped(uint64_t id) {
+    if (!finish_wait(id)) return;
+    disarm_deadline();
+    auto& entry = core_->deps.directory->at(slot_);
+    if (!resend_copy_) return write(http::unavailable("Agent stopped before answering; retry", 1));
+    log::info("gateway", "request_resent_after_agent_stopped",
+              {{"agent", entry.name()}, {"method", method_}, {"path", resend_copy_->path}});
+    core_->deps.metrics->resent_after_stop.fetch_add(1, std::memory_order_relaxed);
+    resend_until_ = steady::now() + core_->timeouts[slot_];
+    resend_when_running();
+  }
+
+  void resend_when_running() {
+    auto& entry = core_->deps.directory->at(slot_);
+    if (entry.state() == agent_run_state::running && entry.incarnation() != sent_incarnation_) {
+      auto request = std::move(*resend_copy_);
+      resend_copy_.reset();  // one resend: should this incarnation stop too, the caller gets 503
+      return forward(slot_, std::move(request));
+    }
+    if (steady::now() >= resend_until_)
+      return write(http::unavailable(fmt::format("Agent '{}' is restarting", entry.name()),
+                                     core_->settings.retry_after_seconds));
+    arm_deadline(resend_poll, [](session& s) { s.resend_when_running(); });
   }
 
   void on_agent_timeout(uint64_t id) {
@@ -312,6 +379,10 @@ class session : public std::enable_shared_from_this<session> {
   std::string method_;
   std::string origin_;
   steady::time_point started_;
+  std::optional<http_request> resend_copy_;  // the request in flight, when resend_policy applies
+  uint32_t sent_incarnation_ = 0;            // the incarnation it went to
+  steady::time_point answer_by_;             // the call's deadline: its agent's timeout
+  steady::time_point resend_until_;
 };
 
 class listener : public std::enable_shared_from_this<listener> {

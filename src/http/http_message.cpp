@@ -17,10 +17,10 @@ bool http_request::query_param(std::string_view name, std::string& out) const {
 }
 
 responder::~responder() {
-  if (!done_.load(std::memory_order_acquire) && fn_) {
-    // The call was dropped without an answer (its agent stopped): never leave the caller hanging.
-    fn_(http::unavailable("Agent stopped before answering; retry", 1));
-  }
+  if (done_.load(std::memory_order_acquire)) return;
+  // The call was dropped without an answer (its agent stopped): never leave the caller hanging.
+  if (dropped_) dropped_();
+  else if (fn_) fn_(http::unavailable("Agent stopped before answering; retry", 1));
 }
 
 bool responder::deliver(http_response response) {

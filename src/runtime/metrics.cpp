@@ -149,9 +149,13 @@ std::string http_metrics::render_prometheus(const agent_directory& directory) co
                  "mercato_http_connections_total {}\n"
                  "# HELP mercato_http_rejected_connections_total Connections refused at the cap.\n"
                  "# TYPE mercato_http_rejected_connections_total counter\n"
-                 "mercato_http_rejected_connections_total {}\n",
+                 "mercato_http_rejected_connections_total {}\n"
+                 "# HELP mercato_http_resent_after_agent_stop_total Requests sent again to a new "
+                 "incarnation after their agent stopped holding them.\n"
+                 "# TYPE mercato_http_resent_after_agent_stop_total counter\n"
+                 "mercato_http_resent_after_agent_stop_total {}\n",
                  open_connections.load(), accepted_connections.load(),
-                 rejected_connections.load());
+                 rejected_connections.load(), resent_after_stop.load());
   return out;
 }
 

@@ -31,6 +31,9 @@ class http_metrics {
   std::atomic<int64_t> open_connections{0};
   std::atomic<uint64_t> accepted_connections{0};
   std::atomic<uint64_t> rejected_connections{0};  // over gateway.max_connections
+  // Requests sent again to a new incarnation after their agent stopped holding them
+  // (gateway/resend_policy.hpp).
+  std::atomic<uint64_t> resent_after_stop{0};
 
   // Total requests answered for a slot (all methods and statuses); for tests and the console.
   uint64_t requests(size_t slot) const;
