@@ -1,7 +1,8 @@
 // Beast listeners and connection sessions (the shape of Beast's advanced_server: a strand per
 // connection, a deadline on every read, a body and header limit on every parser), plus routing,
-// CORS, the in-flight cap and metrics. Agents are reached with caf::anon_send; their answers are
-// posted back onto the connection's strand.
+// CORS, the in-flight cap, metrics and the resend of calls a stopped agent held (resend_policy).
+// Agents are reached with caf::anon_send; their answers are posted back onto the connection's
+// strand.
 #include "gateway/http_gateway.hpp"
 
 #include <atomic>
