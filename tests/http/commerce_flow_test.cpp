@@ -255,8 +255,8 @@ TEST_CASE("crashing the order agent during key-less placements: every order writ
   CHECK(created + refused == 48);
   REQUIRE(eventually(
       [&] {
-        return s.db.value<int64_t>("SELECT count(*) FROM orders.orders WHERE status NOT IN ('confirmed', 'cancelled')") ==
-               0;
+        return s.db.value<int64_t>(
+                   "SELECT count(*) FROM orders.orders WHERE status NOT IN ('confirmed', 'cancelled')") == 0;
       },
       std::chrono::seconds(30)));
   CHECK(s.db.value<int64_t>("SELECT count(*) FROM orders.orders") == created);

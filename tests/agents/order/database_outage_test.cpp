@@ -25,7 +25,9 @@ namespace {
 const std::string prod3 = "10000000-0000-4000-8000-000000000003";
 
 json order_body(const std::string& product = "PROD-001") {
-  return {{"customer_id", "CUST-001"}, {"payment_token", "tok_visa"}, {"items", {{{"product_id", product}, {"quantity", 1}}}}};
+  return {{"customer_id", "CUST-001"},
+          {"payment_token", "tok_visa"},
+          {"items", {{{"product_id", product}, {"quantity", 1}}}}};
 }
 
 // A connection to the server's maintenance database, to act on the fixture's database from
@@ -58,7 +60,13 @@ class outside_connection {
 class refused_connections {
  public:
   explicit refused_connections(outside_connection& admin) : admin_(admin) { admin_.allow_connections(false); }
-  ~refused_connections() { admin_.allow_connections(true); }
+  ~refused_connections() {
+    try {
+      admin_.allow_connections(true);
+    } catch (const std::exception& e) {  // a destructor must not throw; the next query fails instead
+      WARN("could not allow connections again: " << e.what());
+    }
+  }
 
  private:
   outside_connection& admin_;
@@ -108,7 +116,9 @@ TEST_CASE("order outage: connections cut during placements leave every order con
   CHECK(timed_out == 0);
   CHECK(answered == 40);
   CHECK(f->eventually(
-      [&] { return count(*f, "SELECT count(*) FROM orders.sagas WHERE state NOT IN ('completed', 'compensated')") == 0; },
+      [&] {
+        return count(*f, "SELECT count(*) FROM orders.sagas WHERE state NOT IN ('completed', 'compensated')") == 0;
+      },
       std::chrono::seconds(60)));
   const int64_t orders = count(*f, "SELECT count(*) FROM orders.orders");
   const int64_t confirmed_orders = count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'");
@@ -170,5 +180,54 @@ TEST_CASE("order outage: a saga step failing while the database refuses connecti
                       std::chrono::seconds(60)));
   CHECK(count(*f, "SELECT count(*) FROM orders.saga_steps WHERE step = 'fraud_check' AND status = 'failed'") == 1);
   CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE state = 'completed' AND lease_owner IS NULL") == 1);
+  CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
+}
+
+// The cancel saga likewise: its stock release fails while the database refuses connections, the
+// failure is recorded once the database is back, and the compensation finishes long before the
+// saga's ten-minute lease would end.
+TEST_CASE("order outage: a cancel's compensation failing while the database refuses connections resumes",
+          "[order][outage]") {
+  auto f = make_order_fixture([](config& c) {
+    c.order.saga_lease = std::chrono::minutes(10);
+    c.order.saga_poll_interval = std::chrono::milliseconds(500);
+  });
+  auto placed = f->post("order", "/orders", order_body());
+  REQUIRE(placed.status == 201);
+  const std::string id = placed.json()["order_id"];
+  REQUIRE(placed.json()["status"] == "confirmed");
+  outside_connection admin{f->database()};
+  // Inventory's release waits behind this lock, so the compensation stands at its first step.
+  auto holder = f->database().connect();
+  pqxx::work hold{*holder};
+  hold.exec("LOCK TABLE inventory.stock_levels IN SHARE MODE");
+  auto cancelled = std::async(std::launch::async, [&f, &id] {
+    return f->post("order", "/orders/" + id + "/cancel", json{{"reason", "other"}});
+  });
+  REQUIRE(f->eventually([&] {
+    return count(*f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                     "wait_event_type = 'Lock'") == 1;
+  }));
+  {
+    refused_connections outage{admin};
+    CHECK(admin.cut_connections() >= 2);
+    try {
+      hold.abort();
+    } catch (const std::exception&) {  // its connection is gone, and the lock with it
+    }
+    // The order was cancelled before the compensation began: the caller hears so.
+    REQUIRE(cancelled.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(cancelled.get().status == 200);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  CHECK(f->eventually(
+      [&] {
+        return count(*f, "SELECT count(*) FROM orders.sagas WHERE saga_type = 'cancel_order' AND state = 'completed' "
+                         "AND lease_owner IS NULL") == 1;
+      },
+      std::chrono::seconds(60)));
+  CHECK(count(*f, "SELECT count(*) FROM orders.saga_steps st JOIN orders.sagas s USING (saga_id) WHERE "
+                  "s.saga_type = 'cancel_order' AND st.step = 'release_reservations' AND st.status = 'failed'") == 1);
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'cancelled' AND payment_status = 'voided'") == 1);
   CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
 }
