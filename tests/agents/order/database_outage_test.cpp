@@ -72,6 +72,41 @@ class refused_connections {
   outside_connection& admin_;
 };
 
+// Saga leases of ten minutes, far longer than a test waits: a saga that resumes within the test
+// was not resumed by its lease running out.
+std::unique_ptr<agent_fixture> make_long_lease_fixture() {
+  return make_order_fixture([](config& c) {
+    c.order.saga_lease = std::chrono::minutes(10);
+    c.order.saga_poll_interval = std::chrono::milliseconds(500);
+  });
+}
+
+// Holds `table` against writes and runs `act` (in which a saga step must come to wait on that
+// lock); then the outage: every connection cut, the waiting statement's included, and new ones
+// refused until a second after `act` returned. Returns what `act` returned.
+template <class Act>
+auto act_through_outage(agent_fixture& f, const std::string& table, Act act) -> decltype(act()) {
+  outside_connection admin{f.database()};
+  auto holder = f.database().connect();
+  pqxx::work hold{*holder};
+  hold.exec("LOCK TABLE " + table + " IN SHARE MODE");
+  auto acting = std::async(std::launch::async, act);
+  REQUIRE(f.eventually([&] {
+    return count(f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                    "wait_event_type = 'Lock'") == 1;
+  }));
+  refused_connections outage{admin};
+  CHECK(admin.cut_connections() >= 2);
+  try {
+    hold.abort();
+  } catch (const std::exception&) {  // its connection is gone, and the lock with it
+  }
+  REQUIRE(acting.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  auto result = acting.get();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  return result;
+}
+
 }  // namespace
 
 // What a database restart does to the server: every connection drops at once, between or inside
@@ -138,43 +173,20 @@ TEST_CASE("order outage: connections cut during placements leave every order con
 // ten minutes, far longer than the test waits.
 TEST_CASE("order outage: a saga step failing while the database refuses connections resumes when it is back",
           "[order][outage]") {
-  auto f = make_order_fixture([](config& c) {
-    c.order.saga_lease = std::chrono::minutes(10);
-    c.order.saga_poll_interval = std::chrono::milliseconds(500);
-  });
-  outside_connection admin{f->database()};
-  // Fraud's scoring insert waits behind this lock, so the saga stands at its fraud step.
-  auto holder = f->database().connect();
-  pqxx::work hold{*holder};
-  hold.exec("LOCK TABLE fraud.fraud_checks IN SHARE MODE");
-  auto placed = std::async(std::launch::async, [&f] {
+  auto f = make_long_lease_fixture();
+  // Fraud's scoring insert waits behind the lock, so the saga stands at its fraud step. The caller
+  // hears of its order while the saga can record nothing: it is pending.
+  const std::string status = act_through_outage(*f, "fraud.fraud_checks", [&f] {
     caf::scoped_actor s{f->system()};
     order::place_order msg;
     msg.body = order_body();
-    std::string status;
+    std::string out;
     s->request(caf::actor_cast<order_actor>(f->directory().handle("order")), std::chrono::seconds(60), msg)
-        .receive([&](order::order_view& v) { status = v.status; },
-                 [&](caf::error& e) { status = "error " + caf::to_string(e); });
-    return status;
+        .receive([&](order::order_view& v) { out = v.status; },
+                 [&](caf::error& e) { out = "error " + caf::to_string(e); });
+    return out;
   });
-  REQUIRE(f->eventually([&] {
-    return count(*f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-                     "wait_event_type = 'Lock'") == 1;
-  }));
-  {
-    // The outage: the waiting insert, the lock holder and the pool's idle connections are cut, and
-    // no new connection is accepted for a while.
-    refused_connections outage{admin};
-    CHECK(admin.cut_connections() >= 2);
-    try {
-      hold.abort();
-    } catch (const std::exception&) {  // its connection is gone, and the lock with it
-    }
-    // The caller hears of its order while the saga can record nothing: it is pending.
-    REQUIRE(placed.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-    CHECK(placed.get() == "pending");
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
+  CHECK(status == "pending");
   // Resumed long before the lease ends: confirmed, with the failed fraud step on record.
   CHECK(f->eventually([&] { return count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 1; },
                       std::chrono::seconds(60)));
@@ -188,38 +200,17 @@ TEST_CASE("order outage: a saga step failing while the database refuses connecti
 // saga's ten-minute lease would end.
 TEST_CASE("order outage: a cancel's compensation failing while the database refuses connections resumes",
           "[order][outage]") {
-  auto f = make_order_fixture([](config& c) {
-    c.order.saga_lease = std::chrono::minutes(10);
-    c.order.saga_poll_interval = std::chrono::milliseconds(500);
-  });
+  auto f = make_long_lease_fixture();
   auto placed = f->post("order", "/orders", order_body());
   REQUIRE(placed.status == 201);
   const std::string id = placed.json()["order_id"];
   REQUIRE(placed.json()["status"] == "confirmed");
-  outside_connection admin{f->database()};
-  // Inventory's release waits behind this lock, so the compensation stands at its first step.
-  auto holder = f->database().connect();
-  pqxx::work hold{*holder};
-  hold.exec("LOCK TABLE inventory.stock_levels IN SHARE MODE");
-  auto cancelled = std::async(std::launch::async, [&f, &id] {
+  // Inventory's release waits behind the lock, so the compensation stands at its first step. The
+  // order was cancelled before the compensation began: the caller hears so.
+  auto cancelled = act_through_outage(*f, "inventory.stock_levels", [&f, &id] {
     return f->post("order", "/orders/" + id + "/cancel", json{{"reason", "other"}});
   });
-  REQUIRE(f->eventually([&] {
-    return count(*f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-                     "wait_event_type = 'Lock'") == 1;
-  }));
-  {
-    refused_connections outage{admin};
-    CHECK(admin.cut_connections() >= 2);
-    try {
-      hold.abort();
-    } catch (const std::exception&) {  // its connection is gone, and the lock with it
-    }
-    // The order was cancelled before the compensation began: the caller hears so.
-    REQUIRE(cancelled.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-    CHECK(cancelled.get().status == 200);
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
+  CHECK(cancelled.status == 200);
   CHECK(f->eventually(
       [&] {
         return count(*f, "SELECT count(*) FROM orders.sagas WHERE saga_type = 'cancel_order' AND state = 'completed' "
