@@ -245,9 +245,8 @@ fi
 # file prints what the database says.
 echo "## consistency"
 # Orders of the measured run that no 201 announced: the requests still in flight when wrk stopped
-# (at most one per connection), and with BENCH_FAULTS those in flight in the order agent when it
-# crashed (written, completed by the saga driver, their clients answered with an error; a retry
-# with the same Idempotency-Key returns the order).
+# (at most one per connection). Placements the order agent held when it crashed are not among
+# them: the gateway sends them again to its next incarnation (src/gateway/resend_policy.hpp).
 orders_after="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "SELECT count(*) FROM orders.orders")"
 announced="$(awk '$1 == "confirmed" {c = $2} $1 == "other_by_class" {split($2, a, ":"); p = a[2]} END {print c + p}' \
   "$tmp_dir/orders.out")"
