@@ -78,7 +78,7 @@ void retry_cancel(order_self self, job_ptr job, const std::string& step, const f
   auto steps = std::move(job->steps);
   job->steps.clear();
   record_saga(
-      self, job->saga_id,
+      self, job->saga_id, job->attempts,
       [saga = job->saga_id, order_id = job->order_id, ctx = job_context(*job), attempts = job->attempts, step, f,
        give_up, steps](pqxx::work& tx) {
         saga_update u;

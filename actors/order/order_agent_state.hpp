@@ -152,11 +152,13 @@ void on_transport_event(order_self self, const event& e);
 // replacement_order.cpp: place_replacement_order
 caf::result<order_view> answer_replacement_order(order_self self, place_replacement_order msg);
 
-// saga_record.cpp: writes a saga's progress record (`write`, one transaction) and calls
-// `landed(true)`. When the database is unavailable, `stalled` runs once and the record is written
-// again, with a backoff, while this incarnation still holds the saga's lease, for at most the
-// lease; `landed(false)` when it gives up (the saga driver resumes the saga from its last record).
-void record_saga(order_self self, std::string saga_id, std::function<void(pqxx::work&)> write,
+// saga_record.cpp: writes a saga's retry record (`write`, one transaction, which sets
+// step_attempts to `attempts` and releases the lease) and calls `landed(true)`. When the database
+// is unavailable, `stalled` runs once and the record is written again, with a backoff, while this
+// incarnation still holds the saga's lease and the record is not there yet, for at most the
+// lease; `landed(false)` when it gives up or the lease went to another owner (the saga driver
+// resumes the saga from its last record).
+void record_saga(order_self self, std::string saga_id, int64_t attempts, std::function<void(pqxx::work&)> write,
                  std::function<void()> stalled, std::function<void(bool)> landed);
 
 // order_agent.cpp helpers

@@ -673,10 +673,21 @@ std::optional<saga_row> load_saga(pqxx::work& tx, const std::string& saga_id) {
   return read_saga(rows[0]);
 }
 
-bool saga_leased_to(pqxx::work& tx, const std::string& saga_id, const std::string& owner) {
-  return !tx.exec_params("SELECT 1 FROM orders.sagas WHERE saga_id = $1::uuid AND lease_owner = $2 FOR UPDATE",
-                         saga_id, owner)
-              .empty();
+saga_rewrite check_saga_rewrite(pqxx::work& tx, const std::string& saga_id, const std::string& owner,
+                                int64_t attempts) {
+  auto rows = tx.exec_params(
+      "SELECT lease_owner IS NOT DISTINCT FROM $2 AS ours, step_attempts >= $3 AS landed "
+      "FROM orders.sagas WHERE saga_id = $1::uuid FOR UPDATE",
+      saga_id, owner, attempts);
+  if (rows.empty()) return saga_rewrite::lease_gone;
+  const bool ours = rows[0]["ours"].as<bool>();
+  if (rows[0]["landed"].as<bool>()) {
+    if (ours)
+      tx.exec_params("UPDATE orders.sagas SET lease_owner = NULL, lease_until = NULL WHERE saga_id = $1::uuid",
+                     saga_id);
+    return saga_rewrite::landed_earlier;
+  }
+  return ours ? saga_rewrite::due : saga_rewrite::lease_gone;
 }
 
 std::vector<saga_row> sagas_of_order(pqxx::work& tx, const std::string& order_id) {

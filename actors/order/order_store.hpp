@@ -158,8 +158,18 @@ struct saga_update {
 void update_saga(pqxx::work& tx, const std::string& saga_id, const saga_update& u);
 void append_steps(pqxx::work& tx, const std::string& saga_id, const std::vector<step_log>& steps);
 std::optional<saga_row> load_saga(pqxx::work& tx, const std::string& saga_id);
-// Locks the saga row and says whether `owner` still holds its lease (saga_record.cpp).
-bool saga_leased_to(pqxx::work& tx, const std::string& saga_id, const std::string& owner);
+// What a re-write of a saga's retry record finds on the saga row, locked (saga_record.cpp).
+enum class saga_rewrite {
+  due,             // `owner` holds the lease and the record is not there: write it
+  landed_earlier,  // an earlier write whose answer was lost did commit: step_attempts reached `attempts`
+  lease_gone,      // another owner took the saga over (or the row is gone): leave it alone
+};
+// A retry record sets step_attempts to `attempts` and releases the lease, so either tells that an
+// earlier write landed. When it did and `owner` holds the lease again (its saga driver claimed the
+// saga while the run was still in memory), the lease is released so that the driver resumes the
+// saga at its next scan instead of when the lease runs out.
+saga_rewrite check_saga_rewrite(pqxx::work& tx, const std::string& saga_id, const std::string& owner,
+                                int64_t attempts);
 std::vector<saga_row> sagas_of_order(pqxx::work& tx, const std::string& order_id);
 std::optional<saga_row> live_saga(pqxx::work& tx, const std::string& order_id, const std::string& type,
                                   bool lock = false);

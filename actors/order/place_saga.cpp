@@ -104,7 +104,7 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
   const std::string state = !run->c.cancel_reason.empty() ? "compensating" : "running";
   const order_record o = run->order;
   record_saga(
-      self, run->saga_id,
+      self, run->saga_id, attempts,
       [saga = run->saga_id, step, f, attempts, give_up, steps, ctx, state, o](pqxx::work& tx) {
         saga_update u;
         u.state = give_up ? "failed" : state;

@@ -12,6 +12,7 @@
 
 #include "order/order_agent.hpp"
 #include "order/order_messages.hpp"
+#include "order/order_store.hpp"
 #include "order_suite.hpp"
 #include "support/agent_fixture.hpp"
 #include "support/db_fixture.hpp"
@@ -221,4 +222,57 @@ TEST_CASE("order outage: a cancel's compensation failing while the database refu
                   "s.saga_type = 'cancel_order' AND st.step = 'release_reservations' AND st.status = 'failed'") == 1);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'cancelled' AND payment_status = 'voided'") == 1);
   CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
+}
+
+// A retry record whose commit answer was lost may have landed. record_saga's re-write must then
+// not append the failed step (or saga_failed) a second time, and a lease this incarnation's driver
+// took meanwhile must not keep the saga waiting for the lease to run out.
+TEST_CASE("order outage: a retry record is re-written only while it is missing and the lease is ours",
+          "[order][outage]") {
+  auto f = make_order_fixture();
+  const std::string saga = "5a6a0000-0000-4000-8000-000000000001";
+  const std::string me = "proc:1";
+  auto set_saga = [&](const std::string& lease_owner, int attempts) {
+    f->database().exec("DELETE FROM orders.sagas WHERE saga_id = '" + saga + "'");
+    f->database().exec(
+        "INSERT INTO orders.sagas (saga_id, order_id, saga_type, state, step_attempts, lease_owner, lease_until) "
+        "VALUES ('" + saga + "', gen_random_uuid(), 'place_order', 'running', " + std::to_string(attempts) + ", " +
+        (lease_owner.empty() ? "NULL, NULL" : "'" + lease_owner + "', now() + interval '1 minute'") + ")");
+  };
+  auto check = [&](int64_t attempts) {
+    auto c = f->database().connect();
+    pqxx::work tx{*c};
+    auto outcome = order::check_saga_rewrite(tx, saga, me, attempts);
+    tx.commit();
+    return outcome;
+  };
+  auto lease_owner = [&] {
+    return f->database().value<std::string>("SELECT coalesce(lease_owner, '') FROM orders.sagas WHERE saga_id = '" +
+                                            saga + "'");
+  };
+
+  SECTION("the lease is ours and the record (attempt 3) is missing: write it") {
+    set_saga(me, 2);
+    CHECK(check(3) == order::saga_rewrite::due);
+    CHECK(lease_owner() == me);
+  }
+  SECTION("another owner holds the lease: leave the saga alone") {
+    set_saga("proc:2", 2);
+    CHECK(check(3) == order::saga_rewrite::lease_gone);
+    CHECK(lease_owner() == "proc:2");
+  }
+  SECTION("the first write landed and released the lease: nothing to do") {
+    set_saga("", 3);
+    CHECK(check(3) == order::saga_rewrite::landed_earlier);
+    CHECK(lease_owner().empty());
+  }
+  SECTION("the first write landed and this incarnation's driver claimed the saga since: the lease is released") {
+    set_saga(me, 3);
+    CHECK(check(3) == order::saga_rewrite::landed_earlier);
+    CHECK(lease_owner().empty());
+    CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE saga_id = '" + saga + "' AND lease_until IS NULL") == 1);
+  }
+  SECTION("the saga is gone") {
+    CHECK(check(1) == order::saga_rewrite::lease_gone);
+  }
 }
