@@ -70,7 +70,7 @@ struct pending_placement {
   // statement's failure.
   std::function<void(db::outcome<std::optional<placed_stamp>>)> written;
   // Set when a statement carrying it failed with its outcome unknown (the connection dropped):
-  // until then it is looked up rather than failed (place_saga.cpp, settle_unknown_write).
+  // until then it is looked up rather than failed (placement.cpp, settle_unknown_write).
   std::chrono::steady_clock::time_point unknown_until{};
 };
 
@@ -110,15 +110,20 @@ struct order_state {
 
 using order_self = order_impl::stateful_pointer<order_state>;
 
-// place_saga.cpp
+// placement.cpp: POST /orders and place_order, up to the written order and the saga's start.
 void place_new_order(order_self self, place_order msg, place_done done);
+// price_quote.cpp: POST /orders/quote.
+void price_quote(order_self self, const nlohmann::json& body, json_done done);
+
+// place_saga.cpp
+// Runs the saga of a placement just written (fraud → reserve → points/credit → authorize → confirm).
+void start_place_saga(order_self self, std::shared_ptr<place_run> run);
 void resume_place_saga(order_self self, const saga_row& saga);
 void review_order(order_self self, const std::string& order_ref, bool approve, const std::string& reviewer,
                   const std::string& notes, json_done done);
 void pay_order(order_self self, const std::string& order_ref, payment_request payment, json_done done);
 // A payment made at the payment agent for a waiting order (payment_authorized event) resumes it.
 void resume_if_paid(order_self self, const std::string& order_id);
-void price_quote(order_self self, const nlohmann::json& body, json_done done);
 
 // cancel_saga.cpp
 void cancel_order_saga(order_self self, const std::string& order_ref, const std::string& reason,

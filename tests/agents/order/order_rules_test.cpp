@@ -1,9 +1,11 @@
-// Plain-C++ rules of the order agent: pricing arithmetic, the status table, body parsing, shipping.
+// Plain-C++ rules of the order agent: pricing arithmetic, the status table, body parsing, shipping,
+// the draft of a placement's order.
 #include <catch2/catch.hpp>
 
 #include "order/order_pricing.hpp"
 #include "order/order_request.hpp"
 #include "order/order_status.hpp"
+#include "order/placement_draft.hpp"
 #include "order/promotions_builtin.hpp"
 #include "order/shipping_rates.hpp"
 
@@ -174,4 +176,116 @@ TEST_CASE("order tax: region rate, else country default, else zero, within its p
   REQUIRE(pick_tax_rate(rates, "US", "OR", now) == 0);
   REQUIRE(pick_tax_rate(rates, "DE", "BY", now) == 19000);
   REQUIRE(pick_tax_rate(rates, "FR", "", now) == 0);
+}
+
+namespace {
+
+customer::customer_profile draft_customer() {
+  customer::customer_profile c;
+  c.customer_id = "CUST-9";
+  c.email = "ada@example.com";
+  c.first_name = "Ada";
+  c.last_name = "Lovelace";
+  c.account_age_days = 400;
+  c.store_credit_balance = 1500;
+  c.default_shipping_address_json =
+      R"({"street":"1 Main St","city":"Austin","state":"TX","postal_code":"78701","country":"US"})";
+  return c;
+}
+
+product::resolved_item draft_item(std::string id, std::string sku, money::cents price) {
+  product::resolved_item it;
+  it.kind = "product";
+  it.item_id = it.product_id = std::move(id);
+  it.sku = std::move(sku);
+  it.name = "Item " + it.sku;
+  it.list_price = price;
+  return it;
+}
+
+place_request draft_request(const std::string& body) {
+  input::issue_list issues;
+  auto req = read_place_request(nlohmann::json::parse(body), issues);
+  REQUIRE(issues.empty());
+  return req;
+}
+
+}  // namespace
+
+TEST_CASE("order draft: lines at list price, a bundle reserves its components, the default address ships",
+          "[order][draft]") {
+  auto req = draft_request(R"({"customer_id": "CUST-9", "payment_token": "tok_visa", "use_store_credit": "20.00",
+    "items": [{"product_id": "P-1", "quantity": 2, "unit_price": "1.00"}, {"product_id": "B-1", "quantity": 3}]})");
+  auto bundle = draft_item("B-1", "SKU-B", 2500);
+  bundle.kind = "bundle";
+  bundle.components = {{"C-1", "SKU-C1", 2, 900}, {"C-2", "SKU-C2", 1, 700}};
+  input::issue_list issues;
+  auto d = draft_placement(req, draft_customer(), {draft_item("P-1", "SKU-P", 1999), bundle}, "key-1", "api", issues);
+  REQUIRE(d);
+  CHECK(issues.empty());
+  REQUIRE(d->order.lines.size() == 2);
+  CHECK(d->order.lines[0].unit_price == 1999);  // the client's 1.00 is an expectation, not a price
+  CHECK(d->order.lines[1].unit_price == 2500);
+  CHECK(d->order.lines[1].bundle_components.size() == 2);
+  REQUIRE(d->stock.size() == 3);
+  CHECK((d->stock[0].product_id == "P-1" && d->stock[0].quantity == 2));
+  CHECK((d->stock[1].product_id == "C-1" && d->stock[1].quantity == 6));
+  CHECK((d->stock[2].product_id == "C-2" && d->stock[2].quantity == 3));
+  CHECK(d->sku_of.at("C-2") == "SKU-C2");
+  CHECK(address_region(d->order.shipping_address) == "TX");
+  CHECK(d->order.billing_address == d->order.shipping_address);
+  CHECK(d->order.customer_name == "Ada Lovelace");
+  CHECK(d->context.merchandise_amount == 2 * 1999 + 3 * 2500);
+  CHECK(d->context.store_credit == 1500);  // asked 20.00, the balance is 15.00
+  CHECK(d->context.idempotency_key == "key-1");
+  CHECK_FALSE(d->context.address_mismatch);
+}
+
+TEST_CASE("order draft: without a ship-to there is no order", "[order][draft]") {
+  auto req = draft_request(R"({"customer_id": "CUST-9", "payment_token": "tok_visa",
+    "items": [{"product_id": "P-1", "quantity": 1}]})");
+  auto customer = draft_customer();
+  customer.default_shipping_address_json.clear();
+  input::issue_list issues;
+  CHECK_FALSE(draft_placement(req, customer, {draft_item("P-1", "SKU-P", 1999)}, "", "api", issues));
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].loc == std::vector<std::string>{"body", "shipping_address"});
+}
+
+TEST_CASE("order draft: priced with store credit, flat-rate shipping and tax; a lower expected total is a conflict",
+          "[order][draft]") {
+  auto req = draft_request(R"({"customer_id": "CUST-9", "payment_token": "tok_visa", "use_store_credit": "5.00",
+    "items": [{"product_id": "P-1", "quantity": 2}]})");
+  input::issue_list issues;
+  auto d = draft_placement(req, draft_customer(), {draft_item("P-1", "SKU-P", 1999)}, "", "api", issues);
+  REQUIRE(d);
+  shipping_table shipping;
+  CHECK(price_draft(*d, req, 0, shipping, 8250) == "");
+  const auto expected = price_order({{1999, 2}}, 500, shipping.standard, 8250);
+  CHECK(d->order.subtotal == 3998);
+  CHECK(d->order.discount_amount == 500);
+  CHECK(d->order.shipping_cost == shipping.standard);
+  CHECK(d->order.tax_amount == expected.tax);
+  CHECK(d->order.total_amount == expected.total);
+  CHECK(d->order.store_credit_used == 500);
+  CHECK(d->context.total == expected.total);
+  CHECK(d->order.lines[0].total_price == expected.lines[0].total_price);
+
+  auto lower = draft_request(R"({"customer_id": "CUST-9", "payment_token": "tok_visa", "expected_total": "10.00",
+    "items": [{"product_id": "P-1", "quantity": 2}]})");
+  auto d2 = draft_placement(lower, draft_customer(), {draft_item("P-1", "SKU-P", 1999)}, "", "api", issues);
+  REQUIRE(d2);
+  CHECK_FALSE(price_draft(*d2, lower, 0, shipping, 8250).empty());
+}
+
+TEST_CASE("order draft: store credit beyond what the merchandise absorbs is not taken", "[order][draft]") {
+  auto req = draft_request(R"({"customer_id": "CUST-9", "payment_token": "tok_visa", "use_store_credit": "15.00",
+    "items": [{"product_id": "P-1", "quantity": 1}]})");
+  input::issue_list issues;
+  auto d = draft_placement(req, draft_customer(), {draft_item("P-1", "SKU-P", 1000)}, "", "api", issues);
+  REQUIRE(d);
+  CHECK(price_draft(*d, req, 0, shipping_table{}, 0) == "");
+  CHECK(d->order.discount_amount == 1000);
+  CHECK(d->order.store_credit_used == 1000);
+  CHECK(d->context.store_credit == 1000);
 }
