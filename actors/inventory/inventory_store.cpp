@@ -1,4 +1,5 @@
-// SQL of the inventory schema (see inventory_store.hpp).
+// SQL of the inventory schema (see inventory_store.hpp): every write, the reservation path and its
+// reads. The reads behind REST listings, reports and analytics are in inventory_reports.cpp.
 #include "inventory/inventory_store.hpp"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
+#include "inventory/sql_text.hpp"
 #include "mercato/event.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/uuid.hpp"
@@ -18,9 +20,6 @@
 namespace mercato::inventory::store {
 
 namespace {
-
-// Timestamps as clock::iso8601 renders them (milliseconds, Z).
-#define ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 failure fail(failure_kind kind, std::string code, std::string message, nlohmann::json detail = nullptr) {
   return failure{kind, std::move(code), std::move(message), detail.is_null() ? std::string{} : detail.dump()};
@@ -54,7 +53,7 @@ reservation to_reservation(const live_reservation& r) {
 
 const char* reservation_columns =
     "reservation_id::text, order_id, product_id, warehouse_id::text, quantity, status,"
-    " COALESCE(" ISO("expires_at") ", ''), (status = 'active' AND expires_at <= now())";
+    " COALESCE(" INVENTORY_ISO("expires_at") ", ''), (status = 'active' AND expires_at <= now())";
 
 live_reservation read_reservation(const pqxx::row& r) {
   return live_reservation{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
@@ -313,7 +312,7 @@ void lock_levels_and_reservations(pqxx::work& tx, const std::vector<std::string>
       "   alert_state, '', '', false, '' FROM l"
       " UNION ALL"
       " SELECT 'R', product_id, warehouse_id::text, quantity, 0, 0, 0, status, reservation_id::text,"
-      "   COALESCE(" ISO("expires_at") ", ''), (status = 'active' AND expires_at <= now()), order_id"
+      "   COALESCE(" INVENTORY_ISO("expires_at") ", ''), (status = 'active' AND expires_at <= now()), order_id"
       " FROM inventory.reservations WHERE order_id = ANY(" MERCATO_OPAQUE_PARAM("$2", "text[]") ")"
       "   AND status IN ('active', 'confirmed')",
       {text_array(products), text_array(order_ids)});
@@ -714,28 +713,6 @@ result<fulfillment_result> fulfill(pqxx::work& tx, const fulfill_reservations& r
   return out;
 }
 
-stock_summary summary(pqxx::work& tx, const std::vector<std::string>& product_ids) {
-  stock_summary out;
-  auto rows = run(tx,
-                  "SELECT product_id, sum(quantity), sum(reserved_quantity) FROM inventory.stock_levels"
-                  " WHERE product_id = ANY($1::text[]) GROUP BY product_id",
-                  {text_array(product_ids)});
-  std::map<std::string, item_stock> found;
-  for (const auto& r : rows) {
-    item_stock s{r[0].as<std::string>(), r[1].as<int64_t>(), r[2].as<int64_t>(), 0};
-    s.available = s.on_hand - s.reserved;
-    found[s.product_id] = s;
-  }
-  for (const auto& id : product_ids) {
-    auto it = found.find(id);
-    if (it != found.end()) {
-      out.items.push_back(it->second);
-      found.erase(it);  // once per id even when asked twice
-    }
-  }
-  return out;
-}
-
 result<move_outcome> move(pqxx::work& tx, const move_request& req, const warehouse_register& reg) {
   result<move_outcome> out;
   auto* from = reg.find(req.warehouse_id);
@@ -824,39 +801,6 @@ result<move_outcome> move(pqxx::work& tx, const move_request& req, const warehou
   return out;
 }
 
-std::vector<stock_level_row> levels_of(pqxx::transaction_base& tx, const std::vector<std::string>& product_ids,
-                                       const std::vector<std::string>& warehouse_ids) {
-  std::vector<stock_level_row> out;
-  for (const auto& r : run(tx,
-                           "SELECT product_id, warehouse_id::text, quantity, reserved_quantity, available_quantity"
-                           " FROM inventory.stock_levels WHERE product_id = ANY($1::text[])"
-                           " AND ($2 = '{}' OR warehouse_id = ANY($2::uuid[]))"
-                           " ORDER BY product_id, warehouse_id",
-                           {text_array(product_ids), text_array(warehouse_ids)}))
-    out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int64_t>(), r[3].as<int64_t>(),
-                   r[4].as<int64_t>()});
-  return out;
-}
-
-stock_levels snapshot(pqxx::transaction_base& tx, const std::string& warehouse_id, int64_t skip, int64_t limit) {
-  stock_levels out;
-  for (const auto& r : run(tx,
-                           "SELECT product_id, warehouse_id::text, quantity, reserved_quantity, available_quantity"
-                           " FROM inventory.stock_levels WHERE NOT hidden AND ($1 = '' OR warehouse_id::text = $1)"
-                           " ORDER BY product_id, warehouse_id OFFSET $2 LIMIT $3",
-                           {warehouse_id, std::to_string(skip), std::to_string(limit)}))
-    out.levels.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int64_t>(),
-                          r[3].as<int64_t>(), r[4].as<int64_t>()});
-  return out;
-}
-
-low_stock_count count_low(pqxx::work& tx) {
-  auto r = tx.exec1(
-      "SELECT count(*) FILTER (WHERE alert_level = 'warning'), count(*) FILTER (WHERE alert_level = 'critical')"
-      " FROM inventory.stock_alerts WHERE status = 'open'");
-  return low_stock_count{r[0].as<int64_t>(), r[1].as<int64_t>()};
-}
-
 sweep_result release_expired(pqxx::work& tx, int64_t batch) {
   sweep_result out;
   // Candidates without locks first: levels are locked before reservations everywhere.
@@ -886,15 +830,6 @@ sweep_result release_expired(pqxx::work& tx, int64_t batch) {
   out.released = static_cast<int64_t>(rows.size());
   for (const auto& r : rows) out.units += r.quantity;
   return out;
-}
-
-outbox_stats_reply outbox_statistics(pqxx::work& tx) {
-  auto r = tx.exec1(
-      "SELECT count(*) FILTER (WHERE published_at IS NULL),"
-      " COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at) FILTER (WHERE published_at IS NULL)), 0),"
-      " count(*) FILTER (WHERE published_at IS NULL AND attempts > 0 AND last_error IS NOT NULL)"
-      " FROM inventory.outbox");
-  return outbox_stats_reply{r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
 }
 
 result<nlohmann::json> update_level(pqxx::work& tx, const level_update& u, const warehouse_register& reg) {
@@ -950,7 +885,7 @@ result<nlohmann::json> update_level(pqxx::work& tx, const level_update& u, const
   if (!cs.empty()) cs.apply(tx);
   auto r = run(tx,
                "SELECT inventory_id::text, quantity, reserved_quantity, available_quantity, reorder_point,"
-               " max_stock, COALESCE(location, ''), " ISO("last_updated")
+               " max_stock, COALESCE(location, ''), " INVENTORY_ISO("last_updated")
                " FROM inventory.stock_levels WHERE product_id = $1 AND warehouse_id = $2::uuid",
                {key.first, key.second})[0];
   out.value = {{"id", r[0].as<std::string>()},         {"product_id", key.first},
@@ -959,25 +894,6 @@ result<nlohmann::json> update_level(pqxx::work& tx, const level_update& u, const
                {"available_quantity", r[3].as<int64_t>()}, {"reorder_point", r[4].as<int64_t>()},
                {"max_stock", r[5].as<int64_t>()},      {"location", r[6].as<std::string>()},
                {"last_updated", r[7].as<std::string>()}};
-  return out;
-}
-
-std::vector<level_view> list_levels(pqxx::work& tx, const level_filter& f) {
-  std::vector<level_view> out;
-  auto rows = run(tx,
-                  "SELECT inventory_id::text, product_id, warehouse_id::text, COALESCE(location, ''),"
-                  " " ISO("last_updated") ", quantity, reserved_quantity, available_quantity, reorder_point,"
-                  " max_stock FROM inventory.stock_levels WHERE NOT hidden"
-                  " AND ($1 = '' OR product_id = $1) AND ($2 = '' OR warehouse_id::text = $2)"
-                  " AND ($3 = '' OR ($3 = 'out' AND available_quantity <= 0)"
-                  "   OR ($3 = 'low' AND available_quantity > 0 AND available_quantity <= reorder_point)"
-                  "   OR ($3 = 'in' AND available_quantity > reorder_point))"
-                  " ORDER BY product_id, warehouse_id",
-                  {f.product_id, f.warehouse_id, f.stock_status});
-  for (const auto& r : rows)
-    out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                   r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<int64_t>(), r[6].as<int64_t>(),
-                   r[7].as<int64_t>(), r[8].as<int64_t>(), r[9].as<int64_t>()});
   return out;
 }
 
@@ -997,118 +913,6 @@ std::optional<reservation> get_reservation(pqxx::work& tx, const std::string& re
   auto rows = reservations_by_id(tx, {reservation_id}, false);
   if (rows.empty()) return std::nullopt;
   return to_reservation(rows.front());
-}
-
-nlohmann::json alerts(pqxx::work& tx, const std::string& status, const std::string& level) {
-  nlohmann::json out = nlohmann::json::array();
-  auto rows = run(tx,
-                  "SELECT a.alert_id::text, a.product_id, a.warehouse_id::text, a.alert_level, a.status,"
-                  " COALESCE(s.available_quantity, a.available_quantity), a.reorder_point,"
-                  " COALESCE(w.name, ''), " ISO("a.opened_at") ", COALESCE(" ISO("a.resolved_at") ", ''),"
-                  " a.suggested_reorder_quantity"
-                  " FROM inventory.stock_alerts a"
-                  " LEFT JOIN inventory.stock_levels s ON s.product_id = a.product_id AND s.warehouse_id = a.warehouse_id"
-                  " LEFT JOIN inventory.warehouses w ON w.warehouse_id = a.warehouse_id"
-                  " WHERE ($1 = 'all' OR a.status = $1) AND ($2 = '' OR a.alert_level = $2)"
-                  " ORDER BY a.opened_at DESC, a.alert_id LIMIT 1000",
-                  {status, level});
-  for (const auto& r : rows) {
-    nlohmann::json a = {{"id", r[0].as<std::string>()},
-                        {"product", r[1].as<std::string>()},
-                        {"productId", r[1].as<std::string>()},
-                        {"sku", ""},
-                        {"type", r[3].as<std::string>() == "critical" ? "out_of_stock" : "low_stock"},
-                        {"alert_level", r[3].as<std::string>()},
-                        {"status", r[4].as<std::string>()},
-                        {"quantity", r[5].as<int64_t>()},
-                        {"reorder_point", r[6].as<int64_t>()},
-                        {"warehouse", r[7].as<std::string>()},
-                        {"warehouseId", r[2].as<std::string>()},
-                        {"opened_at", r[8].as<std::string>()},
-                        {"suggested_reorder_quantity", r[10].as<int64_t>()}};
-    if (!r[9].as<std::string>().empty()) a["resolved_at"] = r[9].as<std::string>();
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-nlohmann::json low_stock(pqxx::work& tx) {
-  nlohmann::json out = nlohmann::json::array();
-  auto rows = run(tx,
-                  "SELECT s.product_id, s.warehouse_id::text, s.available_quantity, s.reorder_point,"
-                  " GREATEST(0, s.max_stock - s.quantity), a.alert_level, " ISO("s.last_updated")
-                  " FROM inventory.stock_alerts a JOIN inventory.stock_levels s"
-                  "  ON s.product_id = a.product_id AND s.warehouse_id = a.warehouse_id"
-                  " WHERE a.status = 'open' AND NOT s.hidden"
-                  " ORDER BY s.available_quantity, s.product_id, s.warehouse_id",
-                  {});
-  for (const auto& r : rows)
-    out.push_back({{"product_id", r[0].as<std::string>()},
-                   {"warehouse_id", r[1].as<std::string>()},
-                   {"current_quantity", r[2].as<int64_t>()},
-                   {"reorder_point", r[3].as<int64_t>()},
-                   {"shortage", r[3].as<int64_t>() - r[2].as<int64_t>()},
-                   {"suggested_reorder_quantity", r[4].as<int64_t>()},
-                   {"alert_level", r[5].as<std::string>()},
-                   {"last_updated", r[6].as<std::string>()}});
-  return out;
-}
-
-nlohmann::json value_totals(pqxx::work& tx) {
-  nlohmann::json warehouses = nlohmann::json::array(), items = nlohmann::json::object();
-  int64_t total = 0, reserved = 0;
-  for (const auto& r : run(tx,
-                           "SELECT warehouse_id::text, sum(quantity), sum(reserved_quantity),"
-                           " count(DISTINCT product_id) FILTER (WHERE quantity > 0)"
-                           " FROM inventory.stock_levels WHERE NOT hidden GROUP BY warehouse_id ORDER BY warehouse_id",
-                           {})) {
-    int64_t q = r[1].as<int64_t>(), res = r[2].as<int64_t>();
-    total += q;
-    reserved += res;
-    warehouses.push_back({{"warehouse_id", r[0].as<std::string>()}, {"total_units", q},
-                          {"reserved_units", res}, {"available_units", q - res},
-                          {"unique_products", r[3].as<int64_t>()}});
-  }
-  for (const auto& r : run(tx,
-                           "SELECT product_id, sum(quantity) FROM inventory.stock_levels WHERE NOT hidden"
-                           " GROUP BY product_id HAVING sum(quantity) > 0",
-                           {}))
-    items[r[0].as<std::string>()] = r[1].as<int64_t>();
-  return {{"total_units", total}, {"reserved_units", reserved}, {"available_units", total - reserved},
-          {"warehouses", warehouses}, {"on_hand_by_item", items}};
-}
-
-nlohmann::json movement_analytics(pqxx::work& tx, int64_t days, const std::string& movement_type) {
-  nlohmann::json by_type = nlohmann::json::object(), recent = nlohmann::json::array();
-  int64_t total = 0;
-  const std::string where =
-      " WHERE created_at >= now() - make_interval(days => $1::int) AND ($2 = '' OR movement_type = $2)";
-  for (const auto& r : run(tx,
-                           "SELECT movement_type, count(*), COALESCE(sum(quantity_change), 0),"
-                           " COALESCE(sum(reserved_change), 0) FROM inventory.stock_movements" +
-                               where + " GROUP BY movement_type ORDER BY movement_type",
-                           {std::to_string(days), movement_type})) {
-    total += r[1].as<int64_t>();
-    by_type[r[0].as<std::string>()] = {{"count", r[1].as<int64_t>()},
-                                       {"total_quantity", r[2].as<int64_t>()},
-                                       {"total_reserved_change", r[3].as<int64_t>()}};
-  }
-  for (const auto& r : run(tx,
-                           "SELECT movement_id::text, product_id, warehouse_id::text, movement_type,"
-                           " quantity_change, reserved_change, quantity_after, reserved_after,"
-                           " COALESCE(reference_id, ''), COALESCE(notes, ''), " ISO("created_at") ","
-                           " " ISO("now() - make_interval(days => $1::int)") " FROM inventory.stock_movements" +
-                               where + " ORDER BY created_at DESC, movement_id LIMIT 100",
-                           {std::to_string(days), movement_type}))
-    recent.push_back({{"movement_id", r[0].as<std::string>()}, {"product_id", r[1].as<std::string>()},
-                      {"warehouse_id", r[2].as<std::string>()}, {"movement_type", r[3].as<std::string>()},
-                      {"quantity_change", r[4].as<int64_t>()}, {"reserved_change", r[5].as<int64_t>()},
-                      {"quantity_after", r[6].as<int64_t>()}, {"reserved_after", r[7].as<int64_t>()},
-                      {"reference_id", r[8].as<std::string>()}, {"notes", r[9].as<std::string>()},
-                      {"created_at", r[10].as<std::string>()}});
-  auto from = tx.exec_params1("SELECT " ISO("now() - make_interval(days => $1::int)"), days)[0].as<std::string>();
-  return {{"from_date", from}, {"total_movements", total}, {"movements_by_type", by_type},
-          {"recent_movements", recent}};
 }
 
 int64_t reevaluate_alerts(pqxx::work& tx) {
