@@ -48,8 +48,7 @@ void write_scorings(fraud_self self, std::vector<pending_scoring> batch, bool qu
 
 // Tells state.scorings that a batch it handed out is done, and sends the next one, if any.
 void scoring_batch_done(fraud_self self) {
-  auto next = self->state.scorings.finished();
-  if (!next.empty()) write_scorings(self, std::move(next), true);
+  self->state.scorings.finished([self](auto next) { write_scorings(self, std::move(next), true); });
 }
 
 // Scores a batch as ONE autocommit write unit (score_checks: one lookup, one insert, no

@@ -221,8 +221,7 @@ void write_confirms(inventory_self self, std::vector<pending_confirm> batch, boo
       },
       [self, batch, queued](std::optional<failure> f, answers fast) mutable {
         if (queued) {
-          auto next = self->state.confirms.finished();
-          if (!next.empty()) send_confirms(self, std::move(next));
+          self->state.confirms.finished([self](auto next) { send_confirms(self, std::move(next)); });
         }
         if (f && batch.size() > 1) {
           log::warn("inventory", "confirm_batch_failed", {{"orders", batch.size()}, {"error", f->message}});
@@ -266,8 +265,7 @@ void send_reserves(inventory_self self, std::vector<pending_reserve> batch) {
         return store::result<answers>{std::nullopt, store::reserve_batch(tx, requests, reg)};
       },
       [self, batch](std::optional<failure> f, answers results) mutable {
-        auto next = self->state.reserves.finished();
-        if (!next.empty()) send_reserves(self, std::move(next));
+        self->state.reserves.finished([self](auto next) { send_reserves(self, std::move(next)); });
         for (size_t i = 0; i < batch.size(); ++i) {
           auto& promise = batch[i].promise;
           if (f && batch.size() > 1) {

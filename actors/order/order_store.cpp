@@ -710,6 +710,16 @@ std::optional<saga_row> live_saga(pqxx::work& tx, const std::string& order_id, c
   return read_saga(rows[0]);
 }
 
+bool placement_in_progress(pqxx::work& tx, const std::string& order_id) {
+  // The final states spelled out so that the probe uses sagas_live_per_order.
+  return tx
+      .exec_params1("SELECT EXISTS (SELECT 1 FROM orders.sagas WHERE order_id = $1::uuid AND saga_type = 'place_order'"
+                    " AND state NOT IN ('completed', 'compensated', 'failed')"
+                    " AND state IN ('running', 'compensating') AND next_attempt_at <= now())",
+                    order_id)[0]
+      .as<bool>();
+}
+
 nlohmann::json saga_steps_json(pqxx::work& tx, const std::string& saga_id) {
   auto rows = tx.exec_params(
       "SELECT seq, step, direction, attempt, status, idempotency_key, result, error, " + iso_sql("started_at") +

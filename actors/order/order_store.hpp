@@ -171,6 +171,10 @@ enum class saga_rewrite {
 saga_rewrite check_saga_rewrite(pqxx::work& tx, const std::string& saga_id, const std::string& owner,
                                 int64_t attempts);
 std::vector<saga_row> sagas_of_order(pqxx::work& tx, const std::string& order_id);
+// Whether the order's place saga is being worked on: running or compensating and due, not waiting
+// out a retry's backoff nor parked. A saga whose incarnation crashed stays so until the saga driver
+// resumes it.
+bool placement_in_progress(pqxx::work& tx, const std::string& order_id);
 std::optional<saga_row> live_saga(pqxx::work& tx, const std::string& order_id, const std::string& type,
                                   bool lock = false);
 nlohmann::json saga_steps_json(pqxx::work& tx, const std::string& saga_id);

@@ -203,8 +203,7 @@ void write_confirmations(order_self self, std::vector<run_ptr> runs, nlohmann::j
       [self, runs, shared, queued](confirm_outcome r) {
         if (queued) {
           // The next batch leaves first: what follows only settles runs already written (or not).
-          auto next = self->state.confirmations.finished();
-          if (!next.empty()) send_confirmations(self, std::move(next));
+          self->state.confirmations.finished([self](auto next) { send_confirmations(self, std::move(next)); });
         }
         if (!r.ok() && runs.size() > 1) {
           log::warn("order", "confirmation_batch_failed", {{"orders", runs.size()}, {"error", r.failure->message}});

@@ -35,6 +35,7 @@ void send_placements(order_self self, std::vector<pending_placement> batch);
 struct commit_result {
   bool mismatch = false;
   std::optional<order_record> existing;
+  bool existing_in_progress = false;  // its saga is being worked on (placement_in_progress)
   order_record placed;
   std::string saga_id;
   int64_t order_count_24h = -1;
@@ -74,6 +75,7 @@ void commit_placement_checked(order_self self, std::shared_ptr<const placement_d
           if (claim.state == db::claim_state::replay) {
             auto stored = nlohmann::json::parse(claim.stored.body, nullptr, false);
             r.existing = load_order(tx, stored.is_object() ? stored.value("order_id", "") : "");
+            r.existing_in_progress = r.existing && placement_in_progress(tx, r.existing->order_id);
             return r;
           }
         }
@@ -82,6 +84,7 @@ void commit_placement_checked(order_self self, std::shared_ptr<const placement_d
           if (!id.empty()) {  // the key then names the order placed before
             if (!key.empty()) order_keys().save(tx, key, {201, nlohmann::json{{"order_id", id}}.dump()});
             r.existing = load_order(tx, id);
+            r.existing_in_progress = r.existing && placement_in_progress(tx, id);
             return r;
           }
         }
@@ -110,8 +113,7 @@ void write_placements(order_self self, std::vector<pending_placement> batch, boo
       [docs](pqxx::nontransaction& tx) { return insert_placed_orders(tx, *docs); },
       [self, docs, items, queued](placements_outcome r) {
         if (queued) {
-          auto next = self->state.placements.finished();
-          if (!next.empty()) send_placements(self, std::move(next));
+          self->state.placements.finished([self](auto next) { send_placements(self, std::move(next)); });
         }
         // Unknown outcome; or the re-write of one whose outcome was unknown meeting its own order
         // (committed by a backend that outlived its connection): look it up.
@@ -244,16 +246,107 @@ struct placement_job {
 };
 using job_ptr = std::shared_ptr<placement_job>;
 
-void answer_error(const job_ptr& job, failure f) {
+place_outcome error_outcome(failure f) {
   place_outcome out;
   out.error = std::move(f);
-  job->done(std::move(out));
+  return out;
 }
 
-void answer_issues(const job_ptr& job, input::issue_list issues) {
+place_outcome issues_outcome(input::issue_list issues) {
   place_outcome out;
   out.issues = std::move(issues);
-  job->done(std::move(out));
+  return out;
+}
+
+place_outcome mismatch_outcome() {
+  return issues_outcome({{{"header", "Idempotency-Key"}, "Idempotency-Key was already used with a different request",
+                          "value_error.idempotency_mismatch"}});
+}
+
+constexpr std::chrono::milliseconds replay_recheck{100};
+
+// What an Idempotency-Key replay found in the database.
+struct replay_read {
+  std::optional<order_record> order;
+  bool in_progress = false;
+};
+
+// A replay (the key's order, or a channel duplicate's) is answered as its first send was: when
+// the order's saga settles, or with the order's state once place_wait has passed. That matters
+// for the gateway's resend after a crash of the order agent, and for a client retrying a slow
+// placement: answered at once they would get a pending order instead of a confirmed one. A saga
+// this incarnation does not run (the incarnation that wrote the order crashed) is resumed by the
+// saga driver within first_scan; the order is read again until then.
+void answer_existing(order_self self, const job_ptr& job, order_record existing, bool in_progress,
+                     std::chrono::steady_clock::time_point until) {
+  auto answer = [job](order_record o) {
+    place_outcome out;
+    out.order = std::move(o);
+    out.existing = true;
+    job->done(std::move(out));
+  };
+  const auto now = std::chrono::steady_clock::now();
+  auto it = self->state.runs.find(existing.order_id);
+  if (it != self->state.runs.end() && now < until) {
+    auto run = it->second;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+    run->waiters.push_back(once_or_after(self, left, [run, answer] { answer(run->order); }));
+    return;
+  }
+  if (!in_progress || now + replay_recheck >= until) return answer(std::move(existing));
+  // The returned trigger is dropped on purpose: the read runs once replay_recheck has passed.
+  once_or_after(self, replay_recheck, [self, job, existing = std::move(existing), until, answer]() mutable {
+    db_transact<replay_read>(
+        self, *self->state.ctx.database,
+        [id = existing.order_id](pqxx::work& tx) {
+          replay_read r;
+          r.order = load_order(tx, id);
+          r.in_progress = r.order && placement_in_progress(tx, id);
+          return r;
+        },
+        [self, job, existing, until, answer](db::outcome<replay_read> r) mutable {
+          if (!r.ok() || !r.value->order) return answer(std::move(existing));
+          answer_existing(self, job, std::move(*r.value->order), r.value->in_progress, until);
+        });
+  });
+}
+
+// A refusal before the commit (stock sold out, a price changed, a product withdrawn, an agent
+// unavailable) first asks whether the request's Idempotency-Key already holds an order. If so the
+// request is a replay (a client's retry, the gateway's resend after a crash) and gets that order,
+// as the key promises, not a refusal its first send never had. Reading the key only here keeps it
+// off the path of the placements that succeed.
+void refuse(order_self self, const job_ptr& job, place_outcome refusal) {
+  if (job->key.empty()) return job->done(std::move(refusal));
+  struct found {
+    bool mismatch = false;
+    replay_read replay;
+  };
+  db_transact<found>(
+      self, *self->state.ctx.database,
+      [key = job->key, fingerprint = job->fingerprint](pqxx::work& tx) {
+        found f;
+        auto claim = order_keys().peek(tx, key, "POST /orders", fingerprint);
+        if (!claim) return f;
+        f.mismatch = claim->state == db::claim_state::mismatch;
+        if (f.mismatch) return f;
+        auto stored = nlohmann::json::parse(claim->stored.body, nullptr, false);
+        const std::string id = stored.is_object() ? stored.value("order_id", "") : "";
+        if (id.empty()) return f;
+        f.replay.order = load_order(tx, id);
+        f.replay.in_progress = f.replay.order && placement_in_progress(tx, id);
+        return f;
+      },
+      [self, job, refusal = std::move(refusal)](db::outcome<found> r) mutable {
+        if (!r.ok()) return job->done(std::move(refusal));
+        if (r.value->mismatch) return job->done(mismatch_outcome());
+        if (!r.value->replay.order) return job->done(std::move(refusal));
+        log::info("order", "placement_replayed_past_refusal",
+                  {{"order_id", r.value->replay.order->order_id},
+                   {"refusal", refusal.error ? refusal.error->code : std::string{"validation"}}});
+        answer_existing(self, job, std::move(*r.value->replay.order), r.value->replay.in_progress,
+                        std::chrono::steady_clock::now() + self->state.place_wait);
+      });
 }
 
 // The order is written and its saga starts; the caller hears when the saga settles, or the order's
@@ -278,17 +371,12 @@ void commit(order_self self, const job_ptr& job) {
   commit_placement(self, job->draft, job->key, job->fingerprint, [self, job](db::outcome<commit_result> r) {
     if (!r.ok()) {
       log::warn("order", "place_commit_failed", {{"error", r.failure->message}});
-      return answer_error(job, db_failure(*r.failure));
+      return job->done(error_outcome(db_failure(*r.failure)));
     }
-    if (r.value->mismatch)
-      return answer_issues(job, {{{"header", "Idempotency-Key"}, "Idempotency-Key was already used with a different request",
-                                  "value_error.idempotency_mismatch"}});
-    if (r.value->existing) {
-      place_outcome out;
-      out.order = *r.value->existing;
-      out.existing = true;
-      return job->done(std::move(out));
-    }
+    if (r.value->mismatch) return job->done(mismatch_outcome());
+    if (r.value->existing)
+      return answer_existing(self, job, std::move(*r.value->existing), r.value->existing_in_progress,
+                             std::chrono::steady_clock::now() + self->state.place_wait);
     start_run(self, job, std::move(*r.value));
   });
 }
@@ -301,17 +389,17 @@ void check_stock(order_self self, const job_ptr& job) {
         for (const auto& l : rep.lines) {
           if (l.available) continue;
           auto it = job->draft->sku_of.find(l.product_id);
-          return answer_error(job, failure{failure_kind::conflict, "insufficient_stock",
-                                           fmt::format("Insufficient stock for product {}: requested {}, available {}",
-                                                       it == job->draft->sku_of.end() ? l.product_id : it->second,
-                                                       l.requested, l.total_available),
-                                           {}});
+          const std::string message =
+              fmt::format("Insufficient stock for product {}: requested {}, available {}",
+                          it == job->draft->sku_of.end() ? l.product_id : it->second, l.requested, l.total_available);
+          return refuse(self, job, error_outcome(failure{failure_kind::conflict, "insufficient_stock", message, {}}));
         }
         commit(self, job);
       },
-      [job](const failure& f) {
-        if (f.kind == failure_kind::invalid) return answer_issues(job, {{{"body", "items"}, f.message, "value_error.not_found"}});
-        answer_error(job, f);
+      [self, job](const failure& f) {
+        if (f.kind == failure_kind::invalid)
+          return refuse(self, job, issues_outcome({{{"body", "items"}, f.message, "value_error.not_found"}}));
+        refuse(self, job, error_outcome(f));
       });
 }
 
@@ -320,7 +408,8 @@ void price(order_self self, const job_ptr& job, money::cents points_value) {
   const auto rate = pick_tax_rate(self->state.tax_rates, address_country(o.shipping_address),
                                   address_region(o.shipping_address), clock::iso8601_now());
   const std::string conflict = price_draft(*job->draft, job->req, points_value, self->state.shipping, rate);
-  if (!conflict.empty()) return answer_error(job, failure{failure_kind::conflict, "price_changed", conflict, {}});
+  if (!conflict.empty())
+    return refuse(self, job, error_outcome(failure{failure_kind::conflict, "price_changed", conflict, {}}));
   check_stock(self, job);
 }
 
@@ -332,18 +421,18 @@ void value_points(order_self self, const job_ptr& job) {
       self, self->state.ctx, "customer",
       customer::quote_redemption{c.customer_id, c.redeem_points, c.merchandise_amount},
       [self, job](customer::redemption& r) { price(self, job, r.value); },
-      [job](const failure& f) {
-        if (f.kind == failure_kind::unavailable) return answer_error(job, f);
-        answer_issues(job, {{{"body", "redeem_points"}, f.message, "value_error"}});
+      [self, job](const failure& f) {
+        if (f.kind == failure_kind::unavailable) return refuse(self, job, error_outcome(f));
+        refuse(self, job, issues_outcome({{{"body", "redeem_points"}, f.message, "value_error"}}));
       });
 }
 
 // Customer and product have both answered.
 void draft(order_self self, const job_ptr& job) {
-  if (job->error) return answer_error(job, *job->error);
-  if (!job->issues.empty()) return answer_issues(job, std::move(job->issues));
+  if (job->error) return refuse(self, job, error_outcome(*job->error));
+  if (!job->issues.empty()) return refuse(self, job, issues_outcome(std::move(job->issues)));
   auto d = draft_placement(job->req, *job->customer, job->items->items, job->key, job->requested_by, job->issues);
-  if (!d) return answer_issues(job, std::move(job->issues));
+  if (!d) return refuse(self, job, issues_outcome(std::move(job->issues)));
   job->draft = std::make_shared<placement_draft>(std::move(*d));
   value_points(self, job);
 }

@@ -83,8 +83,7 @@ void send_authorizations(payment_self self, std::vector<pending_authorization> b
   on_pool<answers>(
       self, [ops, ins](pqxx::connection& c) { return ops->authorize_all(c, ins); },
       [self, batch](db::outcome<answers> o) mutable {
-        auto next = self->state.authorizations.finished();
-        if (!next.empty()) send_authorizations(self, std::move(next));
+        self->state.authorizations.finished([self](auto next) { send_authorizations(self, std::move(next)); });
         if (!o.ok())
           log::warn("payment", "authorization_batch_failed",
                     {{"authorizations", batch.size()}, {"error", o.failure->message}});

@@ -104,8 +104,7 @@ void record_batch(product_self self, std::vector<sale> batch, bool queued) {
       [self, batch, queued](db::outcome<std::vector<bool>> r) mutable {
         const agent_context& ctx = self->state.shell->context();
         if (queued) {
-          auto next = self->state.sales.finished();
-          if (!next.empty()) record_batch(self, std::move(next), true);
+          self->state.sales.finished([self](auto next) { record_batch(self, std::move(next), true); });
         }
         if (!r.ok()) {
           // Unknown or not done: left unacknowledged, delivered again (a duplicate is skipped).

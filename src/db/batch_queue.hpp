@@ -48,6 +48,14 @@ class batch_queue {
     return may_start() ? take() : std::vector<Item>{};
   }
 
+  // finished(), then the next batch (if any) handed to `send` at once, so that the next statement
+  // leaves before the caller settles the requests of the one that finished.
+  template <class Send>
+  void finished(Send&& send) {
+    auto next = finished();
+    if (!next.empty()) send(std::move(next));
+  }
+
   size_t waiting() const noexcept { return waiting_.size(); }
   size_t in_flight() const noexcept { return in_flight_; }
 

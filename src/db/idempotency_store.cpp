@@ -60,6 +60,18 @@ claim_result idempotency_store::claim(pqxx::work& tx, std::string_view key,
   return {claim_state::replay, {row[2].as<int>(), row[3].as<std::string>()}};
 }
 
+std::optional<claim_result> idempotency_store::peek(pqxx::transaction_base& tx, std::string_view key,
+                                                   std::string_view endpoint, std::string_view fingerprint) const {
+  auto rows = tx.exec_params("SELECT endpoint, request_hash, status_code, response_body FROM " + table_ +
+                                 " WHERE key = $1 AND created_at >= now() - make_interval(secs => $2)",
+                             std::string(key), static_cast<double>(std::chrono::seconds(retention).count()));
+  if (rows.empty()) return std::nullopt;
+  const auto& row = rows[0];
+  if (row[0].as<std::string>() != endpoint || row[1].as<std::string>() != fingerprint)
+    return claim_result{claim_state::mismatch, {}};
+  return claim_result{claim_state::replay, {row[2].as<int>(), row[3].as<std::string>()}};
+}
+
 std::string idempotency_store::claim_new_rows_sql(const std::string& claim_expr, const std::string& from) const {
   const std::string c = "(" + claim_expr + ")";
   return "INSERT INTO " + table_ + " (key, endpoint, request_hash, status_code, response_body) SELECT " + c +

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,12 @@ class idempotency_store {
   // claim (the save() round trip is then not needed).
   claim_result claim(pqxx::work& tx, std::string_view key, std::string_view endpoint,
                      std::string_view fingerprint, const stored_response* answer = nullptr) const;
+  // What claim() would decide, without claiming or locking: nullopt for a key that is unused or
+  // expired (a claim would take it), else replay (with the stored answer) or mismatch. For a
+  // request about to be refused by a check its first send passed: when its key already holds an
+  // answer, that answer is the request's.
+  std::optional<claim_result> peek(pqxx::transaction_base& tx, std::string_view key, std::string_view endpoint,
+                                   std::string_view fingerprint) const;
   // For units whose work is one statement (so it may run in autocommit), any number of them in
   // one statement: the text of a data-modifying CTE that claims the NEW keys among the json
   // objects `claim_expr` (claim_json(): key, endpoint, fingerprint, the answer) of the rows of

@@ -71,8 +71,7 @@ class shared_reads {
     // `this` outlives the call: finish runs inside the actor that owns this object.
     run(std::move(keys), finish_fn{[this, run, replies](batch_outcome o) {
           // The next batch leaves before the replies are handed out: the database starts on it sooner.
-          auto next = queue_.finished();
-          if (!next.empty()) send(std::move(next), run);
+          queue_.finished([this, run](auto next) { send(std::move(next), run); });
           if (!o.failed && o.values.size() != replies->size())
             o.failed = failure{failure_kind::internal, "internal",
                                "A shared read answered " + std::to_string(o.values.size()) + " of " +

@@ -85,6 +85,27 @@ TEST_CASE_METHOD(migrated_database, "the same key with another request or endpoi
   CHECK(store.claim(tx, "key-2", endpoint, fp).state == claim_state::replay);
 }
 
+TEST_CASE_METHOD(migrated_database, "peek tells what a claim would decide and claims nothing",
+                 "[db][idempotency]") {
+  const auto fp = db::idempotency_store::fingerprint("POST", "/orders", R"({"qty":1})");
+  auto c = connect();
+  claim_and_save(*c, "key-peek", fp, {201, R"({"order_id":"ord_9"})"});
+  claim_and_save(*c, "key-old", fp, {201, "old"});
+  exec("UPDATE orders.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'key-old'");
+  pqxx::work tx{*c};
+  auto replay = store.peek(tx, "key-peek", endpoint, fp);
+  REQUIRE(replay);
+  CHECK(replay->state == claim_state::replay);
+  CHECK(replay->stored.status == 201);
+  CHECK(replay->stored.body == R"({"order_id":"ord_9"})");
+  auto other = store.peek(tx, "key-peek", endpoint, "another-fp");
+  REQUIRE(other);
+  CHECK(other->state == claim_state::mismatch);
+  CHECK_FALSE(store.peek(tx, "key-unused", endpoint, fp));
+  CHECK_FALSE(store.peek(tx, "key-old", endpoint, fp));  // expired: a claim would take it
+  CHECK(tx.exec1("SELECT count(*) FROM orders.idempotency_keys")[0].as<int>() == 2);
+}
+
 TEST_CASE("idempotency keys are 1 to 255 printable characters", "[db][idempotency]") {
   using db::idempotency_store;
   CHECK(idempotency_store::valid_key("a"));

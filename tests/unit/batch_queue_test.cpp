@@ -112,3 +112,19 @@ TEST_CASE("batch_queue delivers every request exactly once under an interleaving
   CHECK(sent == expected);
   CHECK(q.waiting() == 0);
 }
+
+TEST_CASE("batch_queue's finished(send) hands the next batch to send, and calls nothing when none waits") {
+  batch_queue<int> q{4, 1};
+  REQUIRE(q.push(1) == std::vector<int>{1});
+  CHECK(q.push(2).empty());
+  CHECK(q.push(3).empty());
+  std::vector<std::vector<int>> sent;
+  auto send = [&sent](std::vector<int> batch) { sent.push_back(std::move(batch)); };
+  q.finished(send);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0] == std::vector<int>{2, 3});
+  CHECK(q.in_flight() == 1);
+  q.finished(send);
+  CHECK(sent.size() == 1);
+  CHECK(q.in_flight() == 0);
+}
