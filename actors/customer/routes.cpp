@@ -8,9 +8,9 @@
 #include "customer/customer_actor.hpp"
 #include "customer/profile_input.hpp"
 #include "customer/profile_rules.hpp"
-#include "customer/agent_lookup.hpp"
 #include "log/log.hpp"
 #include "order/order_messages.hpp"
+#include "runtime/agent_call.hpp"
 
 namespace mercato::customer {
 namespace {
@@ -103,15 +103,13 @@ void delete_customer(customer_self self, http::request_context& rc) {
   // The open-order guard asks the order agent (count_open_orders: its orders table is the truth,
   // including orders placed before this agent saw any event). While the order agent is down,
   // this agent's projection of the order events (customer_orders) answers instead.
-  const agent_context& actx = self->state.shell->context();
-  caf::actor order = lookup_agent(actx, "order");
-  if (!order) return erase(std::nullopt);
-  self->request(caf::actor_cast<order_actor>(order), actx.call_timeout, order::count_open_orders{id})
-      .then([erase](count_reply& n) { erase(n.count); },
-            [erase, id](caf::error& e) {
-              log::warn("customer", "open_orders_unavailable", {{"customer_id", id}, {"error", read_failure(e).message}});
-              erase(std::nullopt);
-            });
+  ask_agent<order_actor>(
+      self, self->state.shell->context(), "order", order::count_open_orders{id},
+      [erase](count_reply& n) { erase(n.count); },
+      [erase, id](const failure& f) {
+        log::warn("customer", "open_orders_unavailable", {{"customer_id", id}, {"error", f.message}});
+        erase(std::nullopt);
+      });
 }
 
 // The order agent's list for this customer, asked through the order agent's own REST door
@@ -138,18 +136,13 @@ void customer_orders(customer_self self, http::request_context& rc) {
         req.method = "GET";
         req.path = "/orders";
         req.query = query;
-        const agent_context& actx = self->state.shell->context();
-        caf::actor order = lookup_agent(actx, "order");
-        if (!order)
-          return ctx->respond(failure_response(
-              failure{failure_kind::unavailable, "dependency_unavailable", "The order agent is not available", {}}));
-        self->request(caf::actor_cast<agent_actor>(order), actx.call_timeout, std::move(req))
-            .then([ctx](http_response& r) { ctx->respond(std::move(r)); },
-                  [ctx](caf::error& e) {
-                    failure down = read_failure(e);
-                    down.kind = failure_kind::unavailable;
-                    ctx->respond(failure_response(down));
-                  });
+        ask_agent<agent_actor>(
+            self, self->state.shell->context(), "order", std::move(req),
+            [ctx](http_response& r) { ctx->respond(std::move(r)); },
+            [ctx](failure down) {
+              down.kind = failure_kind::unavailable;  // whatever went wrong, it was the order agent
+              ctx->respond(failure_response(down));
+            });
       },
       [ctx](const failure& f) { ctx->respond(failure_response(f)); });
 }

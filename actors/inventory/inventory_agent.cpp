@@ -12,6 +12,7 @@
 #include "inventory/inventory_state.hpp"
 #include "log/log.hpp"
 #include "product/product_messages.hpp"
+#include "runtime/agent_call.hpp"
 #include "runtime/event_subscription.hpp"
 
 namespace mercato {
@@ -58,8 +59,8 @@ void resolve_item(inventory_self self, const std::string& ref, std::function<voi
     return;
   }
   // A SKU first (variants and bundles map to their own item ids), else an id the catalogue knows.
-  ask_other<product_actor>(
-      self, "product", product::get_products_by_sku{{ref}},
+  ask_agent<product_actor>(
+      self, self->state.shell->context(), "product", product::get_products_by_sku{{ref}},
       [self, ref, k](product::sku_map& m) {
         for (const auto& [sku, item] : m.items)
           if (sku == ref) {
@@ -69,8 +70,8 @@ void resolve_item(inventory_self self, const std::string& ref, std::function<voi
             load_products(self, {item}, [k, item = item](bool) { k(item, true); });
             return;
           }
-        ask_other<product_actor>(
-            self, "product", product::get_product{ref},
+        ask_agent<product_actor>(
+            self, self->state.shell->context(), "product", product::get_product{ref},
             [self, ref, k](product::product_summary& p) {
               remember(self, p);
               self->state.item_by_ref[ref] = {ref, inventory_state::steady::now()};
@@ -90,8 +91,8 @@ void load_products(inventory_self self, std::vector<std::string> ids, std::funct
     return;
   }
   if (missing.size() > 500) missing.resize(500);
-  ask_other<product_actor>(
-      self, "product", product::get_products{missing},
+  ask_agent<product_actor>(
+      self, self->state.shell->context(), "product", product::get_products{missing},
       [self, k](product::product_summaries& r) {
         for (const auto& p : r.products) remember(self, p);
         k(true);
@@ -166,8 +167,8 @@ void run_move(inventory_self self, store::move_request req,
         });
   };
   if (req.quantity_change <= 0) return go(false);
-  ask_other<product_actor>(
-      self, "product", product::get_product{req.product_id},
+  ask_agent<product_actor>(
+      self, self->state.shell->context(), "product", product::get_product{req.product_id},
       [go](product::product_summary&) mutable { go(true); },
       [go](const failure& f) mutable { go(f.kind != failure_kind::not_found); }, std::chrono::milliseconds(1000));
 }

@@ -16,7 +16,6 @@
 #include "db/batch_queue.hpp"
 #include "db/db_error.hpp"
 #include "db/outbox.hpp"
-#include "inventory/agent_lookup.hpp"
 #include "inventory/inventory_messages.hpp"
 #include "inventory/inventory_store.hpp"
 #include "runtime/agent_behavior.hpp"
@@ -138,21 +137,6 @@ caf::result<T> reply_from_store(inventory_self self, bool writes, Work work) {
 template <class T, class Work>
 caf::result<T> reply_from_reads(inventory_self self, Work work) {
   return reply_on_store<T, unit_mode::reads>(self, false, std::move(work));
-}
-
-// ask_agent (runtime/agent_call.hpp) for the product agent, see agent_lookup.hpp for why it is
-// repeated here: a typed request with a timeout; a receiver that is not running fails at once.
-template <class Handle, class Message, class OnReply, class OnFailure>
-void ask_other(inventory_self self, std::string_view agent, Message message, OnReply on_reply,
-               OnFailure on_failure, std::chrono::milliseconds timeout) {
-  caf::actor raw = lookup_agent(self->state.shell->context(), agent);
-  if (!raw) {
-    on_failure(failure{failure_kind::unavailable, "dependency_unavailable", "agent not running", {}});
-    return;
-  }
-  self->request(caf::actor_cast<Handle>(raw), timeout, std::move(message))
-      .then(std::move(on_reply),
-            [on_failure = std::move(on_failure)](caf::error& e) mutable { on_failure(read_failure(e)); });
 }
 
 // SKU or item id → item id (product agent, cached 60 s); falls back to `ref` itself when the

@@ -8,16 +8,19 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "customer/customer_messages.hpp"
 #include "db/idempotency_store.hpp"
 #include "domain/json_input.hpp"
+#include "fraud_detection/fraud_messages.hpp"
 #include "http/problem.hpp"
 #include "log/log.hpp"
+#include "order/order_messages.hpp"
 #include "payment/card_checks.hpp"
-#include "payment/payment_asks.hpp"
 #include "payment/payment_json.hpp"
 #include "payment/payment_runtime.hpp"
 #include "payment/payment_webhooks.hpp"
 #include "payment/test_gateway.hpp"
+#include "runtime/agent_call.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/uuid.hpp"
 
@@ -278,23 +281,28 @@ void handle_payment_request(payment_self self, request_context& rc, const std::s
   auto screen = [self, run, p = *p](std::shared_ptr<request_context> shared) {
     fraud::score_entity score{"payment", p.order_id.empty() ? uuid_v4() : p.order_id, p.customer_id,
                               json{{"amount", money::to_json(p.amount)}, {"currency", p.currency}}};
-    ask_fraud_score(caf::actor_cast<caf::actor>(self), self->state.shell->context(), std::move(score),
-                    [shared, run](std::optional<fraud::fraud_result> r, failure f) {
-                      if (r) return run(*shared, r->risk_score, r->risk_level, r->decision == "blocked");
-                      log::debug("payment", "fraud_score_unavailable", {{"reason", f.message}});
-                      run(*shared, -1, {}, false);
-                    });
+    ask_agent<fraud_actor>(
+        self, self->state.shell->context(), "fraud_detection", std::move(score),
+        [shared, run](fraud::fraud_result& r) { run(*shared, r.risk_score, r.risk_level, r.decision == "blocked"); },
+        [shared, run](const failure& f) {
+          log::debug("payment", "fraud_score_unavailable", {{"reason", f.message}});
+          run(*shared, -1, {}, false);
+        },
+        std::chrono::milliseconds(1000));
   };
   auto shared = std::make_shared<request_context>(std::move(rc));
   if (p->order_id.empty()) return screen(shared);
   // A REST payment for an order (never the order saga: it uses the typed messages) must match
   // what the order agent says is payable: the order exists, awaits payment (pending) or is
   // confirmed, and the amount is its balance due. The order agent down → 503, nothing written.
-  ask_order_payable(caf::actor_cast<caf::actor>(self), self->state.shell->context(), p->order_id,
-                    [shared, screen, p = *p](std::optional<order::order_payable> o, failure f) {
-                      if (auto refusal = check_order_payable(p, o, f)) return shared->respond(std::move(*refusal));
-                      screen(shared);
-                    });
+  auto decide = [shared, screen, p = *p](std::optional<order::order_payable> o, const failure& f) {
+    if (auto refusal = check_order_payable(p, o, f)) return shared->respond(std::move(*refusal));
+    screen(shared);
+  };
+  ask_agent<order_actor>(
+      self, self->state.shell->context(), "order", order::get_order_payable{p->order_id},
+      [decide](order::order_payable& o) { decide(o, failure{}); },
+      [decide](const failure& f) { decide(std::nullopt, f); }, std::chrono::milliseconds(2000));
 }
 
 // ---------------------------------------------------------------- methods
@@ -368,12 +376,14 @@ void create_method(payment_self self, request_context& rc) {
   };
   // Unknown customer → 422; when the customer agent cannot answer the method is still saved.
   auto shared = std::make_shared<request_context>(std::move(rc));
-  ask_customer(caf::actor_cast<caf::actor>(self), self->state.shell->context(), *customer,
-               [shared, insert](bool found, failure f) mutable {
-                 if (!found && f.kind == failure_kind::not_found)
-                   return shared->respond(http::error(422, "Customer not found"));
-                 insert(*shared);
-               });
+  ask_agent<customer_actor>(
+      self, self->state.shell->context(), "customer", customer::get_customer{*customer},
+      [shared, insert](customer::customer_profile&) mutable { insert(*shared); },
+      [shared, insert](const failure& f) mutable {
+        if (f.kind == failure_kind::not_found) return shared->respond(http::error(422, "Customer not found"));
+        insert(*shared);
+      },
+      std::chrono::milliseconds(1000));
 }
 
 // ---------------------------------------------------------------- analytics

@@ -12,7 +12,7 @@
 #include "product/attribute_store.hpp"
 #include "product/product_runtime.hpp"
 #include "product/resolve.hpp"
-#include "product/agent_lookup.hpp"
+#include "runtime/agent_call.hpp"
 #include "runtime/event_subscription.hpp"
 
 namespace mercato {
@@ -22,23 +22,6 @@ namespace {
 
 constexpr size_t max_waiting = 10000;
 
-// ask_agent (runtime/agent_call.hpp) without including the agent directory (see agent_lookup.hpp):
-// a receiver that is not running fails at once, asynchronously, with `unavailable`.
-template <class Handle, class Message, class OnReply, class OnFailure>
-void ask(product_self self, std::string_view agent, Message message, OnReply on_reply, OnFailure on_failure,
-         std::chrono::milliseconds timeout) {
-  caf::actor raw = lookup_agent(self->state.shell->context(), agent);
-  if (!raw) {
-    failure f{failure_kind::unavailable, "dependency_unavailable",
-              "The " + std::string{agent} + " agent is not available", {}};
-    caf::anon_send(caf::actor_cast<caf::actor>(self),
-                   continuation{[on_failure = std::move(on_failure), f]() mutable { on_failure(f); }});
-    return;
-  }
-  self->request(caf::actor_cast<Handle>(raw), timeout, std::move(message))
-      .then(std::move(on_reply),
-            [on_failure = std::move(on_failure)](caf::error& e) mutable { on_failure(read_failure(e)); });
-}
 constexpr auto stock_refresh_every = std::chrono::seconds(30);
 constexpr auto initial_stock_retry_every = std::chrono::seconds(60);
 constexpr auto stock_timeout = std::chrono::milliseconds(1000);
@@ -181,8 +164,8 @@ void refresh_stock(product_self self, std::vector<std::string> ids) {
   if (ids.empty() || self->state.stock_refresh_in_flight) return;
   self->state.stock_refresh_in_flight = true;
   auto asked = std::make_shared<std::vector<std::string>>(ids);
-  ask<inventory_actor>(
-      self, "inventory", inventory::get_stock_summary{std::move(ids)},
+  ask_agent<inventory_actor>(
+      self, self->state.shell->context(), "inventory", inventory::get_stock_summary{std::move(ids)},
       [self, asked](inventory::stock_summary& s) {
         self->state.stock_refresh_in_flight = false;
         // Inventory answered: an item it does not list has no stock anywhere.
@@ -207,8 +190,8 @@ void send_initial_stock(product_self self, const std::string& product_id, int64_
   msg.quantity = quantity;
   msg.reason = "initial_stock";
   msg.reference = "initial_stock:" + product_id;
-  ask<inventory_actor>(
-      self, "inventory", std::move(msg),
+  ask_agent<inventory_actor>(
+      self, self->state.shell->context(), "inventory", std::move(msg),
       [self, product_id, then](inventory::movement_record& m) {
         self->state.model.set_available(product_id, m.available_after);
         write_unit<product_record>(

@@ -10,7 +10,9 @@
 // The timeout is not CAF's (a request timeout costs two events on CAF's clock thread, see
 // ask_deadlines.hpp): the request goes out without one and its deadline waits in ask_deadlines.
 // Whichever comes first, the answer or the deadline, settles the ask; the other is dropped. A
-// deadline that fires answers `unavailable` / "timeout", as CAF's request timeout did.
+// deadline that fires answers `unavailable` / "timeout", as CAF's request timeout did. A receiver
+// that stops while holding the ask (crash, hang ended) answers `unavailable` / "agent_stopped"
+// within a tick of the supervisor noticing, not at the deadline (ask_deadlines::recheck_receivers).
 #pragma once
 
 #include <chrono>
@@ -36,32 +38,45 @@
 namespace mercato {
 namespace detail {
 
-// A deadline whose expiry runs on_deadline() inside the actor that armed it (as a continuation);
-// nothing when that incarnation is gone.
+// A deadline whose expiry runs on_deadline() inside the actor that armed it (as a continuation),
+// and an abandoned ask on_receiver_stopped(); nothing when that incarnation is gone.
 class actor_deadline : public ask_deadline {
  public:
   explicit actor_deadline(caf::actor_addr owner) : owner_(std::move(owner)) {}
-  void expire() final {
-    caf::actor owner = caf::actor_cast<caf::actor>(owner_);
-    if (!owner) return;
-    auto self = std::static_pointer_cast<actor_deadline>(shared_from_this());
-    caf::anon_send(owner, continuation{[self]() { self->on_deadline(); }});
-  }
+  void expire() final { in_owner(&actor_deadline::on_deadline); }
+  void abandon() final { in_owner(&actor_deadline::on_receiver_stopped); }
 
  protected:
   virtual void on_deadline() = 0;
+  virtual void on_receiver_stopped() { on_deadline(); }
 
  private:
+  void in_owner(void (actor_deadline::*fn)()) {
+    caf::actor owner = caf::actor_cast<caf::actor>(owner_);
+    if (!owner) return;
+    auto self = std::static_pointer_cast<actor_deadline>(shared_from_this());
+    caf::anon_send(owner, continuation{[self, fn]() { ((*self).*fn)(); }});
+  }
+
   caf::actor_addr owner_;
 };
 
 // One ask in flight and its two continuations, touched inside the asking actor (the deadline
-// thread only settles and expires it).
+// thread only settles it and expires or abandons it). `receiver` is the agent's directory row
+// and `sent_to` the incarnation the request went to: once the row serves another (or none), the
+// receiver stopped holding the ask.
 template <class OnReply, class OnFailure>
 class pending_ask final : public actor_deadline {
  public:
-  pending_ask(caf::actor_addr asker, OnReply on_reply, OnFailure on_failure)
-      : actor_deadline(std::move(asker)), on_reply_(std::move(on_reply)), on_failure_(std::move(on_failure)) {}
+  pending_ask(caf::actor_addr asker, OnReply on_reply, OnFailure on_failure, const agent_entry* receiver = nullptr,
+              caf::actor_addr sent_to = {})
+      : actor_deadline(std::move(asker)),
+        on_reply_(std::move(on_reply)),
+        on_failure_(std::move(on_failure)),
+        receiver_(receiver),
+        sent_to_(std::move(sent_to)) {}
+
+  bool receiver_stopped() const override { return receiver_ && receiver_->handle().address() != sent_to_; }
 
   template <class... Ts>
   void reply(Ts&&... xs) {
@@ -76,6 +91,12 @@ class pending_ask final : public actor_deadline {
 
  private:
   void on_deadline() override { fail({failure_kind::unavailable, "timeout", "The agent did not answer in time", {}}); }
+  // Kind unavailable, as a timeout: the work may or may not have been done, so callers retry
+  // with the same keys exactly as after a timeout.
+  void on_receiver_stopped() override {
+    fail({failure_kind::unavailable, "agent_stopped",
+          fmt::format("The {} agent stopped before answering", receiver_->name()), {}});
+  }
   void fail(const failure& why) {
     auto f = std::move(*on_failure_);
     release();
@@ -90,6 +111,8 @@ class pending_ask final : public actor_deadline {
 
   std::optional<OnReply> on_reply_;
   std::optional<OnFailure> on_failure_;
+  const agent_entry* receiver_;
+  caf::actor_addr sent_to_;
 };
 
 // The reply handler CAF checks against the receiver's typed reply: the signature of `OnReply`
@@ -138,7 +161,8 @@ void ask_agent(Self* self, const agent_context& ctx, std::string_view agent, Mes
                OnReply on_reply, OnFailure on_failure,
                std::chrono::milliseconds timeout = std::chrono::milliseconds{0}) {
   if (timeout.count() == 0) timeout = ctx.call_timeout;
-  caf::actor raw = ctx.directory ? ctx.directory->handle(agent) : caf::actor{};
+  const agent_entry* receiver = ctx.directory ? ctx.directory->find(agent) : nullptr;
+  caf::actor raw = receiver ? receiver->handle() : caf::actor{};
   if (!raw) {
     failure f{failure_kind::unavailable, "dependency_unavailable",
               fmt::format("The {} agent is not available", agent), {}};
@@ -149,7 +173,7 @@ void ask_agent(Self* self, const agent_context& ctx, std::string_view agent, Mes
   using pending = detail::pending_ask<OnReply, OnFailure>;
   using args = typename caf::detail::get_callable_trait<OnReply>::arg_types;
   auto ask = std::make_shared<pending>(caf::actor_cast<caf::actor_addr>(self), std::move(on_reply),
-                                       std::move(on_failure));
+                                       std::move(on_failure), receiver, raw.address());
   ask_deadlines::arm(timeout, ask);
   self->request(caf::actor_cast<Handle>(raw), caf::infinite, std::move(message))
       .then(detail::settling_reply<pending, args>{ask}, [ask](caf::error& e) { ask->fail_if_unsettled(e); });

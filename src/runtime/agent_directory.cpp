@@ -1,6 +1,8 @@
 // The live agent table (see agent_directory.hpp).
 #include "mercato/agent_directory.hpp"
 
+#include "runtime/ask_deadlines.hpp"
+
 namespace mercato {
 
 std::string_view to_string(agent_run_state s) {
@@ -67,6 +69,8 @@ void agent_entry::set_state(agent_run_state s) {
     if (s != agent_run_state::running) old = std::exchange(handle_, caf::actor{});
   }
   state_.store(s, std::memory_order_release);
+  // Asks the stopped incarnation held fail now rather than at their deadlines.
+  if (old) ask_deadlines::recheck_receivers();
 }
 
 void agent_entry::count_restart(restart_reason r) noexcept {

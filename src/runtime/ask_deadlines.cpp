@@ -32,6 +32,13 @@ class deadline_table {
     ++waiting_;
   }
 
+  void recheck_receivers() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    // Two passes: an ask that read the stopped incarnation's handle just before the directory
+    // cleared it may be armed a moment after the first.
+    recheck_passes_ = 2;
+  }
+
   size_t waiting() const {
     std::lock_guard<std::mutex> guard{mutex_};
     return waiting_;
@@ -58,11 +65,17 @@ class deadline_table {
   }
 
   void run() {
-    std::vector<std::shared_ptr<ask_deadline>> due;
+    std::vector<std::shared_ptr<ask_deadline>> due, suspects;
     std::unique_lock<std::mutex> lock{mutex_};
     while (!stopping_) {
       wake_.wait_for(lock, tick, [this] { return stopping_; });
       if (stopping_) break;
+      if (recheck_passes_ > 0) {  // an agent stopped: every ask still waiting is a suspect (rare: a full scan)
+        --recheck_passes_;
+        for (auto& q : queues_)
+          for (auto& e : q.entries)
+            if (auto ask = e.held ? e.held : e.ask.lock()) suspects.push_back(std::move(ask));
+      }
       const auto now = steady::now();
       for (auto& q : queues_) {
         while (!q.entries.empty() && q.entries.front().due <= now) {
@@ -78,6 +91,9 @@ class deadline_table {
       for (auto& ask : due)
         if (ask->settle()) ask->expire();
       due.clear();
+      for (auto& ask : suspects)
+        if (ask->receiver_stopped() && ask->settle()) ask->abandon();
+      suspects.clear();
       lock.lock();
     }
   }
@@ -85,6 +101,7 @@ class deadline_table {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  int recheck_passes_ = 0;
   std::deque<queue> queues_;
   size_t waiting_ = 0;
   std::thread thread_;
@@ -104,6 +121,8 @@ void arm(std::chrono::milliseconds timeout, std::weak_ptr<ask_deadline> ask) {
 void arm_held(std::chrono::milliseconds timeout, std::shared_ptr<ask_deadline> ask) {
   table().arm(timeout, {}, std::move(ask));
 }
+
+void recheck_receivers() { table().recheck_receivers(); }
 
 size_t waiting() { return table().waiting(); }
 

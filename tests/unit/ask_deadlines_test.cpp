@@ -134,3 +134,34 @@ TEST_CASE("pending_ask: the first of answer, error and deadline runs, the others
   CHECK(replies == 1);
   CHECK(failures == 1);
 }
+
+namespace {
+struct receiver_ask : recording_ask {
+  std::atomic<bool> stopped{false};
+  std::atomic<int> abandoned{0};
+  bool receiver_stopped() const override { return stopped; }
+  void abandon() override { ++abandoned; }
+};
+}  // namespace
+
+TEST_CASE("ask_deadlines: recheck_receivers abandons the asks whose receiver stopped, at once and only those") {
+  auto held_by_dead = std::make_shared<receiver_ask>();
+  auto held_by_live = std::make_shared<receiver_ask>();
+  ask_deadlines::arm(60s, held_by_dead);
+  ask_deadlines::arm(60s, held_by_live);
+  held_by_dead->stopped = true;
+  // Without a recheck nothing looks at the receivers: the ask waits for its deadline.
+  std::this_thread::sleep_for(5 * ask_deadlines::tick);
+  CHECK(held_by_dead->abandoned == 0);
+  ask_deadlines::recheck_receivers();
+  REQUIRE(wait_for([&] { return held_by_dead->abandoned == 1; }, 1s));
+  CHECK(held_by_live->abandoned == 0);
+  CHECK(held_by_dead->expired == 0);
+  CHECK_FALSE(held_by_dead->settle());  // settled by the abandon: its deadline will skip it
+  // A second recheck does not abandon it again.
+  ask_deadlines::recheck_receivers();
+  std::this_thread::sleep_for(5 * ask_deadlines::tick);
+  CHECK(held_by_dead->abandoned == 1);
+  CHECK(held_by_live->abandoned == 0);
+  CHECK(held_by_live->settle());  // still waiting
+}

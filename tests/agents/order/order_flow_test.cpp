@@ -1,10 +1,12 @@
 // The order-to-cash flow end to end: order, product, inventory, customer, fraud and payment agents
 // running on a seeded database; REST through the order agent's typed door.
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 
 #include "customer/customer_agent.hpp"
 #include "customer/customer_messages.hpp"
@@ -565,6 +567,45 @@ TEST_CASE("order flow: a crash of the order actor during placements leaves no or
       std::chrono::seconds(40)));
   // every order confirmed or cancelled, no live reservation or authorization without a confirmed
   // order, one live payment per confirmed one, stock that adds up
+  CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
+}
+
+// The fraud agent crashes while it holds the saga's fraud_check ask (its scoring insert waits
+// behind a lock). CAF tells the asker nothing when a receiver dies holding a request; the ask
+// table learns it from the directory and fails the step with agent_stopped at once, not at the
+// 3 s call timeout. The retry then confirms the order.
+TEST_CASE("order flow: a saga step whose agent crashes while holding it fails at once and is retried",
+          "[order][flow][crash]") {
+  auto f = make_order_fixture();
+  auto holder = f->database().connect();
+  auto hold = std::make_unique<pqxx::work>(*holder);
+  hold->exec("LOCK TABLE fraud.fraud_checks IN SHARE MODE");
+  auto placed = std::async(std::launch::async, [&f] {
+    caf::scoped_actor s{f->system()};
+    order::place_order msg;
+    msg.body = order_body();
+    std::string status;
+    s->request(caf::actor_cast<order_actor>(f->directory().handle("order")), std::chrono::seconds(30), msg)
+        .receive([&](order::order_view& v) { status = v.status; }, [&](caf::error& e) { status = caf::to_string(e); });
+    return status;
+  });
+  REQUIRE(f->eventually([&] { return count(*f, "SELECT count(*) FROM orders.orders") == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the saga's fraud ask is out
+  const auto crashed_at = std::chrono::steady_clock::now();
+  f->inject("fraud_detection", "throw");
+  REQUIRE(f->eventually(
+      [&] {
+        return count(*f, "SELECT count(*) FROM orders.saga_steps WHERE step = 'fraud_check' AND status = 'failed'"
+                         " AND error LIKE '%stopped before answering%'") == 1;
+      },
+      std::chrono::seconds(5)));
+  CHECK(std::chrono::steady_clock::now() - crashed_at < std::chrono::milliseconds(1500));
+  hold->commit();
+  hold.reset();
+  CHECK(placed.get() == "pending");  // answered when the step failed: the saga goes on in the background
+  CHECK(f->eventually([&] { return count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 1; },
+                      std::chrono::seconds(20)));
+  CHECK(count(*f, "SELECT count(*) FROM fraud.fraud_checks") == 1);
   CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
 }
 
