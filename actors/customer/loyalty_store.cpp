@@ -857,11 +857,8 @@ bool apply_order_event(pqxx::work& tx, const event& e) {
 }
 
 outbox_stats_reply outbox_statistics(pqxx::work& tx) {
-  auto r = tx.exec(
-      "SELECT count(*) FILTER (WHERE published_at IS NULL), "
-      "coalesce(extract(epoch FROM now() - min(occurred_at) FILTER (WHERE published_at IS NULL)), 0)::float8, "
-      "count(*) FILTER (WHERE published_at IS NULL AND attempts > 0) FROM customers.outbox")[0];
-  return outbox_stats_reply{r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
+  const auto b = db::outbox{"customers"}.read_backlog(tx);
+  return outbox_stats_reply{b.pending, b.oldest_age_seconds, b.failed};
 }
 
 }  // namespace mercato::customer::store

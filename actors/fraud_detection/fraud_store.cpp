@@ -335,8 +335,8 @@ std::vector<scored_check> score_checks(pqxx::nontransaction& tx, const std::vect
         "  FROM d ORDER BY d.n"
         "  ON CONFLICT (entity_type, entity_id, input_hash) DO NOTHING"
         "  RETURNING check_id, created_at),"
-        " events AS (" + fraud_outbox().insert_rows_sql(2) +
-        " WHERE r.aggregate_id::uuid IN (SELECT check_id FROM inserted))"
+        " events AS (" +
+        fraud_outbox().insert_rows_sql(2, "(r.e->>'aggregate_id')::uuid IN (SELECT check_id FROM inserted)") + ")"
         " SELECT check_id::text, " FRAUD_TS("created_at") " FROM inserted";
     auto inserted = db::exec_hot(
         tx, insert_sql, insert_docs.dump(-1, ' ', false, json::error_handler_t::replace), events.json());
@@ -585,15 +585,8 @@ json summary(pqxx::work& tx, int64_t days) {
 }
 
 outbox_stats_reply read_outbox_stats(pqxx::work& tx) {
-  auto row = tx.exec1(
-      "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8,"
-      " count(*) FILTER (WHERE last_error IS NOT NULL)"
-      " FROM fraud.outbox WHERE published_at IS NULL");
-  outbox_stats_reply out;
-  out.pending = row[0].as<int64_t>();
-  out.oldest_age_seconds = row[1].as<double>();
-  out.failed = row[2].as<int64_t>();
-  return out;
+  const auto b = fraud_outbox().read_backlog(tx);
+  return outbox_stats_reply{b.pending, b.oldest_age_seconds, b.failed};
 }
 
 }  // namespace mercato::fraud

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include "db/outbox.hpp"
 #include "inventory/sql_text.hpp"
 
 namespace mercato::inventory::store {
@@ -67,12 +68,8 @@ low_stock_count count_low(pqxx::work& tx) {
 }
 
 outbox_stats_reply outbox_statistics(pqxx::work& tx) {
-  auto r = tx.exec1(
-      "SELECT count(*) FILTER (WHERE published_at IS NULL),"
-      " COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at) FILTER (WHERE published_at IS NULL)), 0),"
-      " count(*) FILTER (WHERE published_at IS NULL AND attempts > 0 AND last_error IS NOT NULL)"
-      " FROM inventory.outbox");
-  return outbox_stats_reply{r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
+  const auto b = db::outbox{"inventory"}.read_backlog(tx);
+  return outbox_stats_reply{b.pending, b.oldest_age_seconds, b.failed};
 }
 
 std::vector<level_view> list_levels(pqxx::work& tx, const level_filter& f) {

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "db/hot_statement.hpp"
+#include "db/outbox.hpp"
 #include "runtime/uuid.hpp"
 
 namespace mercato::inventory::store {
@@ -266,11 +267,11 @@ void change_set::apply(pqxx::work& tx) {
       "  FROM unnest(" MERCATO_OPAQUE_PARAM("$32", "text[]") ", $33::uuid[], $34::text[], $35::int[], $36::int[], $37::int[])"
       "   AS a(p, w, lvl, av, rp, sq)"
       "  WHERE x.product_id = a.p AND x.warehouse_id = a.w AND x.status = 'open' RETURNING 1),"
-      " ob AS (INSERT INTO inventory.outbox (event_id, aggregate_id, name, publisher, correlation_id,"
-      "   payload, occurred_at)"
-      "  SELECT e.id, e.agg, e.name, 'inventory', e.corr, e.payload::jsonb, e.at::timestamptz"
-      "  FROM unnest($38::uuid[], $39::text[], $40::text[], $41::text[], $42::text[], $43::text[])"
-      "   AS e(id, agg, name, corr, payload, at) RETURNING 1)"
+      " ob AS (" + db::outbox{"inventory"}.insert_events_sql(
+          "SELECT jsonb_build_object('event_id', e.id, 'aggregate_id', e.agg, 'name', e.name,"
+          "  'publisher', 'inventory', 'correlation_id', e.corr, 'payload', e.payload, 'occurred_at', e.at), e.k"
+          " FROM unnest($38::uuid[], $39::text[], $40::text[], $41::text[], $42::text[], $43::text[])"
+          "  WITH ORDINALITY AS e(id, agg, name, corr, payload, at, k)") + " RETURNING 1)"
       " SELECT (SELECT count(*) FROM lv), (SELECT count(*) FROM rc), (SELECT count(*) FROM mv),"
       "  (SELECT count(*) FROM ri), (SELECT count(*) FROM ao), (SELECT count(*) FROM au),"
       "  (SELECT count(*) FROM ob)";

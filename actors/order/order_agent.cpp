@@ -259,11 +259,8 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
         db_transact<outbox_stats_reply>(
             self, *self->state.ctx.database,
             [](pqxx::work& tx) {
-              auto r = tx.exec1(
-                  "SELECT count(*) FILTER (WHERE published_at IS NULL), "
-                  "coalesce(extract(epoch FROM now() - min(occurred_at) FILTER (WHERE published_at IS NULL)), 0), "
-                  "count(*) FILTER (WHERE published_at IS NULL AND attempts > 0) FROM orders.outbox");
-              return outbox_stats_reply{r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
+              const auto b = db::outbox{"orders"}.read_backlog(tx);
+              return outbox_stats_reply{b.pending, b.oldest_age_seconds, b.failed};
             },
             [rp](db::outcome<outbox_stats_reply> r) mutable {
               if (!r.ok()) { rp.deliver(make_failure(db_failure(*r.failure))); return; }

@@ -7,11 +7,17 @@
 #include "order/order_pricing.hpp"
 #include "order/timeline.hpp"
 #include "db/hot_statement.hpp"
+#include "db/outbox.hpp"
 #include "mercato/event.hpp"
 #include "runtime/uuid.hpp"
 
 namespace mercato::order {
 namespace {
+
+const db::outbox& orders_outbox() {
+  static const db::outbox box{"orders"};
+  return box;
+}
 
 std::string text(const pqxx::field& f) { return f.is_null() ? std::string{} : std::string{f.c_str()}; }
 money::cents cents(const pqxx::field& f) {
@@ -381,10 +387,11 @@ std::vector<std::optional<placed_stamp>> insert_placed_orders(pqxx::transaction_
       " SELECT (j->>'timeline_id')::uuid, o.order_id, 'order_created', 'Order placed', "
       "  jsonb_build_object('total_amount', j->>'total_amount', 'items_count', j->'items_count') "
       " FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid), "
-      "ob AS (INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at) "
-      " SELECT (e->>'event_id')::uuid, e->>'aggregate_id', e->>'name', e->>'publisher', e->>'aggregate_id', "
-      "  (e->'payload') || jsonb_build_object('order_number', o.order_number), (e->>'occurred_at')::timestamptz "
-      " FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid, jsonb_array_elements(ok.j->'events') AS e) "
+      "ob AS (" + orders_outbox().insert_events_sql(
+          "SELECT x.e || jsonb_build_object('payload', ((x.e->'payload') || "
+          " jsonb_build_object('order_number', o.order_number))::text), ROW(ok.n, x.k) "
+          "FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid, "
+          " jsonb_array_elements(ok.j->'events') WITH ORDINALITY AS x(e, k)") + ") "
       "SELECT ok.n, o.order_number, " + iso_sql("o.created_at") + ", v.c "
       "FROM ok JOIN o ON o.order_id = (ok.j->>'order_id')::uuid JOIN v ON v.n = ok.n";
   auto rows = db::exec_hot(tx, sql, docs.dump());
@@ -420,9 +427,12 @@ std::optional<int64_t> insert_placed_order(pqxx::transaction_base& tx, order_rec
 }
 
 nlohmann::json outbox_row(const std::string& name, const nlohmann::json& payload, const std::string& order_id) {
-  const event e = make_event("order", name, payload.dump(), order_id);
-  return {{"event_id", e.event_id}, {"name", e.name},       {"publisher", e.publisher},
-          {"payload", payload},     {"aggregate_id", order_id}, {"occurred_at", e.occurred_at}};
+  // make_event's fields without the payload's text: the statement writes the payload's JSON as
+  // text into the outbox row (db/outbox.hpp), adding what only it knows (the order number).
+  const event e = make_event("order", name, {}, order_id);
+  return {{"event_id", e.event_id},         {"name", e.name},           {"publisher", e.publisher},
+          {"correlation_id", e.correlation_id}, {"payload", payload}, {"aggregate_id", order_id},
+          {"occurred_at", e.occurred_at}};
 }
 
 nlohmann::json confirmation_doc(const order_record& o, const std::string& saga_id, const nlohmann::json& context,
@@ -475,9 +485,9 @@ std::vector<std::optional<confirmed_stamp>> commit_confirmations(pqxx::transacti
       "t AS (INSERT INTO orders.order_timeline (event_id, order_id, event_type, event_description, event_data) "
       "  SELECT (c.j->>'timeline_id')::uuid, (c.j->>'order_id')::uuid, 'order_confirmed', 'Order confirmed', "
       "  jsonb_build_object('payment_status', c.j->>'payment_status') FROM c), "
-      "ob AS (INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at) "
-      "  SELECT (e->>'event_id')::uuid, e->>'aggregate_id', e->>'name', e->>'publisher', e->>'aggregate_id', "
-      "  e->'payload', (e->>'occurred_at')::timestamptz FROM c, jsonb_array_elements(c.j->'events') AS e) "
+      "ob AS (" + orders_outbox().insert_events_sql(
+          "SELECT x.e || jsonb_build_object('payload', (x.e->'payload')::text), ROW(c.n, x.k) "
+          "FROM c, jsonb_array_elements(c.j->'events') WITH ORDINALITY AS x(e, k)") + ") "
       "SELECT n, confirmed_at, updated_at FROM o",
       docs.dump());
   // The stored timestamps (rendered as every read renders them), so the placement's answer and a

@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "db/idempotency_store.hpp"
+#include "db/outbox.hpp"
 #include "log/log.hpp"
 #include "payment/payment_json.hpp"
 #include "payment/payment_runtime.hpp"
@@ -321,11 +322,8 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
             self,
             [](pqxx::connection& c) {
               pqxx::read_transaction tx{c};
-              auto r = tx.exec1(
-                  "SELECT count(*) FILTER (WHERE published_at IS NULL),"
-                  " coalesce(extract(epoch FROM now() - min(occurred_at) FILTER (WHERE published_at IS NULL)), 0),"
-                  " count(*) FILTER (WHERE published_at IS NULL AND attempts > 0) FROM payments.outbox");
-              return outbox_stats_reply{r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
+              const auto b = db::outbox{"payments"}.read_backlog(tx);
+              return outbox_stats_reply{b.pending, b.oldest_age_seconds, b.failed};
             },
             [rp](db::outcome<outbox_stats_reply> o) mutable {
               if (!o.ok()) rp.deliver(make_failure(db_failure(*o.failure)));

@@ -778,10 +778,8 @@ std::vector<bool> record_sales(pqxx::transaction_base& tx, const std::vector<sal
 }
 
 outbox_health read_outbox_health(pqxx::work& tx) {
-  auto r = tx.exec(
-      "SELECT count(*), coalesce(extract(epoch from now() - min(occurred_at)), 0)::float8,"
-      " count(*) FILTER (WHERE last_error IS NOT NULL) FROM catalog.outbox WHERE published_at IS NULL");
-  return {r[0][0].as<int64_t>(), r[0][1].as<double>(), r[0][2].as<int64_t>()};
+  const auto b = catalog_outbox().read_backlog(tx);
+  return {b.pending, b.oldest_age_seconds, b.failed};
 }
 
 }  // namespace mercato::product

@@ -18,26 +18,36 @@ outbox::outbox(std::string schema)
 
 void outbox::enqueue(pqxx::work& tx, const event& e, std::string_view aggregate_id) const {
   exec_hot(tx, "INSERT INTO " + table_ +
-                     " (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at)"
-                     " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::timestamptz)",
-                 e.event_id, std::string(aggregate_id), e.name, e.publisher, e.correlation_id,
-                 e.payload, e.occurred_at);
+                   " (events) SELECT jsonb_build_array(jsonb_build_object('event_id', $1::text,"
+                   " 'aggregate_id', $2::text, 'name', $3::text, 'publisher', $4::text, 'correlation_id', $5::text,"
+                   " 'payload', $6::text, 'occurred_at', $7::text))",
+           e.event_id, std::string(aggregate_id), e.name, e.publisher, e.correlation_id, e.payload, e.occurred_at);
 }
 
-std::string outbox::insert_rows_sql(int param) const {
-  return insert_rows_sql({}, "$" + std::to_string(param) + "::jsonb");
+std::string outbox::insert_events_sql(std::string_view select) const {
+  // HAVING: an aggregate without input rows is one row of NULL; no events, no outbox row.
+  return "INSERT INTO " + table_ + " (events) SELECT jsonb_agg(q.e ORDER BY q.k) FROM (" + std::string(select) +
+         ") AS q(e, k) HAVING count(*) > 0";
 }
 
-std::string outbox::insert_rows_sql(std::string_view from, std::string_view rows_json) const {
-  std::string sql = "INSERT INTO " + table_ +
-                    " (event_id, aggregate_id, name, publisher, correlation_id, payload, occurred_at)"
-                    " SELECT r.event_id::uuid, r.aggregate_id, r.name, r.publisher, r.correlation_id,"
-                    " r.payload::jsonb, r.occurred_at::timestamptz FROM ";
-  if (!from.empty()) sql.append(from).append(", ");
-  return sql.append("jsonb_to_recordset(")
-      .append(rows_json)
-      .append(") AS r(event_id text, aggregate_id text, name text, publisher text, correlation_id text,"
-              " payload text, occurred_at text)");
+std::string outbox::insert_rows_sql(int param, std::string_view condition) const {
+  std::string select = "SELECT r.e, r.k FROM jsonb_array_elements($" + std::to_string(param) +
+                       "::jsonb) WITH ORDINALITY AS r(e, k)";
+  if (!condition.empty()) select.append(" WHERE ").append(condition);
+  return insert_events_sql(select);
+}
+
+std::string outbox::insert_rows_sql(std::string_view from, std::string_view events) const {
+  std::string select = "SELECT r.e, ROW(" + std::string(from) + ".n, r.k) FROM " + std::string(from) +
+                       ", jsonb_array_elements(" + std::string(events) + ") WITH ORDINALITY AS r(e, k)";
+  return insert_events_sql(select);
+}
+
+outbox::backlog outbox::read_backlog(pqxx::transaction_base& tx) const {
+  auto r = tx.exec1("SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8,"
+                    " count(*) FILTER (WHERE attempts > 0 OR last_error IS NOT NULL) FROM " +
+                    qualified_table(schema_, "outbox_events") + " WHERE published_at IS NULL");
+  return backlog{r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
 }
 
 void outbox_rows::add(const event& e, std::string_view aggregate_id) {
@@ -150,21 +160,21 @@ size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
   // deletes or marks); marked rows are skipped by published_at, except in the first pass after a
   // start, which re-publishes them. No row lock: a second process on the same database may
   // publish a row this one holds in flight (already the case for rows held by a consumer), and
-  // consumers de-duplicate.
+  // consumers de-duplicate. The batch is `batch` rows, each expanded to its events in order.
   const std::string sql =
       "WITH settled AS (DELETE FROM " + table + " WHERE id = ANY($3::bigint[])),"
-      " marked AS (UPDATE " + table + " SET published_at = now() WHERE id = ANY($4::bigint[]))"
-      " SELECT id, event_id, name, publisher, correlation_id, payload::text,"
-      " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), published_at IS NOT NULL"
-      " FROM " + table + " WHERE " + (recovering_ ? "true" : "published_at IS NULL") +
-      " AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1";
+      " marked AS (UPDATE " + table + " SET published_at = now() WHERE id = ANY($4::bigint[])),"
+      " b AS (SELECT id, events, published_at IS NOT NULL AS was_marked FROM " + table + " WHERE " +
+      (recovering_ ? "true" : "published_at IS NULL") + " AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1)"
+      " SELECT b.id, r.e->>'event_id', r.e->>'name', r.e->>'publisher', coalesce(r.e->>'correlation_id', ''),"
+      " r.e->>'payload', r.e->>'occurred_at', b.was_marked"
+      " FROM b LEFT JOIN LATERAL jsonb_array_elements(b.events) WITH ORDINALITY AS r(e, k) ON true"
+      " ORDER BY b.id, r.k";
   auto& flight = in_flight_[schema_index];
   size_t total = 0;
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
-    std::vector<std::string> event_ids;
-    for (const auto& f : flight) event_ids.push_back(f.event_id);
-    const auto held = bus_.held(event_ids);
+    const auto held = this->held(flight);
     std::vector<int64_t> settled, to_mark, skip;
     for (size_t i = 0; i < flight.size(); ++i) {
       skip.push_back(flight[i].id);
@@ -186,7 +196,15 @@ size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
       if (now - remaining.back().published_at >= settings_.mark_after) remaining.back().marked = true;
     }
     flight.swap(remaining);
+    size_t rows_read = 0;
+    size_t events_read = 0;
     for (const auto& row : rows) {
+      const auto id = row[0].as<int64_t>();
+      if (rows_read == 0 || flight.back().id != id) {
+        flight.push_back({id, {}, now, row[7].as<bool>()});
+        ++rows_read;
+      }
+      if (row[1].is_null()) continue;  // a row without events: settled, deleted by the next pass
       event e;
       e.event_id = row[1].as<std::string>();
       e.name = row[2].as<std::string>();
@@ -197,11 +215,12 @@ size_t outbox_relay::drain(pqxx::connection& c, size_t schema_index) {
       // Published before the row is deleted (by a later pass, once settled): a crash in between
       // re-publishes (at least once), never loses.
       bus_.publish(e);
-      flight.push_back({row[0].as<int64_t>(), std::move(e.event_id), now, row[7].as<bool>()});
+      flight.back().event_ids.push_back(std::move(e.event_id));
+      ++events_read;
     }
-    total += rows.size();
-    published_.fetch_add(rows.size(), std::memory_order_relaxed);
-    if (rows.size() < settings_.batch) break;
+    total += events_read;
+    published_.fetch_add(events_read, std::memory_order_relaxed);
+    if (rows_read < settings_.batch) break;
   }
   return total;
 }
@@ -265,13 +284,27 @@ void outbox_relay::run() {
   }
 }
 
+std::vector<bool> outbox_relay::held(const std::vector<in_flight>& flight) const {
+  std::vector<std::string> event_ids;
+  for (const auto& f : flight) event_ids.insert(event_ids.end(), f.event_ids.begin(), f.event_ids.end());
+  const auto event_held = bus_.held(event_ids);
+  std::vector<bool> out(flight.size(), false);
+  size_t next = 0;
+  for (size_t i = 0; i < flight.size(); ++i) {
+    const size_t end = next + flight[i].event_ids.size();
+    out[i] = std::find(event_held.begin() + static_cast<std::ptrdiff_t>(next),
+                       event_held.begin() + static_cast<std::ptrdiff_t>(end), true) !=
+             event_held.begin() + static_cast<std::ptrdiff_t>(end);
+    next = end;
+  }
+  return out;
+}
+
 std::vector<bool> outbox_relay::settleable() const {
   std::vector<bool> out(in_flight_.size(), false);
   for (size_t i = 0; i < in_flight_.size(); ++i) {
-    std::vector<std::string> event_ids;
-    for (const auto& f : in_flight_[i]) event_ids.push_back(f.event_id);
-    const auto held = bus_.held(event_ids);
-    out[i] = std::find(held.begin(), held.end(), false) != held.end();
+    const auto row_held = held(in_flight_[i]);
+    out[i] = std::find(row_held.begin(), row_held.end(), false) != row_held.end();
   }
   return out;
 }

@@ -3,7 +3,13 @@
 // order (so in order per aggregate); a rolled-back change publishes nothing. Consumers de-duplicate
 // with mark_processed().
 //
-// A row is deleted once its event is settled: published, and held by no durable consumer of the
+// A row holds the events of one writing statement (migration 0017): a statement that serves a
+// batch of orders writes their events as one row, not one row per event. The row's `events` is a
+// JSON array of objects with the text fields event_id, aggregate_id, name, publisher,
+// correlation_id, payload (the payload's JSON text) and occurred_at; <schema>.outbox_events reads
+// them one per row.
+//
+// A row is deleted once its events are settled: published, and held by no durable consumer of the
 // bus (event_bus::held). An event a consumer has not acknowledged yet keeps its row, so that a
 // crash of the whole process re-publishes it at the next start instead of losing it.
 #pragma once
@@ -35,14 +41,25 @@ class outbox {
   void enqueue(pqxx::work& tx, const event& e, std::string_view aggregate_id) const;
 
   // For a unit whose change is one statement: its events written by that same statement, so the
-  // unit needs neither a second round trip nor BEGIN/COMMIT. The text of a data-modifying CTE,
-  //   INSERT INTO <schema>.outbox (...) SELECT ... FROM jsonb_to_recordset($<param>::jsonb) ...
-  // whose parameter is outbox_rows::json(); the caller may append " WHERE <condition>" (e.g.
-  // "EXISTS (SELECT 1 FROM <the change's CTE>)") so that the events exist only if the change does.
-  std::string insert_rows_sql(int param) const;
-  // The same for a shared statement: the rows of `rows_json` (an outbox_rows::array() per
-  // document) for each row of `from`, e.g. insert_rows_sql("c", "c.j->'events'").
-  std::string insert_rows_sql(std::string_view from, std::string_view rows_json) const;
+  // unit needs neither a second round trip nor BEGIN/COMMIT. The text of a data-modifying CTE that
+  // inserts one row holding the events `select` yields, or no row when it yields none. `select`
+  // is a query of two columns: the event (a jsonb object, the fields above) and its position.
+  std::string insert_events_sql(std::string_view select) const;
+  // insert_events_sql of the events of parameter $<param>, an outbox_rows::json(). `condition`,
+  // if any, filters them, e.g. "EXISTS (SELECT 1 FROM <the change's CTE>)" so that the events
+  // exist only if the change does; it may read the event as `r.e`.
+  std::string insert_rows_sql(int param, std::string_view condition = {}) const;
+  // The same for a shared statement: the events `events` (an outbox_rows::array() per document)
+  // of each row of `from`, in the order of `from`'s column `n`, e.g. insert_rows_sql("c", "c.j->'events'").
+  std::string insert_rows_sql(std::string_view from, std::string_view events) const;
+
+  // The events not published yet, for health and statistics endpoints.
+  struct backlog {
+    int64_t pending = 0;            // events whose row is unmarked (a marked row is published)
+    double oldest_age_seconds = 0;  // since the oldest pending event occurred
+    int64_t failed = 0;             // pending events whose row records a failed attempt
+  };
+  backlog read_backlog(pqxx::transaction_base& tx) const;
 
   const std::string& schema() const noexcept { return schema_; }
 
@@ -126,14 +143,16 @@ class outbox_relay {
 
  private:
   void run();
-  // Published, row kept: its event is still held by a durable consumer.
+  // Published, row kept: one of its events is still held by a durable consumer.
   struct in_flight {
     int64_t id;
-    std::string event_id;
+    std::vector<std::string> event_ids;
     std::chrono::steady_clock::time_point published_at;
     bool marked;  // published_at set in the row
   };
   size_t drain(pqxx::connection& c, size_t schema_index);
+  // Per row of `flight`: whether a durable consumer still holds one of its events.
+  std::vector<bool> held(const std::vector<in_flight>& flight) const;
   // Per outbox: whether a row it published is settled now (and so due for deletion).
   std::vector<bool> settleable() const;
 

@@ -131,6 +131,50 @@ TEST_CASE_METHOD(fresh_database, "a fresh apply creates the 26 agent schemas, th
   }
 }
 
+TEST_CASE_METHOD(fresh_database, "0017 carries an older database's outbox rows over, one event a row, marks kept",
+                 "[db][migrations][outbox]") {
+  // A database at 0016 with a pending and a marked event, as the relay left them, then 0017.
+  const auto all = db::load_migrations(test::migrations_dir());
+  std::vector<db::migration> before;
+  for (const auto& m : all)
+    if (m.version < 17) before.push_back(m);
+  REQUIRE(before.size() + 1 <= all.size());
+  auto c = connect();
+  db::apply_migrations(*c, before);
+  const auto pending = make_event("order", "order_created", R"({"order_id":"o-1","total":"12.50"})", "o-1");
+  {
+    pqxx::work tx{*c};
+    tx.exec_params("INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher, correlation_id, payload,"
+                   " occurred_at) VALUES ($1, 'o-1', $2, $3, $4, $5::jsonb, $6::timestamptz)",
+                   pending.event_id, pending.name, pending.publisher, pending.correlation_id, pending.payload,
+                   pending.occurred_at);
+    tx.exec("INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher, published_at)"
+            " VALUES (gen_random_uuid(), 'o-2', 'order.order_confirmed', 'order', now())");
+    tx.commit();
+  }
+  CHECK(db::apply_migrations(*c, all).applied == std::vector<int>{17});
+
+  pqxx::nontransaction tx{*c};
+  CHECK(tx.exec1("SELECT count(*) FROM orders.outbox")[0].as<int>() == 2);
+  auto row = tx.exec1("SELECT event_id::text, aggregate_id, name, publisher, correlation_id, payload->>'total',"
+                      " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), position"
+                      " FROM orders.outbox_events WHERE published_at IS NULL");
+  CHECK(row[0].as<std::string>() == pending.event_id);
+  CHECK(row[1].as<std::string>() == "o-1");
+  CHECK(row[2].as<std::string>() == pending.name);
+  CHECK(row[3].as<std::string>() == pending.publisher);
+  CHECK(row[4].as<std::string>() == "o-1");
+  CHECK(row[5].as<std::string>() == "12.50");
+  CHECK(row[6].as<std::string>() == pending.occurred_at);
+  CHECK(row[7].as<int>() == 1);
+  CHECK(tx.exec1("SELECT count(*) FROM orders.outbox_events WHERE published_at IS NOT NULL AND aggregate_id = 'o-2'")[0]
+            .as<int>() == 1);
+  // Every agent schema has the new table and its view.
+  CHECK(tx.exec1("SELECT count(*) FROM information_schema.columns WHERE table_name = 'outbox'"
+                 " AND column_name = 'events'")[0].as<int>() == 26);
+  CHECK(tx.exec1("SELECT count(*) FROM information_schema.views WHERE table_name = 'outbox_events'")[0].as<int>() == 26);
+}
+
 TEST_CASE_METHOD(fresh_database, "re-applying the migrations is a no-op", "[db][migrations]") {
   const auto all = db::load_migrations(test::migrations_dir());
   auto c = connect();

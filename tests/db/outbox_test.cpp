@@ -136,7 +136,7 @@ TEST_CASE_METHOD(migrated_database, "events written by the change's own statemen
     for (const auto& e : events) rows.add(e, id);
     pqxx::nontransaction tx{*c};
     return tx.exec_params("WITH p AS (INSERT INTO orders.cte_probe (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id),"
-                          " ev AS (" + orders_outbox.insert_rows_sql(2) + " WHERE EXISTS (SELECT 1 FROM p))"
+                          " ev AS (" + orders_outbox.insert_rows_sql(2, "EXISTS (SELECT 1 FROM p)") + ")"
                           " SELECT count(*) FROM p",
                           id, rows.json())[0][0].as<int>();
   };
@@ -341,8 +341,9 @@ TEST_CASE_METHOD(migrated_database, "a relay pass reads the pending index in id 
   // session settings walks outbox_pending in id order and stops after its batch. A bitmap scan
   // would read every entry, the dead rows' too (session 14: 2,700 a pass under the orders bench).
   auto writer = connect();
-  exec("INSERT INTO orders.outbox (event_id, aggregate_id, name, publisher)"
-       " SELECT gen_random_uuid(), 'dead-' || i, 'orders.order_created', 'orders' FROM generate_series(1, 300) i");
+  exec("INSERT INTO orders.outbox (events) SELECT jsonb_build_array(jsonb_build_object('event_id',"
+       " gen_random_uuid()::text, 'aggregate_id', 'dead-' || i, 'name', 'orders.order_created', 'publisher', 'orders',"
+       " 'correlation_id', '', 'payload', '{}', 'occurred_at', '2026-11-26T00:00:00.000Z')) FROM generate_series(1, 300) i");
   exec("DELETE FROM orders.outbox");
   event_bus bus;
   collector seen{bus};
@@ -367,4 +368,63 @@ TEST_CASE_METHOD(migrated_database, "a relay pass reads the pending index in id 
     CHECK(plan.find("Bitmap") == std::string::npos);
     CHECK(plan.find("Seq Scan") == std::string::npos);
   }
+}
+
+TEST_CASE_METHOD(migrated_database,
+                 "a shared statement's events are one outbox row, published in order, kept while any is held",
+                 "[db][outbox]") {
+  // Two documents of one statement (as db::batch_queue shares them): the first with two events,
+  // the second with one. The second document comes first in the input: events follow `n`.
+  std::vector<event> first{make_event("orders", "order_confirmed", R"({"order_id":"o-1"})", "o-1"),
+                           make_event("orders", "order_status_updated", R"({"order_id":"o-1"})", "o-1")};
+  std::vector<event> second{make_event("orders", "order_confirmed", R"({"order_id":"o-2"})", "o-2")};
+  auto document = [](int n, const std::string& aggregate, const std::vector<event>& events) {
+    db::outbox_rows rows;
+    for (const auto& e : events) rows.add(e, aggregate);
+    return nlohmann::json{{"n", n}, {"events", rows.array()}};
+  };
+  const auto docs = nlohmann::json::array({document(2, "o-2", second), document(1, "o-1", first)});
+  {
+    auto c = connect();
+    pqxx::nontransaction tx{*c};
+    tx.exec_params("WITH c AS (SELECT (d->>'n')::int AS n, d AS j FROM jsonb_array_elements($1::jsonb) AS d),"
+                   " ev AS (" + orders_outbox.insert_rows_sql("c", "c.j->'events'") + ") SELECT 1",
+                   docs.dump());
+  }
+  CHECK(value<int>("SELECT count(*) FROM orders.outbox") == 1);
+  CHECK(value<std::string>("SELECT string_agg(aggregate_id || ':' || name, ',' ORDER BY position)"
+                           " FROM orders.outbox_events") ==
+        "o-1:orders.order_confirmed,o-1:orders.order_status_updated,o-2:orders.order_confirmed");
+  CHECK(value<std::string>("SELECT payload->>'order_id' FROM orders.outbox_events WHERE position = 3") == "o-2");
+  {
+    auto c = connect();
+    pqxx::read_transaction tx{*c};
+    const auto backlog = orders_outbox.read_backlog(tx);
+    CHECK(backlog.pending == 3);
+    CHECK(backlog.failed == 0);
+    CHECK(backlog.oldest_age_seconds >= 0);
+  }
+
+  event_bus bus;
+  durable_consumer consumer{bus};
+  collector plain{bus};
+  db::outbox_relay relay{relay_for(*this), bus};
+  relay.start();
+  REQUIRE(consumer.wait_for(second[0].event_id));
+  std::vector<std::string> published;
+  for (const auto& e : plain.events()) published.push_back(e.event_id);
+  CHECK(published == std::vector<std::string>{first[0].event_id, first[1].event_id, second[0].event_id});
+  CHECK(plain.events()[1].payload == first[1].payload);
+  CHECK(relay.published() == 3);
+
+  // Two of the three acknowledged: the row stays, for the one still held.
+  consumer.ack(first[0].event_id);
+  consumer.ack(second[0].event_id);
+  relay.wake();
+  std::this_thread::sleep_for(200ms);  // several passes (poll 50 ms, settle 50 ms)
+  CHECK(value<int>("SELECT count(*) FROM orders.outbox") == 1);
+  consumer.ack(first[1].event_id);
+  relay.wake();
+  CHECK(test::eventually([&] { return value<int>("SELECT count(*) FROM orders.outbox") == 0; }));
+  CHECK(plain.events().size() == 3);  // published once each
 }

@@ -765,7 +765,7 @@ TEST_CASE("score_checks: one batch answers every request in order, stored and re
   const auto stored = fraud::score_check(tx, stored_req, {}, settings);
   REQUIRE(stored.created);
   REQUIRE(count("SELECT count(*) FROM fraud.fraud_checks") == 1);
-  REQUIRE(count("SELECT count(*) FROM fraud.outbox") == 1);
+  REQUIRE(count("SELECT count(*) FROM fraud.outbox_events") == 1);
 
   const std::vector<fraud::score_request> requests{
       order_request("ord-a", "CUST-1", {{"amount", 100}}),                                    // approved
@@ -818,16 +818,16 @@ TEST_CASE("score_checks: one batch answers every request in order, stored and re
   CHECK(count("SELECT count(*) FROM fraud.fraud_checks") == 5);
   CHECK(count("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-d'") == 1);
   CHECK(count("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-s'") == 1);
-  CHECK(count("SELECT count(*) FROM fraud.outbox") == 7);
+  CHECK(count("SELECT count(*) FROM fraud.outbox_events") == 7);
   const auto events_of = [&](const fraud::scored_check& c) {
-    return tx.exec_params1("SELECT count(*) FROM fraud.outbox WHERE aggregate_id = $1", c.check.check_id)[0].as<int64_t>();
+    return tx.exec_params1("SELECT count(*) FROM fraud.outbox_events WHERE aggregate_id = $1", c.check.check_id)[0].as<int64_t>();
   };
   CHECK(events_of(out[0]) == 1);
   CHECK(events_of(out[1]) == 1);  // the stored check's own event only
   CHECK(events_of(out[2]) == 2);
   CHECK(events_of(out[3]) == 1);
   CHECK(events_of(out[5]) == 2);
-  CHECK(count("SELECT count(*) FROM fraud.outbox WHERE name = 'fraud.fraud_alert'") == 2);
+  CHECK(count("SELECT count(*) FROM fraud.outbox_events WHERE name = 'fraud.fraud_alert'") == 2);
   // The rows are what was answered.
   auto row = tx.exec_params1(
       "SELECT decision, risk_score, array_to_string(unavailable_signals, ','), host(ip_address),"
@@ -847,7 +847,7 @@ TEST_CASE("score_checks: one batch answers every request in order, stored and re
     CHECK(again[i].check.check_id == out[i].check.check_id);
   }
   CHECK(count("SELECT count(*) FROM fraud.fraud_checks") == 5);
-  CHECK(count("SELECT count(*) FROM fraud.outbox") == 7);
+  CHECK(count("SELECT count(*) FROM fraud.outbox_events") == 7);
 }
 
 TEST_CASE("score_checks: blocked checks earlier in a batch count in a later request's IP history", "[fraud][batch]") {

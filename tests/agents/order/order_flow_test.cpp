@@ -382,7 +382,7 @@ TEST_CASE("order store: a batch of confirmations answers per order and writes on
                   "AND step = 'authorize_payment' AND attempt = 1 AND status = 'succeeded'") == 0);
   CHECK(count(*f, "SELECT count(*) FROM orders.order_timeline WHERE event_type = 'order_confirmed' AND order_id IN ('" +
                       pending + "', '" + cancelled + "')") == 1);
-  CHECK(count(*f, "SELECT count(*) FROM orders.outbox WHERE name = 'order_confirmed' AND aggregate_id IN ('" + cancelled +
+  CHECK(count(*f, "SELECT count(*) FROM orders.outbox_events WHERE name = 'order.order_confirmed' AND aggregate_id IN ('" + cancelled +
                       "', '" + unknown + "')") == 0);
 }
 
@@ -448,7 +448,7 @@ TEST_CASE("order store: a batch of placements answers per order; a taken key wri
     CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + id + "' AND (context->>'order_count_24h')::int = " +
                         std::to_string(placed[i]->order_count_24h)) == 1);
     CHECK(count(*f, "SELECT count(*) FROM orders.order_timeline WHERE order_id = '" + id + "' AND event_type = 'order_created'") == 1);
-    CHECK(count(*f, "SELECT count(*) FROM orders.outbox WHERE aggregate_id = '" + id + "' AND payload->>'order_number' = '" +
+    CHECK(count(*f, "SELECT count(*) FROM orders.outbox_events WHERE aggregate_id = '" + id + "' AND payload->>'order_number' = '" +
                         placed[i]->order_number + "'") == 1);
   }
   CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys WHERE key IN ('k-0', 'k-3') AND response_body LIKE '%order_id%'") == 2);
@@ -457,7 +457,7 @@ TEST_CASE("order store: a batch of placements answers per order; a taken key wri
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE order_id = '" + lost + "'") == 0);
   CHECK(count(*f, "SELECT count(*) FROM orders.order_items WHERE order_id = '" + lost + "'") == 0);
   CHECK(count(*f, "SELECT count(*) FROM orders.sagas WHERE order_id = '" + lost + "'") == 0);
-  CHECK(count(*f, "SELECT count(*) FROM orders.outbox WHERE aggregate_id = '" + lost + "'") == 0);
+  CHECK(count(*f, "SELECT count(*) FROM orders.outbox_events WHERE aggregate_id = '" + lost + "'") == 0);
   CHECK(count(*f, "SELECT count(*) FROM orders.idempotency_keys WHERE key = 'taken' AND request_hash = 'h0'") == 1);
 }
 

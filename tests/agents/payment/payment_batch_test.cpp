@@ -112,9 +112,9 @@ TEST_CASE("authorize_all: orders on the test gateway share one staging and one c
   CHECK(count("SELECT count(*) FROM payments.payment_audit_log") == 6);
   CHECK(count("SELECT count(*) FROM payments.payment_audit_log a JOIN payments.payments p USING (payment_id)"
               " WHERE p.order_id = 'ORD-C'") == 0);
-  CHECK(count("SELECT count(*) FROM payments.outbox WHERE name = 'payment.payment_authorized'") == 4);
-  CHECK(count("SELECT count(*) FROM payments.outbox WHERE name = 'payment.payment_captured'") == 1);
-  CHECK(count("SELECT count(*) FROM payments.outbox WHERE name = 'payment.payment_failed'") == 2);
+  CHECK(count("SELECT count(*) FROM payments.outbox_events WHERE name = 'payment.payment_authorized'") == 4);
+  CHECK(count("SELECT count(*) FROM payments.outbox_events WHERE name = 'payment.payment_captured'") == 1);
+  CHECK(count("SELECT count(*) FROM payments.outbox_events WHERE name = 'payment.payment_failed'") == 2);
 
   // What was left is answered by authorize() as before: the stored result, the refusal, the replay.
   const auto replay = ops.authorize(*conn, ins[3]);
