@@ -77,7 +77,8 @@ database::database(const database_config& cfg, event_bus& bus,
     : cfg_(cfg),
       pool_(pool_settings_from(cfg)),
       relay_(relay_settings{cfg.url, agent_schemas}, bus),
-      statistics_(statistics_settings{cfg.url, std::move(agent_schemas)}) {}
+      statistics_(statistics_settings{cfg.url, agent_schemas}),
+      retention_(retention_settings{cfg.url, std::move(agent_schemas)}) {}
 
 database::~database() { stop(); }
 
@@ -95,6 +96,7 @@ void database::start() {
   migrated_ = true;
   pool_.start();
   statistics_.start();
+  retention_.start();
   // Agents start right after: give the pool a moment to connect so the first calls succeed.
   const auto deadline = std::chrono::steady_clock::now() + cfg_.connect_timeout;
   while (!pool_.connected() && std::chrono::steady_clock::now() < deadline)
@@ -104,6 +106,7 @@ void database::start() {
 void database::start_relay() { relay_.start(); }
 
 void database::stop() {
+  retention_.stop();
   statistics_.stop();
   relay_.stop();
   pool_.stop();

@@ -1,6 +1,6 @@
 // The server's PostgreSQL side in one place: connect (waiting up to connect_timeout), migrate,
-// the connection pool for agents, the outbox relay and the statistics keeper. Also the one-shot
-// `migrate` and `seed`.
+// the connection pool for agents, the outbox relay, the statistics and retention keepers. Also the
+// one-shot `migrate` and `seed`.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include "db/db_pool.hpp"
 #include "db/migrations.hpp"
 #include "db/outbox.hpp"
+#include "db/retention_keeper.hpp"
 #include "db/statistics_keeper.hpp"
 
 namespace mercato {
@@ -53,6 +54,7 @@ class database {
   db::pool pool_;
   outbox_relay relay_;
   statistics_keeper statistics_;
+  retention_keeper retention_;
   std::atomic<bool> migrated_{false};
 };
 

@@ -1,8 +1,6 @@
 // Analyzes tables that outgrew their planner statistics (see statistics_keeper.hpp).
 #include "db/statistics_keeper.hpp"
 
-#include <memory>
-
 #include <pqxx/pqxx>
 
 #include "db/sql_array.hpp"
@@ -10,23 +8,15 @@
 
 namespace mercato::db {
 
-statistics_keeper::statistics_keeper(statistics_settings settings) : settings_(std::move(settings)) {}
+statistics_keeper::statistics_keeper(statistics_settings settings)
+    : settings_(std::move(settings)),
+      // Waiting for a table's lock longer than deadlock_timeout (1 s) would cancel an autovacuum
+      // working on it: give up well before, the table is retried next round.
+      worker_("statistics", settings_.url, settings_.interval,
+              "SET lock_timeout = '200ms'; SET statement_timeout = '60s'",
+              [this](pqxx::connection& c) { refresh_once(c); }) {}
 
 statistics_keeper::~statistics_keeper() { stop(); }
-
-void statistics_keeper::start() {
-  stopping_ = false;
-  thread_ = std::thread([this] { run(); });
-}
-
-void statistics_keeper::stop() {
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
 
 std::vector<std::string> statistics_keeper::refresh_once(pqxx::connection& c) {
   // reltuples is what the planner believes (-1: never analyzed); n_live_tup is what the table
@@ -62,31 +52,6 @@ std::vector<std::string> statistics_keeper::refresh_once(pqxx::connection& c) {
     done.push_back(table);
   }
   return done;
-}
-
-void statistics_keeper::run() {
-  std::unique_ptr<pqxx::connection> conn;
-  bool failing = false;  // one warning per outage, not one per round
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock{mutex_};
-      if (wake_.wait_for(lock, settings_.interval, [&] { return stopping_; })) return;
-    }
-    try {
-      if (!conn) {
-        conn = std::make_unique<pqxx::connection>(settings_.url);
-        // Waiting for a table's lock longer than deadlock_timeout (1 s) would cancel an
-        // autovacuum working on it: give up well before, the table is retried next round.
-        pqxx::nontransaction{*conn}.exec("SET lock_timeout = '200ms'; SET statement_timeout = '60s'");
-      }
-      refresh_once(*conn);
-      failing = false;
-    } catch (const std::exception& e) {
-      if (!failing) log::warn("db", "statistics_round_failed", {{"reason", e.what()}});
-      failing = true;
-      conn.reset();  // reconnects next round
-    }
-  }
 }
 
 }  // namespace mercato::db

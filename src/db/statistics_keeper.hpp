@@ -16,14 +16,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <pqxx/connection>
+
+#include "db/periodic_worker.hpp"
 
 namespace mercato::db {
 
@@ -41,8 +40,8 @@ class statistics_keeper {
   statistics_keeper(const statistics_keeper&) = delete;
   statistics_keeper& operator=(const statistics_keeper&) = delete;
 
-  void start();
-  void stop();
+  void start() { worker_.start(); }
+  void stop() { worker_.stop(); }
 
   // One round on the calling thread with connection `c`: analyzes the tables that outgrew their
   // statistics and returns their names (schema.table). A table whose lock is taken (a running
@@ -53,14 +52,9 @@ class statistics_keeper {
   uint64_t analyzed() const noexcept { return analyzed_.load(std::memory_order_relaxed); }
 
  private:
-  void run();
-
   statistics_settings settings_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
   std::atomic<uint64_t> analyzed_{0};
+  periodic_worker worker_;  // last: its thread uses the members above
 };
 
 }  // namespace mercato::db

@@ -1,0 +1,55 @@
+// Deletes expired idempotency keys and processed-event marks (see retention_keeper.hpp).
+#include "db/retention_keeper.hpp"
+
+#include <pqxx/pqxx>
+
+#include "db/sql_names.hpp"
+#include "log/log.hpp"
+
+namespace mercato::db {
+namespace {
+
+// Deletes the rows of `table` whose `column` is older than `age`, `batch` a statement. The rows are
+// picked by ctid: processed_events has no index on its time (an index would cost every consumed
+// event an entry), and its oldest rows sit at the front of the heap, where the scan starts.
+int64_t prune_table(pqxx::connection& c, const std::string& table, const std::string& column,
+                    std::chrono::seconds age, int64_t batch) {
+  const std::string sql = "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " +
+                          column + " < now() - make_interval(secs => $1) LIMIT $2))";
+  int64_t total = 0;
+  for (;;) {
+    pqxx::nontransaction tx{c};
+    const auto n = static_cast<int64_t>(
+        tx.exec_params(sql, static_cast<double>(age.count()), batch).affected_rows());
+    total += n;
+    if (n < batch) return total;
+  }
+}
+
+}  // namespace
+
+retention_keeper::retention_keeper(retention_settings settings)
+    : settings_(std::move(settings)),
+      worker_("retention", settings_.url, settings_.interval, "SET lock_timeout = '1s'; SET statement_timeout = '60s'",
+              [this](pqxx::connection& c) { prune_once(c); }) {}
+
+retention_keeper::~retention_keeper() { stop(); }
+
+retention_keeper::pruned retention_keeper::prune_once(pqxx::connection& c) {
+  pruned out;
+  for (const auto& schema : settings_.schemas) {
+    const auto keys = prune_table(c, qualified_table(schema, "idempotency_keys"), "created_at",
+                                  settings_.idempotency_keys, settings_.batch);
+    const auto marks = prune_table(c, qualified_table(schema, "processed_events"), "processed_at",
+                                   settings_.processed_events, settings_.batch);
+    if (keys + marks > 0)
+      log::info("db", "retention_pruned",
+                {{"schema", schema}, {"idempotency_keys", keys}, {"processed_events", marks}});
+    out.idempotency_keys += keys;
+    out.processed_events += marks;
+  }
+  deleted_.fetch_add(static_cast<uint64_t>(out.idempotency_keys + out.processed_events), std::memory_order_relaxed);
+  return out;
+}
+
+}  // namespace mercato::db

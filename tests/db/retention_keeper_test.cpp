@@ -1,0 +1,79 @@
+// db::retention_keeper on a migrated database: expired idempotency keys and old processed-event
+// marks go, in batches; fresh ones and other schemas' rows within their retention stay.
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include "db/retention_keeper.hpp"
+#include "support/db_fixture.hpp"
+
+using namespace mercato;
+using test::migrated_database;
+using namespace std::chrono_literals;
+
+namespace {
+
+db::retention_settings keeper_for(const migrated_database& database) {
+  db::retention_settings s;
+  s.url = database.url();
+  s.schemas = {"orders", "customers"};
+  s.batch = 7;  // several statements per table
+  return s;
+}
+
+// `count` keys in `schema`, created `age` ago.
+void add_keys(const migrated_database& database, const std::string& schema, int count, const std::string& age,
+              const std::string& prefix) {
+  database.exec("INSERT INTO " + schema + ".idempotency_keys (key, endpoint, request_hash, status_code, response_body,"
+                " created_at) SELECT '" + prefix + "-' || i, 'POST /orders', 'h', 201, '{}', now() - interval '" + age +
+                "' FROM generate_series(1, " + std::to_string(count) + ") i");
+}
+
+// `count` processed marks in `schema`, made `age` ago.
+void add_marks(const migrated_database& database, const std::string& schema, int count, const std::string& age) {
+  database.exec("INSERT INTO " + schema + ".processed_events (event_id, consumer, processed_at)"
+                " SELECT gen_random_uuid(), 'test', now() - interval '" + age + "' FROM generate_series(1, " +
+                std::to_string(count) + ") i");
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(migrated_database, "retention keeper: expired keys and old marks go, the rest stays",
+                 "[db][retention]") {
+  add_keys(*this, "orders", 20, "25 hours", "old");
+  add_keys(*this, "orders", 5, "23 hours", "young");
+  add_marks(*this, "customers", 30, "8 days");
+  add_marks(*this, "customers", 4, "6 days");
+  add_keys(*this, "payments", 3, "30 hours", "other");  // not a schema of this keeper
+
+  db::retention_keeper keeper{keeper_for(*this)};
+  auto c = connect();
+  const auto pruned = keeper.prune_once(*c);
+  CHECK(pruned.idempotency_keys == 20);
+  CHECK(pruned.processed_events == 30);
+  CHECK(keeper.deleted() == 50);
+  CHECK(value<int>("SELECT count(*) FROM orders.idempotency_keys WHERE key LIKE 'young-%'") == 5);
+  CHECK(value<int>("SELECT count(*) FROM orders.idempotency_keys") == 5);
+  CHECK(value<int>("SELECT count(*) FROM customers.processed_events") == 4);
+  CHECK(value<int>("SELECT count(*) FROM payments.idempotency_keys") == 3);
+
+  // Nothing left to prune: a second round deletes nothing.
+  const auto again = keeper.prune_once(*c);
+  CHECK(again.idempotency_keys == 0);
+  CHECK(again.processed_events == 0);
+}
+
+TEST_CASE_METHOD(migrated_database, "retention keeper: its thread prunes on its own and stops promptly",
+                 "[db][retention]") {
+  add_keys(*this, "orders", 3, "2 days", "old");
+  auto settings = keeper_for(*this);
+  settings.interval = 100ms;
+  db::retention_keeper keeper{settings};
+  keeper.start();
+  CHECK(test::eventually([&] { return value<int>("SELECT count(*) FROM orders.idempotency_keys") == 0; }, 10s));
+  CHECK(keeper.deleted() == 3);
+  const auto t0 = std::chrono::steady_clock::now();
+  keeper.stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+}
