@@ -9,13 +9,11 @@
 namespace mercato::db {
 namespace {
 
-// Deletes the rows of `table` whose `column` is older than `age`, `batch` a statement. The rows are
-// picked by ctid: processed_events has no index on its time (an index would cost every consumed
-// event an entry), and its oldest rows sit at the front of the heap, where the scan starts.
+// Deletes the rows of `table` whose `column` is older than `age`, `batch` a statement, until a
+// statement deletes fewer.
 int64_t prune_table(pqxx::connection& c, const std::string& table, const std::string& column,
                     std::chrono::seconds age, int64_t batch) {
-  const std::string sql = "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " +
-                          column + " < now() - make_interval(secs => $1) LIMIT $2))";
+  const std::string sql = delete_expired_sql(table, column);
   int64_t total = 0;
   for (;;) {
     pqxx::nontransaction tx{c};
@@ -27,6 +25,12 @@ int64_t prune_table(pqxx::connection& c, const std::string& table, const std::st
 }
 
 }  // namespace
+
+// The rows are picked by ctid, which lets a LIMIT bound a DELETE.
+std::string delete_expired_sql(const std::string& table, const std::string& column) {
+  return "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + column +
+         " < now() - make_interval(secs => $1) LIMIT $2))";
+}
 
 retention_keeper::retention_keeper(retention_settings settings)
     : settings_(std::move(settings)),
