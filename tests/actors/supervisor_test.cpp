@@ -104,8 +104,8 @@ TEST_CASE("exceeding the supervisor-wide intensity escalates") {
 
 TEST_CASE("a hung agent is detected, cut loose and replaced") {
   supervisor_fixture f;
-  REQUIRE(f.inject("alpha", "hang", 1500).ok);
-  REQUIRE(eventually([&] { return f.entry("alpha").restarts(restart_reason::hang) == 1; }, 3s));
+  REQUIRE(f.inject("alpha", "hang", 3000).ok);  // three heartbeat deadlines
+  REQUIRE(eventually([&] { return f.entry("alpha").restarts(restart_reason::hang) == 1; }, 5s));
   REQUIRE(eventually([&] { return f.entry("alpha").state() == agent_run_state::running; }));
   CHECK(f.entry("alpha").incarnation() == 2);
   // The new incarnation serves while the old one is still blocked in its handler.

@@ -359,8 +359,9 @@ void terminate_backend(const std::string& url, int pid) {
     return pqxx::nontransaction(admin).exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid).empty();
   }));
   // The backend leaves pg_stat_activity in its exit hooks, a moment before the process exits and
-  // its socket closes; the tests below need the close to have reached the client's socket.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // its socket closes; the tests below need the close to have reached the client's socket (a
+  // second leaves room for a loaded machine).
+  std::this_thread::sleep_for(std::chrono::seconds(1));
 }
 
 }  // namespace

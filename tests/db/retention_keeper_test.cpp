@@ -79,7 +79,7 @@ TEST_CASE_METHOD(migrated_database, "retention keeper: its thread prunes on its 
   CHECK(value<int>("SELECT count(*) FROM orders.idempotency_keys") == 0);
   const auto t0 = std::chrono::steady_clock::now();
   keeper.stop();
-  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
 }
 
 TEST_CASE_METHOD(migrated_database, "retention keeper: a round with nothing old reads a few pages, not the table",

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db/database.hpp"
+#include "prometheus_text.hpp"
 #include "server_fixture.hpp"
 #include "support/db_fixture.hpp"
 
@@ -46,6 +47,16 @@ struct commerce_server {
     request_headers headers;
     if (!body.is_null()) headers.emplace_back("Content-Type", "application/json");
     return request(server->gateway_port(), method, target, body.is_null() ? "" : body.dump(), headers);
+  }
+  // Crashes the order agent once placements are in its hands (the gateway counts them in
+  // flight): a fixed pause could pass before a slow machine's clients had sent one.
+  void crash_order_mid_placement() {
+    REQUIRE(eventually([&] {
+      const auto v = parse_prometheus(gateway("GET", "/metrics").body).value("mercato_agent_in_flight",
+                                                                            {{"agent", "order"}});
+      return v && *v >= 1;
+    }));
+    server->admin("crash order");
   }
   int64_t available(const std::string& sku) {
     auto r = call("inventory", "GET", "/inventory/" + sku + "/availability?quantity=1");
@@ -192,8 +203,7 @@ TEST_CASE("crashing the order agent during placements leaves every order consist
       ++done;
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  s.server->admin("crash order");
+  s.crash_order_mid_placement();
   for (auto& c : clients) c.join();
 
   // Every order ends confirmed or cancelled (recovery included), and stock adds up: the units
@@ -246,8 +256,7 @@ TEST_CASE("crashing the order agent during key-less placements: every order writ
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  s.server->admin("crash order");
+  s.crash_order_mid_placement();
   for (auto& c : clients) c.join();
 
   CHECK(unanswered == 0);

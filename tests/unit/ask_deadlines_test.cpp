@@ -45,7 +45,7 @@ TEST_CASE("ask_deadlines: an unsettled ask expires once, after its timeout") {
   ask_deadlines::arm(60ms, ask);
   REQUIRE(wait_for([&] { return ask->expired == 1; }));
   CHECK(ask->expired_after_ms >= 60);
-  CHECK(ask->expired_after_ms < 60 + 500);  // a tick late at most, plus a busy machine's slack
+  CHECK(ask->expired_after_ms < 60 + 2000);  // a tick late, plus a loaded machine's scheduling stalls
   CHECK_FALSE(ask->settle());               // the deadline settled it: a late answer is dropped
   std::this_thread::sleep_for(50ms);
   CHECK(ask->expired == 1);
@@ -88,12 +88,12 @@ TEST_CASE("ask_deadlines: arm_held keeps the ask until its deadline and expires 
 TEST_CASE("ask_deadlines: a short deadline armed after a long one fires first") {
   auto slow = std::make_shared<recording_ask>();
   auto fast = std::make_shared<recording_ask>();
-  ask_deadlines::arm(400ms, slow);
+  ask_deadlines::arm(3s, slow);  // far enough apart that no stall of the machine fires both at once
   ask_deadlines::arm(30ms, fast);
   REQUIRE(wait_for([&] { return fast->expired == 1; }));
   CHECK(slow->expired == 0);
-  REQUIRE(wait_for([&] { return slow->expired == 1; }));
-  CHECK(slow->expired_after_ms >= 400);
+  REQUIRE(wait_for([&] { return slow->expired == 1; }, 6s));
+  CHECK(slow->expired_after_ms >= 3000);
 }
 
 // The ask as ask_agent builds it: whichever of the answer, the error and the deadline settles it

@@ -53,6 +53,9 @@ caf::actor spawn_silent_payment(caf::local_actor* supervisor, const agent_contex
 }
 
 // A payment agent that answers count_method_changes (9 changes) only after 1.5 s.
+// Late answers spawn_late_payment has delivered (it answers 4 s after the ask).
+std::atomic<int> late_answers_delivered{0};
+
 caf::actor spawn_late_payment(caf::local_actor* supervisor, const agent_context&) {
   using answer_atom = caf::atom_constant<caf::atom("answer")>;
   return supervisor->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
@@ -61,10 +64,11 @@ caf::actor spawn_late_payment(caf::local_actor* supervisor, const agent_context&
         [](heartbeat_atom, uint64_t seq) { return heartbeat_reply{seq, 0}; },
         [self, held](payment::count_method_changes&) {
           held->push_back(self->make_response_promise());
-          self->delayed_send(self, std::chrono::milliseconds(1500), answer_atom::value);
+          self->delayed_send(self, std::chrono::seconds(4), answer_atom::value);
         },
         [held](answer_atom) {
           for (auto& rp : *held) rp.deliver(count_reply{9});
+          late_answers_delivered += static_cast<int>(held->size());
           held->clear();
         },
     };
@@ -737,11 +741,13 @@ TEST_CASE("enrichment: an agent that does not answer within 1 s is unavailable, 
 
 TEST_CASE("enrichment: an answer that comes after the deadline is dropped, the check completes once",
           "[fraud][agent][enrichment]") {
+  late_answers_delivered = 0;
   agent_fixture f{{fraud_spec(), spec_for("payment", &spawn_late_payment)}};
   auto s = score_with_slow_payment(f, "ord-late", "CUST-LATE");
-  CHECK(s.waited < std::chrono::milliseconds(1400));  // the deadline, not the late answer, ended it
-  // The answer arrives at 1.5 s and changes nothing: still one check, scored without it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  CHECK(s.waited < std::chrono::seconds(3));  // the 1 s deadline, not the answer at 4 s, ended it
+  // The answer arrives at 4 s and changes nothing: still one check, scored without it.
+  REQUIRE(f.eventually([] { return late_answers_delivered.load() == 1; }, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the fraud agent's turn to drop it
   CHECK(f.database().value<int64_t>("SELECT count(*) FROM fraud.fraud_checks WHERE entity_id = 'ord-late'") == 1);
   CHECK(f.database().value<int64_t>("SELECT risk_score FROM fraud.fraud_checks WHERE entity_id = 'ord-late'") == 20);
   // and the agent goes on scoring

@@ -15,11 +15,13 @@
 
 namespace mercato::test {
 
-std::unique_ptr<agent_fixture> make_order_fixture(std::function<void(config&)> adjust) {
+std::unique_ptr<agent_fixture> make_order_fixture(std::function<void(config&)> adjust,
+                                                  std::chrono::milliseconds call_timeout) {
   fixture_options o;
   o.seed = true;
   o.adjust = std::move(adjust);
   o.pool_size = 6;
+  o.call_timeout = call_timeout;
   return std::make_unique<agent_fixture>(
       std::vector<agent_spec>{spec_for("product", &spawn_product_agent), spec_for("inventory", &spawn_inventory_agent),
                               spec_for("customer", &spawn_customer_agent),

@@ -2,6 +2,7 @@
 // database, and the order path's invariants as the bench checks them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,8 +13,10 @@
 
 namespace mercato::test {
 
-// product, inventory, customer, fraud_detection, payment and order; `adjust` edits the config.
-std::unique_ptr<agent_fixture> make_order_fixture(std::function<void(config&)> adjust = {});
+// product, inventory, customer, fraud_detection, payment and order; `adjust` edits the config,
+// `call_timeout` bounds the agents' asks to each other.
+std::unique_ptr<agent_fixture> make_order_fixture(std::function<void(config&)> adjust = {},
+                                                  std::chrono::milliseconds call_timeout = std::chrono::seconds(3));
 
 inline int64_t count(agent_fixture& f, const std::string& sql) { return f.database().value<int64_t>(sql); }
 

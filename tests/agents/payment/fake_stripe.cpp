@@ -82,6 +82,7 @@ struct fake_stripe::impl {
   std::vector<std::string> refund_order;  // ids, oldest first
   std::map<std::string, std::pair<std::string, reply>> idempotency;  // key → (fingerprint, reply)
   std::map<std::string, int> calls, executed, late, dropped;
+  int late_answers = 0;  // late answers written
   std::map<std::string, std::string> last_body;
   bool multicapture = true;
   int next_id = 1;
@@ -326,6 +327,10 @@ struct fake_stripe::impl {
       res.prepare_payload();
       bhttp::write(socket, res, ec);
       socket.shutdown(tcp::socket::shutdown_both, ec);
+      if (r.slow) {
+        std::lock_guard<std::mutex> guard{mutex};
+        ++late_answers;
+      }
     }
     beast::error_code ignored;
     acceptor.close(ignored);
@@ -368,6 +373,11 @@ int fake_stripe::executed(const std::string& route) const {
   std::lock_guard<std::mutex> guard{impl_->mutex};
   auto it = impl_->executed.find(route);
   return it == impl_->executed.end() ? 0 : it->second;
+}
+
+int fake_stripe::late_answers() const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->late_answers;
 }
 
 void fake_stripe::set_multicapture(bool available) {

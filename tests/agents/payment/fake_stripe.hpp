@@ -59,6 +59,9 @@ class fake_stripe {
   // replays included; `executed` counts only calls that acted (not idempotent replays).
   int calls(const std::string& route) const;
   int executed(const std::string& route) const;
+  // Late answers written so far (answer_late, pm_card_timeout): the fake serves one call at a
+  // time, so a test waits for this before its next call, which would otherwise queue behind one.
+  int late_answers() const;
   nlohmann::json intent(const std::string& id) const;
   nlohmann::json charge(const std::string& id) const;
   nlohmann::json refund(const std::string& id) const;

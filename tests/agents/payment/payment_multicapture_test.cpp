@@ -249,13 +249,13 @@ TEST_CASE("reconciliation looks a known intent up: a timed-out capture resolves 
   REQUIRE(a.ok());
   const std::string pi = t.column(a->payment_id, "gateway_reference");
 
-  // Stripe captures, but its answer is lost (after the adapter's 300 ms): the capture stays pending.
+  // Stripe captures, but its answer is lost (after the adapter's 1 s): the capture stays pending.
   t.stripe.answer_late("POST /v1/payment_intents/{id}/capture");
   auto lost = t.capture(a->payment_id, 2500, false, "rec-cap1");
   REQUIRE_FALSE(lost.ok());
   CHECK(lost.error.code == "outcome_unknown");
   CHECK(t.column(a->payment_id, "status") == "authorized");
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // the fake answers the lost call late
+  REQUIRE(t.f.eventually([&] { return t.stripe.late_answers() == 1; }));  // the lost call's answer
   CHECK(t.stripe.intent(pi)["amount_received"] == 2500);
 
   auto n = t.f.ask<payment_actor, count_reply>("payment", payment::reconcile_payments{0});
@@ -289,7 +289,7 @@ TEST_CASE("reconciliation looks a known intent up: a timed-out capture resolves 
   auto v = t.f.ask<payment_actor, payment::payment_view>("payment", payment::void_payment{{}, a->payment_id, "rec-void"});
   REQUIRE_FALSE(v.ok());
   CHECK(v.error.code == "outcome_unknown");
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  REQUIRE(t.f.eventually([&] { return t.stripe.late_answers() == 2; }));
   auto k = t.f.ask<payment_actor, count_reply>("payment", payment::reconcile_payments{0});
   REQUIRE(k.ok());
   CHECK(k->count == 1);

@@ -121,7 +121,7 @@ TEST_CASE("Stripe timeout is pending then reconciled once, refused connection fa
   CHECK(slow.json()["transaction_status"] == "pending");
   std::string pid = slow.json()["payment_id"];
   CHECK(t.column(pid, "status") == "pending");
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // the fake answers the first call late
+  REQUIRE(t.f.eventually([&] { return t.stripe.late_answers() == 1; }));  // the first call's answer
   auto n = t.f.ask<payment_actor, count_reply>("payment", payment::reconcile_payments{0});
   REQUIRE(n.ok());
   CHECK(n->count == 1);

@@ -37,7 +37,7 @@ struct stripe_env {
   explicit stripe_env(const std::string& base_url) {
     setenv("STRIPE_API_KEY", stripe_api_key, 1);
     setenv("STRIPE_BASE_URL", base_url.c_str(), 1);
-    setenv("STRIPE_TIMEOUT_MS", "300", 1);
+    setenv("STRIPE_TIMEOUT_MS", "1000", 1);
     setenv("STRIPE_WEBHOOK_SECRET", stripe_webhook_secret, 1);
   }
   ~stripe_env() {
@@ -53,7 +53,9 @@ struct stripe_fixture {
       : env(how == via::environment ? std::make_unique<stripe_env>(stripe.base_url()) : nullptr),
         f{{spec_for("payment", &spawn_payment_agent)}, options(how, stripe.base_url())} {}
 
-  fake_stripe stripe{stripe_api_key, 700};
+  // Calls time out after 1 s (far above a loaded machine's local round trip); a late answer
+  // comes after 2 s, well past it.
+  fake_stripe stripe{stripe_api_key, 2000};
   std::unique_ptr<stripe_env> env;
   agent_fixture f;
 
@@ -65,7 +67,7 @@ struct stripe_fixture {
         c.payment.stripe_secret_key = stripe_api_key;
         c.payment.stripe_webhook_secret = stripe_webhook_secret;
         c.payment.stripe_base_url = base_url;
-        c.payment.stripe_timeout = std::chrono::milliseconds(300);
+        c.payment.stripe_timeout = std::chrono::milliseconds(1000);
       };
     return o;
   }
