@@ -52,10 +52,10 @@ caf::actor spawn_silent_payment(caf::local_actor* supervisor, const agent_contex
   });
 }
 
-// A payment agent that answers count_method_changes (9 changes) only after 1.5 s.
-// Late answers spawn_late_payment has delivered (it answers 4 s after the ask).
+// Late answers spawn_late_payment has delivered.
 std::atomic<int> late_answers_delivered{0};
 
+// A payment agent that answers count_method_changes (9 changes) only after 4 s.
 caf::actor spawn_late_payment(caf::local_actor* supervisor, const agent_context&) {
   using answer_atom = caf::atom_constant<caf::atom("answer")>;
   return supervisor->spawn<caf::linked>([](caf::event_based_actor* self) -> caf::behavior {
