@@ -12,7 +12,21 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 build_dir="${1:?usage: order_faults_test.sh BUILD_DIR}"
 
-out="$(MERCATO_BUILD_DIR="$build_dir" BENCH_FAULTS=1 BENCH_SECONDS=6 BENCH_WARMUP=1 BENCH_CONNECTIONS=32 \
+# The first of a few port ranges whose legacy ports (base … base+25) and gateway (base+80) no socket
+# uses, so a busy machine's listener does not fail the run; all below the ephemeral range.
+legacy_base=""
+used="$(ss -Htan | awk '{n = split($4, a, ":"); print a[n]}' | sort -un)"
+for base in 18000 21000 23000 25000 27000 29000; do
+  if ! awk -v lo="$base" -v gw="$((base + 80))" '$1 >= lo && $1 <= lo + 25 || $1 == gw {busy = 1}
+                                               END {exit busy ? 0 : 1}' <<<"$used"; then
+    legacy_base="$base"
+    break
+  fi
+done
+[[ -n "$legacy_base" ]] || { echo "order_faults: no free port range"; exit 1; }
+
+out="$(MERCATO_BUILD_DIR="$build_dir" BENCH_LEGACY_BASE="$legacy_base" BENCH_GATEWAY_PORT="$((legacy_base + 80))" \
+  BENCH_FAULTS=1 BENCH_SECONDS=6 BENCH_WARMUP=1 BENCH_CONNECTIONS=32 \
   BENCH_CUSTOMERS=100 BENCH_PROFILE=0 bench/commerce_bench.sh --no-build 2>&1)" || {
   echo "$out"
   echo "order_faults: commerce_bench.sh failed"

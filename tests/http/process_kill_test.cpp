@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -37,18 +38,26 @@ extern char** environ;
 
 namespace {
 
-// A port nothing listens on right now (bound to port 0, then released).
+// A port nothing listens on right now, below the kernel's ephemeral range (32768 and up by
+// default): the server binds it twice, at each start, and a port the kernel hands to outgoing
+// connections (the test's own clients among them) could be taken in between.
 uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  std::mt19937 random{std::random_device{}()};
+  std::uniform_int_distribution<int> pick{20000, 32000};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const auto port = static_cast<uint16_t>(pick(random));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (bound) return port;
+  }
+  FAIL("no free port in 20000-32000");
+  return 0;
 }
 
 // `mercato serve` as a child process; SIGKILLed by kill(), SIGTERMed (and reaped) at the end.
