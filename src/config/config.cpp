@@ -389,6 +389,9 @@ const std::vector<key_spec>& key_table() {
     database.boolean("auto_migrate", &database_config::auto_migrate, "MERCATO_AUTO_MIGRATE");
     database.string("migrations_dir", &database_config::migrations_dir);
     database.string("seed_dir", &database_config::seed_dir);
+    database.integer("retention_interval_s", &database_config::retention_interval_s, 10, 86400);
+    database.integer("processed_events_retention_days", &database_config::processed_events_retention_days, 1,
+                     3650);
 
     section_keys<admin_config> admin{keys, "admin", &config::admin};
     admin.string("socket_path", &admin_config::socket_path, "MERCATO_ADMIN_SOCKET");

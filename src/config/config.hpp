@@ -70,6 +70,8 @@ struct database_config {
   bool auto_migrate = true;                 // serve applies pending migrations on start
   std::string migrations_dir = "db/migrations";
   std::string seed_dir = "db/seed";
+  uint32_t retention_interval_s = 900;           // retention keeper's round (db/retention_keeper.hpp)
+  uint32_t processed_events_retention_days = 7;  // consumed-event marks kept at least this long
 };
 
 struct admin_config {

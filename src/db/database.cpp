@@ -70,6 +70,15 @@ pool_settings pool_settings_from(const database_config& cfg) {
   return s;
 }
 
+retention_settings retention_settings_from(const database_config& cfg, std::vector<std::string> schemas) {
+  retention_settings s;
+  s.url = cfg.url;
+  s.schemas = std::move(schemas);
+  s.interval = std::chrono::seconds(cfg.retention_interval_s);
+  s.processed_events = std::chrono::hours(24) * cfg.processed_events_retention_days;
+  return s;
+}
+
 }  // namespace
 
 database::database(const database_config& cfg, event_bus& bus,
@@ -78,7 +87,7 @@ database::database(const database_config& cfg, event_bus& bus,
       pool_(pool_settings_from(cfg)),
       relay_(relay_settings{cfg.url, agent_schemas}, bus),
       statistics_(statistics_settings{cfg.url, agent_schemas}),
-      retention_(retention_settings{cfg.url, std::move(agent_schemas)}) {}
+      retention_(retention_settings_from(cfg, std::move(agent_schemas))) {}
 
 database::~database() { stop(); }
 

@@ -311,6 +311,14 @@ TEST_CASE("wrong types and out-of-range values are errors naming key and value",
   CHECK_THAT(error_of("[agents.order]\nrestart = \"sometimes\"\n"),
              Contains("agents.order.restart: expected one of permanent|transient|temporary"));
   CHECK_THAT(error_of("gateway = 5\n"), Contains("gateway: expected a table, got 5"));
+  CHECK_THAT(error_of("[database]\nretention_interval_s = 5\n"),
+             Contains("database.retention_interval_s: expected an integer 10..86400, got 5"));
+  CHECK_THAT(error_of("[database]\nprocessed_events_retention_days = 0\n"),
+             Contains("database.processed_events_retention_days: expected an integer 1..3650, got 0"));
+
+  const auto retention = parse("[database]\nretention_interval_s = 60\nprocessed_events_retention_days = 30\n");
+  CHECK(retention.database.retention_interval_s == 60);
+  CHECK(retention.database.processed_events_retention_days == 30);
 
   // An integer is a fine way to write jitter 0 or 1.
   CHECK(parse("[supervisor]\nbackoff_jitter = 0\n").supervisor.backoff_jitter == 0.0);
