@@ -17,6 +17,7 @@
 
 #include "console/admin_server.hpp"
 #include "db/database.hpp"
+#include "db/database_metrics.hpp"
 #include "gateway/http_gateway.hpp"
 #include "log/log.hpp"
 #include "mercato/agent_directory.hpp"
@@ -134,7 +135,11 @@ void server_app::start() {
   gw.settings = &d.cfg;
   gw.started = [this] { return impl_->started.load(); };
   if (d.database) gw.database_ready = [db = d.database.get()] { return db->ready(); };
-  gw.extra_metrics = [bus = &d.events] { return render_event_consumers(*bus); };
+  gw.extra_metrics = [bus = &d.events, db = d.database.get()] {
+    auto text = render_event_consumers(*bus);
+    if (db) text += db::render_database_metrics(*db);
+    return text;
+  };
   d.gateway = std::make_unique<http_gateway>(d.io, std::move(gw));
   d.gateway->start();
 

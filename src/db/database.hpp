@@ -48,6 +48,11 @@ class database {
 
   db::pool& pool() noexcept { return pool_; }
   outbox_relay& relay() noexcept { return relay_; }
+  // For /metrics (database_metrics.hpp).
+  const db::pool& pool() const noexcept { return pool_; }
+  const outbox_relay& relay() const noexcept { return relay_; }
+  const statistics_keeper& statistics() const noexcept { return statistics_; }
+  const retention_keeper& retention() const noexcept { return retention_; }
 
  private:
   database_config cfg_;

@@ -107,6 +107,8 @@ class pool {
 
   // True while at least one connection is up.
   bool connected() const noexcept { return connected_count_.load(std::memory_order_acquire) > 0; }
+  // Connections up right now (of settings().connections).
+  size_t connected_connections() const noexcept { return connected_count_.load(std::memory_order_acquire); }
   size_t queued() const;
   const pool_settings& settings() const noexcept { return settings_; }
 

@@ -119,6 +119,20 @@ TEST_CASE("a new product and customer order through the legacy ports, read back 
     return m.find("mercato_event_consumer_held{consumer=\"customer\"} 0\n") != std::string::npos &&
            m.find("mercato_event_consumer_attached{consumer=\"customer\"} 1\n") != std::string::npos;
   }));
+  // The database's side of /metrics: the pool's four connections up, nothing waiting for one, and
+  // at least every event the customer agent applied counted as published (only the relay
+  // delivers to a durable consumer).
+  CHECK(eventually([&] {
+    return parse_prometheus(s.gateway("GET", "/metrics").body).value("mercato_db_pool_connected") == 4;
+  }));
+  const auto metrics = parse_prometheus(s.gateway("GET", "/metrics").body);
+  CHECK(metrics.value("mercato_db_pool_connections") == 4);
+  CHECK(metrics.value("mercato_db_pool_queued") == 0);
+  const auto applied = s.db.value<int64_t>("SELECT count(*) FROM customers.processed_events");
+  CHECK(applied >= 1);
+  CHECK(metrics.value("mercato_outbox_published_total") >= static_cast<double>(applied));
+  CHECK(metrics.value("mercato_db_retention_deleted_total") == 0);
+  CHECK(metrics.value("mercato_db_statistics_analyzed_total"));
 
   const std::string id = order["order_id"];
   auto via_gateway = s.gateway("GET", "/api/order/orders/" + id);
