@@ -98,6 +98,24 @@ cpu_per_order() {
              pg * 1000 / hz / n, srv * 1000 / hz / n, (box - pg - srv) * 1000 / hz / n }'
 }
 
+# "wait_sum wait_count run_sum run_count" of the database pool's histograms on /metrics.
+pool_times() {
+  { curl -fs "http://$host:$gw_port/metrics" || true; } | awk '
+    $1 == "mercato_db_pool_wait_seconds_sum" { ws = $2 } $1 == "mercato_db_pool_wait_seconds_count" { wc = $2 }
+    $1 == "mercato_db_unit_duration_seconds_sum" { rs = $2 } $1 == "mercato_db_unit_duration_seconds_count" { rc = $2 }
+    END { print ws + 0, wc + 0, rs + 0, rc + 0 }'
+}
+# "db_units_per_order U pool_wait_ms W unit_ms R" over a run that confirmed $3 orders: units of
+# database work per order, and the mean time a unit waited for a pool connection, then ran.
+pool_per_order() {
+  awk -v n="$3" -v before="$1" -v after="$2" 'BEGIN {
+    split(before, b, " "); split(after, a, " ")
+    wc = a[2] - b[2]; rc = a[4] - b[4]
+    if (n > 0 && wc > 0 && rc > 0)
+      printf "db_units_per_order %.2f pool_wait_ms %.3f unit_ms %.3f\n",
+             rc / n, (a[1] - b[1]) * 1000 / wc, (a[3] - b[3]) * 1000 / rc }'
+}
+
 server_pid=""
 tmp_dir="$(mktemp -d /tmp/mercato-commerce.XXXXXX)"
 cleanup() {
@@ -191,6 +209,7 @@ sleep 1  # the warm-up's last placements (wrk dropped their connections) finish 
 orders_before="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "SELECT count(*) FROM orders.orders")"
 [[ "$profile" == 1 ]] && bench/pg_profile.sh reset "$DATABASE_URL"
 cpu_before="$(cpu_ticks)"
+pool_before="$(pool_times)"
 faults_pid=""
 if [[ "$faults" != 0 ]]; then
   (
@@ -208,10 +227,12 @@ fi
 wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 5s -s bench/lua/place_order.lua "http://$host:$order_port" \
   >"$tmp_dir/orders.out"
 cpu_after="$(cpu_ticks)"
+pool_after="$(pool_times)"
 [[ -n "$faults_pid" ]] && { wait "$faults_pid" || true; cat "$tmp_dir/faults.out"; }
 grep -E '^(confirmed|other|seconds|confirmed_per_s|p50_ms|p90_ms|p99_ms|  Non-2xx|  Socket errors)' "$tmp_dir/orders.out"
 confirmed="$(awk '$1 == "confirmed" {print $2}' "$tmp_dir/orders.out")"
 cpu_per_order "$cpu_before" "$cpu_after" "$confirmed"
+pool_per_order "$pool_before" "$pool_after" "$confirmed"
 [[ "$profile" == 1 && "$confirmed" -gt 0 ]] && bench/pg_profile.sh report "$DATABASE_URL" "$confirmed"
 
 if [[ "$faults" == 0 ]]; then

@@ -242,10 +242,12 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
         auto rp = self->make_response_promise<count_reply>();
         db_transact<int64_t>(
             self, *self->state.ctx.database,
-            [secs = msg.older_than_seconds](pqxx::work& tx) {
-              auto n = db::idempotency_store{"orders"}.prune(tx, std::chrono::seconds(std::max<int64_t>(secs, 24 * 3600)));
-              tx.exec("DELETE FROM orders.processed_events WHERE processed_at < now() - interval '7 days'");
-              return static_cast<int64_t>(n);
+            // Keys only, and none younger than the replay window whatever the caller asks. The
+            // processed-event marks are the retention keeper's: it keeps those whose event an
+            // outbox may still deliver again (db/retention_keeper.hpp), which age alone cannot tell.
+            [older = std::max(std::chrono::seconds(msg.older_than_seconds),
+                              std::chrono::seconds(db::idempotency_store::retention))](pqxx::work& tx) {
+              return static_cast<int64_t>(db::idempotency_store{"orders"}.prune(tx, older));
             },
             [rp](db::outcome<int64_t> r) mutable {
               if (!r.ok()) { rp.deliver(make_failure(db_failure(*r.failure))); return; }

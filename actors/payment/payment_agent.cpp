@@ -307,11 +307,12 @@ payment_impl::behavior_type payment_agent(payment_self self, agent_context ctx) 
         return rp;
       },
       [=](prune_idempotency_keys& m) -> caf::result<count_reply> {
-        // Keys are kept at least 24 h whatever the caller asks.
-        int64_t older = std::max<int64_t>(m.older_than_seconds, 24 * 3600);
+        // Keys are kept for the replay window at least, whatever the caller asks.
+        const auto older = std::max(std::chrono::seconds(m.older_than_seconds),
+                                    std::chrono::seconds(db::idempotency_store::retention));
         return run_count(self, [older](pqxx::connection& c) {
           pqxx::work tx{c};
-          auto n = db::idempotency_store{"payments"}.prune(tx, std::chrono::seconds(older));
+          auto n = db::idempotency_store{"payments"}.prune(tx, older);
           tx.commit();
           return static_cast<int64_t>(n);
         });

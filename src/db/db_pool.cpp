@@ -19,6 +19,10 @@ constexpr auto idle_probe_interval = std::chrono::milliseconds(500);
 
 error unavailable(std::string why) { return {errc::unavailable, std::move(why), {}}; }
 
+std::chrono::microseconds since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+}
+
 }  // namespace
 
 pool::pool(pool_settings settings) : settings_(std::move(settings)) {}
@@ -56,6 +60,7 @@ size_t pool::queued() const {
 }
 
 void pool::submit(unit u) {
+  u.submitted = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> guard{mutex_};
     if (!stopping_ && connected() && queue_.size() < settings_.max_queue) {
@@ -74,6 +79,8 @@ bool pool::take(unit& out) {
   if (stopping_) return false;
   out = std::move(queue_.front());
   queue_.pop_front();
+  lock.unlock();
+  wait_times_.record(since(out.submitted));
   return true;
 }
 
@@ -136,6 +143,7 @@ void pool::worker_main(size_t index) {
       continue;
     }
 
+    const auto started = std::chrono::steady_clock::now();
     bool reconnected = false;
     for (uint32_t attempt = 1;; ++attempt) {
       try {
@@ -165,6 +173,7 @@ void pool::worker_main(size_t index) {
         break;
       }
     }
+    run_times_.record(since(started));
   }
   if (conn) connected_count_.fetch_sub(1, std::memory_order_acq_rel);
 }

@@ -21,6 +21,7 @@
 #include <pqxx/connection>
 
 #include "db/db_error.hpp"
+#include "runtime/latency_histogram.hpp"
 
 namespace mercato::db {
 
@@ -54,6 +55,7 @@ class pool {
     std::function<void(pqxx::connection&)> run;
     std::function<void(db::error)> fail;
     bool retry_serialization = true;  // run again (up to max_attempts) on `retriable`
+    std::chrono::steady_clock::time_point submitted{};  // set by submit()
   };
 
   explicit pool(pool_settings settings);
@@ -111,6 +113,11 @@ class pool {
   size_t connected_connections() const noexcept { return connected_count_.load(std::memory_order_acquire); }
   size_t queued() const;
   const pool_settings& settings() const noexcept { return settings_; }
+  // How long units waited in the queue for a connection thread (pool_size too small, or the
+  // database slow), and how long a connection then spent on each (its statements, commit and
+  // retries). Units that failed without running (no connection, queue full) are in neither.
+  const latency_histogram& wait_times() const noexcept { return wait_times_; }
+  const latency_histogram& run_times() const noexcept { return run_times_; }
 
   // Runs `work` in a pqxx::work on `c` and commits; exceptions propagate (to the pool).
   template <class T, class Work>
@@ -139,6 +146,8 @@ class pool {
   std::deque<unit> queue_;
   bool stopping_ = false;
   std::atomic<size_t> connected_count_{0};
+  latency_histogram wait_times_;
+  latency_histogram run_times_;
 };
 
 }  // namespace mercato::db

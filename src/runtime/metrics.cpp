@@ -18,9 +18,6 @@ constexpr std::array<int, 21> known_statuses{200, 201, 202, 204, 301, 302, 304, 
 constexpr std::array<std::string_view, 5> class_labels{"1xx", "2xx", "3xx", "4xx", "5xx"};
 static_assert(known_statuses.size() + class_labels.size() == http_metrics::status_count);
 
-constexpr std::array<double, http_metrics::bucket_count - 1> bucket_bounds_s{
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0};
-
 size_t method_index(std::string_view m) {
   for (size_t i = 0; i + 1 < method_names.size(); ++i)
     if (method_names[i] == m) return i;
@@ -50,16 +47,11 @@ void http_metrics::record(size_t slot_index, std::string_view method, int status
   if (slot_index >= slots_count_) slot_index = gateway_slot();
   auto& s = slots_[slot_index];
   s.requests[method_index(method)][status_index(status)].fetch_add(1, std::memory_order_relaxed);
-  const double seconds = static_cast<double>(latency.count()) / 1e6;
-  size_t b = 0;
-  while (b < bucket_bounds_s.size() && seconds > bucket_bounds_s[b]) ++b;
-  s.latency_buckets[b].fetch_add(1, std::memory_order_relaxed);
-  s.latency_sum_us.fetch_add(static_cast<uint64_t>(latency.count()), std::memory_order_relaxed);
-  s.latency_count.fetch_add(1, std::memory_order_relaxed);
+  s.latency.record(latency);
 }
 
 uint64_t http_metrics::requests(size_t slot_index) const {
-  return slots_[slot_index].latency_count.load(std::memory_order_relaxed);
+  return slots_[slot_index].latency.count();
 }
 
 std::string http_metrics::render_prometheus(const agent_directory& directory) const {
@@ -85,24 +77,9 @@ std::string http_metrics::render_prometheus(const agent_directory& directory) co
   out += "# HELP mercato_http_request_duration_seconds Time from request read to response, by "
          "agent.\n# TYPE mercato_http_request_duration_seconds histogram\n";
   for (size_t i = 0; i < slots_count_; ++i) {
-    const auto& s = slots_[i];
-    const auto count = s.latency_count.load(std::memory_order_relaxed);
-    if (count == 0) continue;
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b < bucket_count; ++b) {
-      cumulative += s.latency_buckets[b].load(std::memory_order_relaxed);
-      if (b < bucket_bounds_s.size())
-        fmt::format_to(it, "mercato_http_request_duration_seconds_bucket{{agent=\"{}\",le=\"{}\"}} {}\n",
-                       slot_name(i), bucket_bounds_s[b], cumulative);
-      else
-        fmt::format_to(it,
-                       "mercato_http_request_duration_seconds_bucket{{agent=\"{}\",le=\"+Inf\"}} {}\n",
-                       slot_name(i), cumulative);
-    }
-    fmt::format_to(it, "mercato_http_request_duration_seconds_sum{{agent=\"{}\"}} {:.6f}\n",
-                   slot_name(i), static_cast<double>(s.latency_sum_us.load()) / 1e6);
-    fmt::format_to(it, "mercato_http_request_duration_seconds_count{{agent=\"{}\"}} {}\n",
-                   slot_name(i), count);
+    if (slots_[i].latency.count() == 0) continue;
+    slots_[i].latency.render_samples(out, "mercato_http_request_duration_seconds",
+                                     fmt::format("agent=\"{}\"", slot_name(i)));
   }
 
   out += "# HELP mercato_agent_restarts_total Agent restarts by reason.\n"

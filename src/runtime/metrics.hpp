@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/latency_histogram.hpp"
+
 namespace mercato {
 
 class agent_directory;
@@ -20,7 +22,6 @@ class http_metrics {
  public:
   static constexpr size_t method_count = 8;   // GET POST PUT PATCH DELETE OPTIONS HEAD other
   static constexpr size_t status_count = 26;  // common codes + one "other" per class
-  static constexpr size_t bucket_count = 14;  // latency buckets incl. +Inf
 
   // One slot per agent plus one (the last) for the gateway's own endpoints and unrouted calls.
   explicit http_metrics(size_t agent_count);
@@ -44,9 +45,7 @@ class http_metrics {
  private:
   struct slot {
     std::array<std::array<std::atomic<uint64_t>, status_count>, method_count> requests{};
-    std::array<std::atomic<uint64_t>, bucket_count> latency_buckets{};
-    std::atomic<uint64_t> latency_sum_us{0};
-    std::atomic<uint64_t> latency_count{0};
+    latency_histogram latency;
   };
   size_t slots_count_;
   std::unique_ptr<slot[]> slots_;

@@ -217,6 +217,31 @@ TEST_CASE_METHOD(fresh_database, "a slow unit does not delay a unit on another c
   CHECK(finished == std::vector<std::string>{"select", "sleep"});
 }
 
+TEST_CASE_METHOD(fresh_database, "the pool times how long units wait for a connection and how long they run",
+                 "[db][pool][metrics]") {
+  // One connection and four 100 ms units submitted at once: the k-th waits for the k before it,
+  // so the waits add up to at least 0 + 100 + 200 + 300 ms whatever the machine's speed.
+  std::atomic<int> done{0};
+  db::pool pool{pool_settings(1)};
+  test::start_pool(pool);
+  for (int i = 0; i < 4; ++i)
+    pool.transact<bool>(
+        [](pqxx::work& tx) {
+          tx.exec("SELECT pg_sleep(0.1)");
+          return true;
+        },
+        [&](db::outcome<bool> r) { done += r.ok(); });
+  REQUIRE(test::eventually([&] { return pool.run_times().count() == 4; }, 20s));
+  CHECK(done == 4);
+  CHECK(pool.wait_times().count() == 4);
+  CHECK(pool.wait_times().sum() >= 590ms);  // less a few µs between the first and last submit
+  CHECK(pool.run_times().sum() >= 400ms);
+  std::string text;
+  pool.run_times().render_samples(text, "run", "");
+  CHECK(text.find("run_bucket{le=\"0.05\"} 0\n") != std::string::npos);  // none ran under 100 ms
+  CHECK(text.find("run_count 4\n") != std::string::npos);
+}
+
 TEST_CASE("submitting without a connection fails fast with unavailable", "[db][pool]") {
   db::pool_settings settings;
   settings.url = "host=/nonexistent/mercato-test-socket port=1 dbname=none user=none";

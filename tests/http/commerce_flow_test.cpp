@@ -133,6 +133,12 @@ TEST_CASE("a new product and customer order through the legacy ports, read back 
   CHECK(metrics.value("mercato_outbox_published_total") >= static_cast<double>(applied));
   CHECK(metrics.value("mercato_db_retention_deleted_total") == 0);
   CHECK(metrics.value("mercato_db_statistics_analyzed_total"));
+  // Every unit that ran was timed from its submit to a connection taking it, and while it ran.
+  CHECK(metrics.types.at("mercato_db_pool_wait_seconds") == "histogram");
+  CHECK(metrics.value("mercato_db_unit_duration_seconds_count") >= 1);
+  CHECK(metrics.value("mercato_db_pool_wait_seconds_count") >= metrics.value("mercato_db_unit_duration_seconds_count"));
+  CHECK(metrics.value("mercato_db_pool_wait_seconds_bucket", {{"le", "+Inf"}}) ==
+        metrics.value("mercato_db_pool_wait_seconds_count"));
 
   const std::string id = order["order_id"];
   auto via_gateway = s.gateway("GET", "/api/order/orders/" + id);
