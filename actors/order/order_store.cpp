@@ -606,7 +606,10 @@ void update_order(pqxx::work& tx, const std::string& order_id, const order_updat
     field("scheduled_delivery_date", "($2::jsonb->>'scheduled_delivery_date')::date", *u.scheduled_delivery_date);
   if (u.delivery_instructions)
     field("delivery_instructions", "$2::jsonb->>'delivery_instructions'", *u.delivery_instructions);
-  tx.exec_params("UPDATE orders.orders SET " + set + " WHERE order_id = $1::uuid", order_id, d.dump());
+  // $2 only when a field reads it: the server refuses a bind with more parameters than the text uses.
+  const std::string sql = "UPDATE orders.orders SET " + set + " WHERE order_id = $1::uuid";
+  if (d.empty()) tx.exec_params(sql, order_id);
+  else tx.exec_params(sql, order_id, d.dump());
 }
 
 // ---- sagas ----

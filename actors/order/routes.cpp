@@ -285,12 +285,23 @@ void add_order_routes(order_self self) {
     if (auto d = r.string("scheduled_delivery_date", input::optional, 10, 40)) u.scheduled_delivery_date = d->substr(0, 10);
     if (auto d = r.string("delivery_instructions", input::optional, 0, 2000)) u.delivery_instructions = *d;
     if (const auto* g = r.object("gift_options", input::optional)) u.gift_options = *g;
+    // The editable fields this request sets (null is "not sent"); anything else in the body is
+    // ignored, as FastAPI's models do, and is not recorded as a modification.
+    nlohmann::json changes = nlohmann::json::object();
+    for (const char* key : {"shipping_address", "billing_address", "notes", "priority_level", "scheduled_delivery_date",
+                            "delivery_instructions", "gift_options"})
+      if (auto it = body->find(key); it != body->end() && !it->is_null()) changes[key] = *it;
+    if (changes.empty())
+      r.issue(std::vector<std::string>{"body"},
+              "At least one of shipping_address, billing_address, notes, priority_level, scheduled_delivery_date, "
+              "delivery_instructions, gift_options is required",
+              "value_error.missing");
     if (!issues.empty()) return ctx.respond(http::validation_error(issues));
     const std::string id = ctx.params.get("order_id");
     auto done = responder(ctx);
     db_transact<std::pair<std::optional<failure>, nlohmann::json>>(
         self, *self->state.ctx.database,
-        [id, u, body = *body](pqxx::work& tx) -> std::pair<std::optional<failure>, nlohmann::json> {
+        [id, u, changes = std::move(changes)](pqxx::work& tx) -> std::pair<std::optional<failure>, nlohmann::json> {
           auto o = load_order(tx, id, true);
           if (!o) return {not_found_order(), nullptr};
           bool shipped = false;
@@ -299,7 +310,7 @@ void add_order_routes(order_self self) {
                                                             o->status == "delivered" || o->status == "cancelled"))
             return {failure{failure_kind::conflict, "conflict", "Address cannot change after shipping", {}}, nullptr};
           update_order(tx, o->order_id, u);
-          for (auto it = body.begin(); it != body.end(); ++it)
+          for (auto it = changes.begin(); it != changes.end(); ++it)
             append_timeline(tx, o->order_id, "order_modified", "Field " + it.key() + " updated",
                             nlohmann::json{{"field", it.key()}, {"new_value", it.value()}}.dump());
           return {std::nullopt, render_order_view(*load_order(tx, o->order_id))};

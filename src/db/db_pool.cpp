@@ -165,6 +165,11 @@ void pool::worker_main(size_t index) {
         break;
       } catch (...) {
         auto err = classify_current_exception();
+        // libpqxx throws broken_connection for every SQLSTATE of class 08, 08P01 protocol_violation
+        // included: an ERROR the server answers on a connection that stays up (a bind whose
+        // parameters do not match its statement), our bug rather than an outage. A connection
+        // really lost is CONNECTION_BAD by the time libpq returns.
+        if (err.code == errc::unavailable && conn->is_open()) err.code = errc::internal;
         if (err.code == errc::retriable && u.retry_serialization &&
             attempt < settings_.max_attempts)
           continue;

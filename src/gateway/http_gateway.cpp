@@ -29,6 +29,7 @@
 #include "gateway/resend_policy.hpp"
 #include "gateway/route_map.hpp"
 #include "http/problem.hpp"
+#include "http/nul_screen.hpp"
 #include "log/log.hpp"
 #include "mercato/agent_actor.hpp"
 #include "mercato/agent_directory.hpp"
@@ -158,6 +159,8 @@ class session : public std::enable_shared_from_this<session> {
     std::string_view query = qmark == std::string_view::npos ? std::string_view{}
                                                              : target.substr(qmark + 1);
     if (path.empty() || path.front() != '/') return write(http::error(400, "Malformed request target"));
+    if (http::target_has_nul(target))
+      return write(http::error(400, "NUL characters (%00) are not allowed in the request target"));
 
     const bool preflight = req.method() == bhttp::verb::options && !origin_.empty() &&
                            req.count(bhttp::field::access_control_request_method) > 0;
@@ -181,6 +184,10 @@ class session : public std::enable_shared_from_this<session> {
     if (preflight)
       return write(core_->cors.preflight(
           origin_, req[bhttp::field::access_control_request_headers]));
+
+    if (http::json_has_nul_escape(req.body()))
+      return write(http::validation_error(
+          {{{"body"}, "strings must not contain NUL (\\u0000) characters", "value_error.nul_character"}}));
 
     http_request call;
     call.method = method_;

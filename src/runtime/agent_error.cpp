@@ -12,6 +12,18 @@ namespace {
 
 constexpr caf::atom_value failure_category = caf::atom("mercato");
 
+// What a client may read of a refused statement: the server's primary message ("duplicate key
+// value violates unique constraint …", "invalid input syntax for type uuid: …") without the
+// "ERROR:" prefix, the DETAIL (for a CHECK it is the whole failing row, columns the client never
+// sent included) or the CONTEXT (the statement's parameters).
+std::string client_message(const std::string& server_message) {
+  std::string_view m = server_message;
+  if (m.substr(0, 6) == "ERROR:") m.remove_prefix(6);
+  while (!m.empty() && (m.front() == ' ' || m.front() == '\t')) m.remove_prefix(1);
+  m = m.substr(0, m.find('\n'));
+  return m.empty() ? std::string("The database refused the request") : std::string(m);
+}
+
 }  // namespace
 
 caf::error make_failure(failure_kind kind, std::string code, std::string message,
@@ -49,9 +61,9 @@ failure read_failure(const caf::error& e) {
 failure db_failure(const db::error& e) {
   switch (e.code) {
     case db::errc::conflict:
-      return {failure_kind::conflict, "conflict", e.message, {}};
+      return {failure_kind::conflict, "conflict", client_message(e.message), {}};
     case db::errc::invalid:
-      return {failure_kind::invalid, "invalid", e.message, {}};
+      return {failure_kind::invalid, "invalid", client_message(e.message), {}};
     case db::errc::internal:
       return {failure_kind::internal, "internal", "Internal error", {}};
     default:

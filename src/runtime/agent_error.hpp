@@ -40,7 +40,8 @@ caf::error make_failure(const failure& f);
 // Reads any caf::error back; CAF's own errors (timeout, down, unexpected message) → unavailable.
 failure read_failure(const caf::error& e);
 // A database outcome error as a failure: conflict → conflict, invalid → invalid, else unavailable
-// (internal stays internal).
+// (internal stays internal). A conflict or invalid carries the server's primary message only,
+// never its DETAIL or CONTEXT (row contents, statement parameters).
 failure db_failure(const db::error& e);
 
 const char* to_string(failure_kind kind) noexcept;

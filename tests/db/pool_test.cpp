@@ -81,6 +81,16 @@ TEST_CASE_METHOD(fresh_database, "database errors are mapped to typed errors", "
   CHECK(e.code == db::errc::internal);
   CHECK(e.sqlstate == "42601");
 
+  // A bind with more parameters than its statement uses is refused as a protocol violation (class
+  // 08, which libpqxx throws as broken_connection), but the connection is fine: our bug, not an outage.
+  e = failure_of(test::run_unit<bool>(pool, [](pqxx::work& tx) {
+    tx.exec_params("UPDATE items SET qty = qty WHERE id = $1", 1, "unused");
+    return true;
+  }));
+  CHECK(e.code == db::errc::internal);
+  CHECK_THAT(e.message, Catch::Contains("bind message supplies 2 parameters"));
+  CHECK(pool.connected_connections() == 2);
+
   // Failed units leave the pool usable, and their transactions rolled back.
   auto ok = test::run_unit<int>(pool, [](pqxx::work& tx) {
     return tx.exec1("SELECT count(*) FROM items")[0].as<int>();

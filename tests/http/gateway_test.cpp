@@ -121,6 +121,24 @@ TEST_CASE("unknown paths answer FastAPI's 404, wrong methods 405 with Allow", "[
   CHECK_THAT(own.header("allow"), Contains("GET"));
 }
 
+TEST_CASE("a NUL character in the target is 400 and in a JSON body 422, before any agent", "[http][errors]") {
+  test_server server;
+  const auto port = server.legacy_port("order");
+  // Without the screen the agent would answer these (200 for /health, 405 for a POST to it).
+  CHECK(request(port, "GET", "/health").status == 200);
+  for (const auto* target : {"/health%00", "/health?x=a%00b", "/he%00alth"}) {
+    const auto refused = request(port, "GET", target);
+    INFO(target);
+    CHECK(refused.status == 400);
+    CHECK_THAT(json_body(refused).at("detail").get<std::string>(), Contains("%00"));
+  }
+  const auto nul = request(server.gateway_port(), "POST", "/api/order/health", R"({"name":"A\u0000B"})");
+  CHECK(nul.status == 422);
+  CHECK(json_body(nul).at("detail").at(0).at("type") == "value_error.nul_character");
+  // An escaped backslash before "u0000" is literal text, not a NUL: the agent answers as usual.
+  CHECK(request(server.gateway_port(), "POST", "/api/order/health", R"({"name":"A\\u0000B"})").status == 405);
+}
+
 TEST_CASE("CORS: preflights are answered and responses carry the allowed origin", "[http][cors]") {
   test_server server;
   const request_headers preflight{{"Origin", "https://shop.example"},

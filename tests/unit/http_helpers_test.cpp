@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/cors_policy.hpp"
+#include "http/nul_screen.hpp"
 #include "http/problem.hpp"
 #include "http/url.hpp"
 #include "mercato/http_message.hpp"
@@ -95,4 +96,19 @@ TEST_CASE("CORS with a list of origins") {
   CHECK(listed.allow_origin("https://a.example") == "https://a.example");
   CHECK(listed.allow_origin("https://b.example").empty());
   CHECK(listed.preflight("https://b.example", "").status == 403);
+}
+
+TEST_CASE("NUL screen: %00 in a target, a \\u0000 escape in a JSON body") {
+  CHECK(http::target_has_nul("/customers/CUST-001%00x"));
+  CHECK(http::target_has_nul("/products?category=a%00"));
+  CHECK_FALSE(http::target_has_nul("/products?category=a%2500"));  // "%25" is '%': the text "%00"
+  CHECK_FALSE(http::target_has_nul("/products?price=100%"));
+  CHECK_FALSE(http::target_has_nul("/products?x=%0"));
+
+  CHECK(http::json_has_nul_escape(R"({"a":"x\u0000"})"));
+  CHECK(http::json_has_nul_escape(R"({"a":"\\\u0000"})"));  // an escaped backslash, then the escape
+  CHECK_FALSE(http::json_has_nul_escape(R"({"a":"\\u0000"})"));  // a backslash, then the text u0000
+  CHECK(http::json_has_nul_escape(R"({"a":"\u00001"})"));
+  CHECK_FALSE(http::json_has_nul_escape(R"({"a":"\u0001"})"));
+  CHECK_FALSE(http::json_has_nul_escape(""));
 }

@@ -221,9 +221,22 @@ TEST_CASE("order flow: two partial shipments capture the total, over-ship 409, d
   auto moved = f->http("order", "PUT", "/orders/" + id,
                        json{{"shipping_address", {{"country", "US"}, {"city", "X"}, {"postal_code", "1"}, {"street", "y"}}}}.dump());
   CHECK(moved.status == 409);
-  auto noted = f->http("order", "PUT", "/orders/" + id, json{{"notes", "leave at door"}}.dump());
+  // No editable field (only unknown ones, or nulls): 422, nothing written, the connection kept.
+  const auto version_sql = "SELECT version FROM orders.orders WHERE order_id = '" + id + "'";
+  const auto modified_sql = "SELECT count(*) FROM orders.order_timeline WHERE order_id = '" + id +
+                            "' AND event_type = 'order_modified'";
+  const auto version = count(*f, version_sql);
+  auto empty = f->http("order", "PUT", "/orders/" + id, json{{"colour", "red"}, {"notes", nullptr}}.dump());
+  CHECK(empty.status == 422);
+  CHECK(empty.json()["detail"][0]["loc"] == json::array({"body"}));
+  CHECK(count(*f, version_sql) == version);
+  CHECK(count(*f, modified_sql) == 0);
+  // Unknown fields beside a real one are ignored and not recorded as modifications.
+  auto noted = f->http("order", "PUT", "/orders/" + id, json{{"notes", "leave at door"}, {"colour", "red"}}.dump());
   REQUIRE(noted.status == 200);
   CHECK(noted.json()["notes"] == "leave at door");
+  CHECK(count(*f, version_sql) == version + 1);
+  CHECK(count(*f, modified_sql) == 1);
   auto stats = f->get("order", "/orders/stats?range=7d").json();
   CHECK(stats["total_orders"] == 1);
   CHECK(stats["by_status"]["shipped"] == 1);
