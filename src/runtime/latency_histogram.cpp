@@ -20,8 +20,8 @@ void latency_histogram::record(std::chrono::microseconds latency) noexcept {
 void latency_histogram::render_samples(std::string& out, std::string_view name, std::string_view labels) const {
   auto it = std::back_inserter(out);
   const std::string_view sep = labels.empty() ? "" : ",";
-  // The buckets are read one by one while others record, so a scrape may see a bucket and the
-  // count a few records apart; each series still only grows, which is what Prometheus needs.
+  // The buckets are read one by one while others record, so the sum may be a few records ahead
+  // of them; _count is the +Inf bucket, as Prometheus requires, and every series only grows.
   uint64_t cumulative = 0;
   for (size_t b = 0; b < bucket_count; ++b) {
     cumulative += buckets_[b].load(std::memory_order_relaxed);
