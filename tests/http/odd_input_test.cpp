@@ -3,12 +3,15 @@
 // real ids of the right kind and then odd ones, odd queries, and for a body unknown fields only,
 // then not an input at all (empty, malformed, an array), then the contracts' field names with odd
 // values (wrong types, huge numbers, long strings, nesting). Whatever the input, the answer is
-// below 500, the database connections stay up, no agent restarts, and the stock and reference
+// below 500; a refusal (4xx) has FastAPI's shape and leaves every table of the six schemas as it
+// was; the database connections stay up, no agent restarts, and the stock and reference
 // invariants hold. It found the empty order update (PUT /orders/{id} with only unknown fields bound
 // two parameters to a one-parameter statement: the pool took the refusal for a lost connection and
 // answered 503) and the NUL characters that libpq cut values at.
 #include <algorithm>
+#include <map>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -126,6 +129,76 @@ std::string fill(const std::string& pattern, const id_pool& ids, std::mt19937& r
   return out;
 }
 
+// FastAPI's error shape: {"detail": "text"} or {"detail": [{"loc": [...], "msg": "...", "type": "..."}]}.
+bool fastapi_error_shape(const std::string& body) {
+  const auto j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("detail")) return false;
+  const auto& detail = j["detail"];
+  if (detail.is_string()) return !detail.get<std::string>().empty();
+  if (!detail.is_array() || detail.empty()) return false;
+  return std::all_of(detail.begin(), detail.end(), [](const json& e) {
+    return e.is_object() && e.contains("loc") && e["loc"].is_array() && e.contains("msg") && e["msg"].is_string() &&
+           e.contains("type") && e["type"].is_string();
+  });
+}
+
+// Every table of the six agents' schemas as "schema.table" -> "rows:hash of the rows' text": two
+// equal snapshots mean no row was inserted, changed or deleted in between.
+class table_snapshots {
+ public:
+  explicit table_snapshots(const fresh_database& db) : db_(db) {
+    const auto tables = column(db, "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                                   "WHERE table_type = 'BASE TABLE' AND table_schema IN "
+                                   "('orders', 'catalog', 'inventory', 'customers', 'fraud', 'payments') ORDER BY 1");
+    tables_ = tables.size();
+    for (const auto& t : tables) {
+      if (!sql_.empty()) sql_ += " UNION ALL ";
+      sql_ += "SELECT '" + t + "=' || count(*) || ':' || coalesce(sum(hashtext(x::text)::bigint), 0) FROM " + t + " x";
+    }
+  }
+  size_t tables() const { return tables_; }
+
+  std::map<std::string, std::string> take() const {
+    std::map<std::string, std::string> out;
+    for (const auto& entry : column(db_, sql_)) {
+      const auto eq = entry.find('=');
+      out[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    return out;
+  }
+  // After a call that was allowed to write: its events reach their consumers asynchronously, so
+  // wait until the outboxes are empty and two snapshots 50 ms apart agree.
+  std::map<std::string, std::string> settled() const {
+    auto last = take();
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto now = take();
+      const bool outboxes_empty = std::all_of(now.begin(), now.end(), [](const auto& kv) {
+        return kv.first.find(".outbox") == std::string::npos || kv.second.rfind("0:", 0) == 0;
+      });
+      if (now == last && outboxes_empty) return now;
+      last = std::move(now);
+    }
+    return last;
+  }
+
+ private:
+  const fresh_database& db_;
+  std::string sql_;
+  size_t tables_ = 0;
+};
+
+std::string changed_tables(const std::map<std::string, std::string>& before,
+                           const std::map<std::string, std::string>& after) {
+  std::string out;
+  for (const auto& [table, state] : after) {
+    const auto it = before.find(table);
+    if (it == before.end() || it->second != state)
+      out += " " + table + " (" + (it == before.end() ? "new" : it->second) + " -> " + state + ")";
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("odd input on every operation of the six agents never gets a 5xx", "[http][fuzz]") {
@@ -138,9 +211,21 @@ TEST_CASE("odd input on every operation of the six agents never gets a 5xx", "[h
   REQUIRE(ids.orders.size() >= 6);
   REQUIRE(ids.payments.size() >= 3);
 
+  const table_snapshots snapshots{s.db};
+  REQUIRE(snapshots.tables() >= 40);
+  auto before = snapshots.settled();
+  {  // the snapshots see a one-column change of one row, and its undoing
+    s.db.exec("UPDATE catalog.products SET name = name || '!' WHERE sku = 'PROD-001'");
+    const auto changed = snapshots.take();
+    CHECK(changed_tables(before, changed) != "");
+    s.db.exec("UPDATE catalog.products SET name = left(name, -1) WHERE sku = 'PROD-001'");
+    CHECK(snapshots.take() == before);
+  }
+
   std::mt19937 rng{20261126};
   std::vector<std::string> failures;
-  size_t sent = 0, operations = 0;
+  std::map<int, size_t> statuses;
+  size_t sent = 0, operations = 0, refused_writes = 0;
   constexpr size_t trials = 4;
   for (const auto* prefix : agent_prefixes) {
     const auto spec = json_body(s.gateway("GET", std::string("/api/") + prefix + "/openapi.json"));
@@ -159,15 +244,31 @@ TEST_CASE("odd input on every operation of the six agents never gets a 5xx", "[h
           http_connection connection{s.server->gateway_port(), std::chrono::seconds(60)};
           const auto r = connection.request(method, target, body, headers);
           ++sent;
-          if (r.status < 100 || r.status >= 500)
-            failures.push_back(method + " " + target + " " + body.substr(0, 200) + " -> " + std::to_string(r.status) +
-                               " " + r.body.substr(0, 200));
+          ++statuses[r.status];
+          const auto call = method + " " + target + " " + body.substr(0, 200) + " -> " + std::to_string(r.status) +
+                            " " + r.body.substr(0, 200);
+          if (r.status < 100 || r.status >= 500) failures.push_back(call);
+          if (r.status >= 400 && r.status < 500 && !fastapi_error_shape(r.body))
+            failures.push_back("not FastAPI's error shape: " + call);
+          if (method == "GET") continue;  // reads write nothing; snapshots only around writes
+          if (r.status >= 400 && r.status < 500) {
+            ++refused_writes;
+            auto after = snapshots.take();
+            if (after != before) failures.push_back("a refusal wrote:" + changed_tables(before, after) + ": " + call);
+            before = std::move(after);
+          } else {
+            before = snapshots.settled();
+          }
         }
       }
     }
   }
-  INFO("operations " << operations << ", requests " << sent);
+  std::string by_status;
+  for (const auto& [status, n] : statuses) by_status += " " + std::to_string(status) + ":" + std::to_string(n);
+  INFO("operations " << operations << ", requests " << sent << ", refused writes checked " << refused_writes
+                     << ", answers by status" << by_status);
   CHECK(operations >= 200);  // the six agents' contracts: 231 operations when this was written
+  CHECK(refused_writes >= 300);  // most odd writes are refused: each was checked for rows it changed
   std::string listed;
   for (const auto& f : failures) listed += f + "\n";
   INFO(listed);
