@@ -31,7 +31,10 @@
 # restarted a third of the way in (scripts/pg.sh stop + start) and the order agent crashed through
 # the console two thirds in; "restart" = the restart alone; the script then waits for every saga
 # to settle, prints the invariants of bench/sql/order_consistency.sql and skips the GET runs: a
-# robustness check, not figures to compare with a run without faults).
+# robustness check, not figures to compare with a run without faults), BENCH_ANNOUNCED_DIR (a
+# directory: place_order.lua writes there the order id of every 201 of the measured run, and the
+# script then lists the run's orders that no 201 named), BENCH_KEEP_LOG (a file the server's log
+# is copied to at the end), BENCH_LOG_LEVEL (warn; info adds saga resumptions, resends and the like).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -123,6 +126,7 @@ cleanup() {
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  [[ -n "${BENCH_KEEP_LOG:-}" && -f "$tmp_dir/server.log" ]] && cp "$tmp_dir/server.log" "$BENCH_KEEP_LOG"
   rm -rf "$tmp_dir"
 }
 trap cleanup EXIT
@@ -156,7 +160,7 @@ socket_path = "$tmp_dir/admin.sock"
 fault_injection = $([[ "$faults" == 1 ]] && echo true || echo false)
 
 [log]
-level = "warn"
+level = "${BENCH_LOG_LEVEL:-warn}"
 
 [runtime]
 worker_threads = 2
@@ -195,7 +199,8 @@ done
 echo "# commerce_bench $(date -u +%Y-%m-%dT%H:%M:%SZ) git $(git rev-parse --short HEAD 2>/dev/null || echo ?) nproc $(nproc) connections $connections seconds $seconds warmup $warmup pool $pool customers $customers"
 
 # Warm-up (caches, connections), then the measured runs.
-wrk -t"$threads" -c"$connections" -d"${warmup}s" -s bench/lua/place_order.lua "http://$host:$order_port" >/dev/null
+BENCH_ANNOUNCED_DIR="" wrk -t"$threads" -c"$connections" -d"${warmup}s" -s bench/lua/place_order.lua \
+  "http://$host:$order_port" >/dev/null
 psql_bin="${MERCATO_PG_BIN:-/usr/lib/postgresql/15/bin}/psql"
 if [[ "${BENCH_ANALYZE:-0}" == 1 ]]; then
   # Steady state: what autovacuum's first pass does within a minute of a new database filling up.
@@ -207,6 +212,11 @@ fi
 echo "## POST /orders (legacy port 8000)"
 sleep 1  # the warm-up's last placements (wrk dropped their connections) finish before the count
 orders_before="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "SELECT count(*) FROM orders.orders")"
+run_started="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "SELECT now()")"
+if [[ -n "${BENCH_ANNOUNCED_DIR:-}" ]]; then
+  mkdir -p "$BENCH_ANNOUNCED_DIR"
+  rm -f "$BENCH_ANNOUNCED_DIR"/announced-*
+fi
 [[ "$profile" == 1 ]] && bench/pg_profile.sh reset "$DATABASE_URL"
 cpu_before="$(cpu_ticks)"
 pool_before="$(pool_times)"
@@ -272,4 +282,14 @@ orders_after="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -
 announced="$(awk '$1 == "confirmed" {c = $2} $1 == "other_by_class" {split($2, a, ":"); p = a[2]} END {print c + p}' \
   "$tmp_dir/orders.out")"
 echo "orders_written_not_announced $((orders_after - orders_before - announced)) (connections $connections)"
+if [[ -n "${BENCH_ANNOUNCED_DIR:-}" ]]; then
+  # Name them: the orders of the measured run whose id no 201 carried (place_order.lua wrote the
+  # ids it got), oldest first, with the Idempotency-Key that placed each (bench-<run>-<thread>-<n>).
+  cat "$BENCH_ANNOUNCED_DIR"/announced-* 2>/dev/null | runuser -u postgres -- "$psql_bin" -X -q -v ON_ERROR_STOP=1 \
+    "$DATABASE_URL" -c "CREATE TEMP TABLE announced (order_id text)" -c "COPY announced FROM STDIN" \
+    -c "SELECT o.order_id, o.created_at, o.status, k.key FROM orders.orders o
+        LEFT JOIN orders.idempotency_keys k ON k.response_body::jsonb->>'order_id' = o.order_id::text
+        WHERE o.created_at >= '$run_started' AND o.order_id::text NOT IN (SELECT order_id FROM announced)
+        ORDER BY o.created_at LIMIT 200"
+fi
 runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -f bench/sql/order_consistency.sql 2>/dev/null || true

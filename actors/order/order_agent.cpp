@@ -32,14 +32,19 @@ const std::string& process_token() {
 }
 
 constexpr auto first_scan = std::chrono::seconds(1);
+constexpr int64_t saga_claim_page = 50;  // sagas claimed per statement
 
+// Claims the due sagas a page at a time and resumes them. A full page is followed by the next one
+// at once: after a crash in the middle of placements, every saga the dead incarnation held is due,
+// and the resends of their requests wait for them (placement.cpp, answer_existing). Leaving the
+// rest to the next tick (saga_poll_interval) kept them waiting past the gateway's deadline.
 void drive_due_sagas(order_self self) {
   if (!self->state.ctx.database) return;
   db_transact<std::vector<saga_row>>(
       self, *self->state.ctx.database,
       [owner = self->state.lease_owner, prefix = self->state.owner_prefix,
        lease = self->state.saga_lease_s](pqxx::work& tx) {
-        return claim_due_sagas(tx, owner, prefix, lease, 50);
+        return claim_due_sagas(tx, owner, prefix, lease, saga_claim_page);
       },
       [self](db::outcome<std::vector<saga_row>> r) {
         if (!r.ok()) return;
@@ -49,6 +54,8 @@ void drive_due_sagas(order_self self) {
           if (s.saga_type == "place_order") resume_place_saga(self, s);
           else if (s.saga_type == "cancel_order") resume_cancel_saga(self, s);
         }
+        // A claimed saga is leased to this incarnation, so the next page holds none of these.
+        if (static_cast<int64_t>(r.value->size()) == saga_claim_page) drive_due_sagas(self);
       });
 }
 

@@ -21,7 +21,16 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- BENCH_ANNOUNCED_DIR: each thread writes there the order_id of every 201 it got, one per line
+-- (announced-<thread>), so that the orders written but never announced can be named.
+local announced_dir = os.getenv("BENCH_ANNOUNCED_DIR")
+local announced = nil
+
 function init(args)
+  if announced_dir and announced_dir ~= "" then
+    announced = assert(io.open(string.format("%s/announced-%d", announced_dir, tid), "w"))
+    announced:setvbuf("line")
+  end
   confirmed = 0
   other = 0
   -- the other answers by class: 201 not confirmed (e.g. waiting for review), 4xx, 5xx (503 while
@@ -44,6 +53,9 @@ function request()
 end
 
 function response(status, headers, body)
+  if announced and status == 201 then
+    announced:write((string.match(body, '"order_id":"([^"]+)"') or "?"), "\n")
+  end
   if status == 201 and string.find(body, '"status":"confirmed"', 1, true) then
     confirmed = confirmed + 1
   else

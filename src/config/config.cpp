@@ -47,10 +47,11 @@ restart_type agents_config::restart(const agent_spec& spec) const {
   return it != overrides.end() && it->second.restart ? *it->second.restart : spec.restart;
 }
 
-millis agents_config::request_timeout(std::string_view name, millis fallback) const {
-  const auto it = overrides.find(std::string(name));
-  return it != overrides.end() && it->second.request_timeout ? *it->second.request_timeout
-                                                             : fallback;
+millis agent_request_timeout(const config& c, std::string_view agent) {
+  const auto it = c.agents.overrides.find(std::string(agent));
+  if (it != c.agents.overrides.end() && it->second.request_timeout) return *it->second.request_timeout;
+  if (agent == "order") return std::max(c.gateway.request_timeout, c.order.place_wait + place_answer_margin);
+  return c.gateway.request_timeout;
 }
 
 namespace {

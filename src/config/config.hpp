@@ -36,7 +36,7 @@ struct gateway_config {
 struct agent_override {
   bool enabled = true;
   std::optional<restart_type> restart;      // default: the registry's
-  std::optional<millis> request_timeout;    // default: gateway.request_timeout
+  std::optional<millis> request_timeout;    // default: agent_request_timeout() below
 };
 
 struct agents_config {
@@ -44,7 +44,6 @@ struct agents_config {
   // Effective values for one agent.
   bool enabled(std::string_view name) const;
   restart_type restart(const agent_spec& spec) const;
-  millis request_timeout(std::string_view name, millis fallback) const;
 };
 
 struct supervisor_config {
@@ -170,6 +169,14 @@ using env_lookup = const char* (*)(const char*);
 config parse_config(const std::string& toml_text, const std::string& source,
                     env_lookup getenv_fn = nullptr);
 config load_config_file(const std::string& path, env_lookup getenv_fn = nullptr);
+
+// How long the gateway waits for `agent`'s answer before it replies 504: the agent's own
+// `[agents.<name>] request_timeout_ms`, else `gateway.request_timeout_ms`. Without its own value
+// the order agent gets at least `order.place_wait_ms` + place_answer_margin: POST /orders answers
+// with the order as it is once place_wait has passed (agents/8000-order.md), and a gateway that
+// gave up first would answer 504 for an order that exists.
+inline constexpr millis place_answer_margin{5000};  // the checks before the saga: customer, products, stock
+millis agent_request_timeout(const config& c, std::string_view agent);
 
 // The effective configuration as TOML (console `config`); a database password is masked.
 std::string render_config(const config& c);

@@ -60,8 +60,7 @@ struct gateway_core {
         endpoints(*deps.directory, *deps.metrics, *deps.settings, deps.started,
                   deps.database_ready, deps.extra_metrics) {
     for (size_t i = 0; i < deps.directory->size(); ++i)
-      timeouts.push_back(deps.settings->agents.request_timeout(deps.directory->at(i).name(),
-                                                               settings.request_timeout));
+      timeouts.push_back(agent_request_timeout(*deps.settings, deps.directory->at(i).name()));
   }
 
   net::io_context& io;

@@ -4,12 +4,14 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "db/database.hpp"
 #include "commerce_server.hpp"
@@ -156,6 +158,34 @@ TEST_CASE("the same Idempotency-Key returns the same order, another body with it
   CHECK(other.status == 422);
   auto list = json_body(s.call("order", "GET", "/orders?customer_id=CUST-001"));
   CHECK(list.size() == 1);
+}
+
+// POST /orders answers with the order as it is once place_wait has passed (agents/8000-order.md).
+// The gateway waits for the order agent longer than that (agent_request_timeout in the config),
+// so a saga that is held up gives the client its pending order, not a 504 for an order that exists.
+TEST_CASE("a placement whose saga is held up is answered 201 pending after place_wait, not 504",
+          "[http][commerce]") {
+  commerce_server s{[](config& c) {
+    c.gateway.request_timeout = std::chrono::milliseconds(1500);  // every other agent's deadline
+    c.order.place_wait = std::chrono::seconds(2);
+  }};
+  // Fraud's scoring insert waits behind this lock, so the saga stands at its fraud step.
+  auto holder = s.db.connect();
+  auto hold = std::make_unique<pqxx::work>(*holder);
+  hold->exec("LOCK TABLE fraud.fraud_checks IN SHARE MODE");
+
+  auto r = s.call("order", "POST", "/orders", order_body("CUST-001", "PROD-002", 1), {}, std::chrono::seconds(15));
+  REQUIRE(r.status == 201);
+  const auto placed = json_body(r);
+  CHECK(placed["status"] == "pending");
+  hold->commit();
+  hold.reset();
+
+  // Released, the saga goes on and confirms the order the client was told about.
+  const std::string id = placed["order_id"].get<std::string>();
+  CHECK(eventually([&] { return json_body(s.call("order", "GET", "/orders/" + id))["status"] == "confirmed"; },
+                   std::chrono::seconds(30)));
+  CHECK(s.db.value<int64_t>("SELECT count(*) FROM orders.orders") == 1);
 }
 
 TEST_CASE("crashing the order agent during placements leaves every order consistent",

@@ -374,9 +374,28 @@ TEST_CASE("agents_config gives per-agent values with fallbacks", "[config]") {
   CHECK(c.agents.enabled("product"));
   CHECK(c.agents.restart(order) == restart_type::temporary);
   CHECK(c.agents.restart(product) == restart_type::transient);
-  CHECK(c.agents.request_timeout("order", 5000ms) == 250ms);
-  CHECK(c.agents.request_timeout("payment", 5000ms) == 5000ms);
-  CHECK(c.agents.request_timeout("product", 1234ms) == 1234ms);
+  CHECK(agent_request_timeout(c, "order") == 250ms);  // its own value, even below place_wait
+  CHECK(agent_request_timeout(c, "payment") == 1500ms);
+  CHECK(agent_request_timeout(c, "product") == 1500ms);
+}
+
+TEST_CASE("the gateway waits for the order agent longer than POST /orders waits for its saga", "[config]") {
+  // Defaults: every agent 5 s, the order agent place_wait (10 s) + the margin for its checks.
+  const config defaults = parse_config("", "empty.toml", no_environment);
+  CHECK(agent_request_timeout(defaults, "product") == 5000ms);
+  CHECK(agent_request_timeout(defaults, "order") == 15000ms);
+  CHECK(agent_request_timeout(defaults, "order") > defaults.order.place_wait);
+
+  // It follows place_wait, and a longer gateway deadline stays the longer.
+  const config shorter = parse_config("[order]\nplace_wait_ms = 2000\n", "t.toml", no_environment);
+  CHECK(agent_request_timeout(shorter, "order") == 7000ms);
+  const config patient = parse_config("[gateway]\nrequest_timeout_ms = 30000\n", "t.toml", no_environment);
+  CHECK(agent_request_timeout(patient, "order") == 30000ms);
+  CHECK(agent_request_timeout(patient, "payment") == 30000ms);
+
+  // The agent's own value is the operator's choice, whatever place_wait is.
+  const config own = parse_config("[agents.order]\nrequest_timeout_ms = 3000\n", "t.toml", no_environment);
+  CHECK(agent_request_timeout(own, "order") == 3000ms);
 }
 
 TEST_CASE("restart types convert to and from their names", "[config]") {

@@ -1,10 +1,12 @@
 // Idempotency-Key replays of a placement: the key's order is the answer, whatever changed since the
 // first send (stock sold out), and a replay that arrives while the order's saga still runs (the
 // gateway's resend after the order agent crashed) waits for the saga as the first send would have.
+// Those waits end only if the saga driver resumes every saga the crashed incarnation held.
 #include <chrono>
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
@@ -21,6 +23,7 @@ using nlohmann::json;
 
 namespace {
 
+const std::string prod1 = "10000000-0000-4000-8000-000000000001";  // PROD-001 in the seed
 const std::string prod3 = "10000000-0000-4000-8000-000000000003";  // PROD-003 in the seed
 
 json body_for(const std::string& product, int quantity) {
@@ -103,5 +106,40 @@ TEST_CASE("order replay: a resend after the order agent crashed waits for the re
   CHECK(first.get().rfind("error", 0) == 0);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 1);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 1);
+  CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
+}
+
+// Found by `BENCH_FAULTS=1` (session 28): the scan at start claimed 50 sagas, one statement's
+// worth, and left the rest to the next tick 5 s later. The gateway's resends of those orders gave
+// up first (504) although every order was then confirmed.
+TEST_CASE("order replay: the first scan after a crash resumes every saga the dead incarnation held",
+          "[order][replay][crash]") {
+  // The driver's next tick is far beyond the test, so only the scan at start can resume them.
+  auto f = make_order_fixture([](config& c) { c.order.saga_poll_interval = std::chrono::minutes(10); });
+  f->database().exec("UPDATE inventory.stock_levels SET quantity = 1000 WHERE product_id = '" + prod1 + "'");
+  // Fraud's scoring insert waits behind this lock, so every saga stands at its fraud step.
+  auto holder = f->database().connect();
+  auto hold = std::make_unique<pqxx::work>(*holder);
+  hold->exec("LOCK TABLE fraud.fraud_checks IN SHARE MODE");
+
+  constexpr int orders = 60;  // more than one claim statement takes (saga_claim_page, 50)
+  std::vector<std::future<std::string>> first;
+  for (int i = 0; i < orders; ++i)
+    first.push_back(std::async(std::launch::async, [&f, i] {
+      return place_typed(*f, body_for("PROD-001", 1), "page-" + std::to_string(i), std::chrono::seconds(3));
+    }));
+  REQUIRE(f->eventually([&] { return count(*f, "SELECT count(*) FROM orders.orders") == orders; },
+                        std::chrono::seconds(30)));
+  const auto crashed = f->directory().handle("order");
+  f->inject("order", "throw");
+  REQUIRE(f->eventually([&] { return f->directory().handle("order") && f->directory().handle("order") != crashed; }));
+  hold->commit();
+  hold.reset();
+  for (auto& r : first) CHECK(r.get().rfind("error", 0) == 0);  // their incarnation died holding them
+
+  CHECK(f->eventually(
+      [&] { return count(*f, "SELECT count(*) FROM orders.sagas WHERE state NOT IN ('completed', 'compensated')") == 0; },
+      std::chrono::seconds(60)));
+  CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == orders);
   CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
 }
