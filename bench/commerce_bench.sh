@@ -31,10 +31,13 @@
 # restarted a third of the way in (scripts/pg.sh stop + start) and the order agent crashed through
 # the console two thirds in; "restart" = the restart alone; the script then waits for every saga
 # to settle, prints the invariants of bench/sql/order_consistency.sql and skips the GET runs: a
-# robustness check, not figures to compare with a run without faults), BENCH_ANNOUNCED_DIR (a
-# directory: place_order.lua writes there the order id of every 201 of the measured run, and the
-# script then lists the run's orders that no 201 named), BENCH_KEEP_LOG (a file the server's log
-# is copied to at the end), BENCH_LOG_LEVEL (warn; info adds saga resumptions, resends and the like).
+# robustness check, not figures to compare with a run without faults; "crash:<agent>[,<agent>...]"
+# = those agents crashed one after the other, spread evenly over the run, with no restart),
+# BENCH_ANNOUNCED_DIR (a directory: place_order.lua writes there the order id of every 201 of the
+# measured run and the status and body of every other answer, and the script then lists the
+# run's orders that no 201 named and counts the other answers), BENCH_KEEP_LOG (a file the
+# server's log is copied to at the end), BENCH_LOG_LEVEL (warn; info adds saga resumptions, resends
+# and the like).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -62,8 +65,16 @@ customers="${BENCH_CUSTOMERS:-4}"
 [[ "$warmup" =~ ^[0-9]+$ && "$warmup" -ge 1 && "$warmup" -le 600 ]] \
   || { echo "commerce_bench.sh: BENCH_WARMUP must be 1..600 (seconds)" >&2; exit 2; }
 faults="${BENCH_FAULTS:-0}"
-[[ "$faults" == 0 || "$faults" == 1 || "$faults" == restart ]] ||
-  { echo "commerce_bench.sh: BENCH_FAULTS must be 0, 1 or restart" >&2; exit 2; }
+crash_agents=()
+if [[ "$faults" == crash:* ]]; then
+  IFS=, read -r -a crash_agents <<<"${faults#crash:}"
+  for agent in "${crash_agents[@]}"; do
+    [[ "$agent" =~ ^[a-z_]+$ ]] || { echo "commerce_bench.sh: BENCH_FAULTS=crash: takes agent names, e.g. crash:payment,inventory" >&2; exit 2; }
+  done
+  [[ ${#crash_agents[@]} -gt 0 ]] || { echo "commerce_bench.sh: BENCH_FAULTS=crash: names no agent" >&2; exit 2; }
+fi
+[[ "$faults" == 0 || "$faults" == 1 || "$faults" == restart || ${#crash_agents[@]} -gt 0 ]] ||
+  { echo "commerce_bench.sh: BENCH_FAULTS must be 0, 1, restart or crash:<agent>[,<agent>...]" >&2; exit 2; }
 host=127.0.0.1
 order_port=$((legacy_base + 0))
 product_port=$((legacy_base + 1))
@@ -157,7 +168,7 @@ pool_size = $pool
 
 [admin]
 socket_path = "$tmp_dir/admin.sock"
-fault_injection = $([[ "$faults" == 1 ]] && echo true || echo false)
+fault_injection = $([[ "$faults" == 1 || ${#crash_agents[@]} -gt 0 ]] && echo true || echo false)
 
 [log]
 level = "${BENCH_LOG_LEVEL:-warn}"
@@ -215,13 +226,26 @@ orders_before="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" 
 run_started="$(runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -c "SELECT now()")"
 if [[ -n "${BENCH_ANNOUNCED_DIR:-}" ]]; then
   mkdir -p "$BENCH_ANNOUNCED_DIR"
-  rm -f "$BENCH_ANNOUNCED_DIR"/announced-*
+  rm -f "$BENCH_ANNOUNCED_DIR"/announced-* "$BENCH_ANNOUNCED_DIR"/refused-*
 fi
 [[ "$profile" == 1 ]] && bench/pg_profile.sh reset "$DATABASE_URL"
 cpu_before="$(cpu_ticks)"
 pool_before="$(pool_times)"
 faults_pid=""
-if [[ "$faults" != 0 ]]; then
+if [[ ${#crash_agents[@]} -gt 0 ]]; then
+  # The named agents crashed one after the other, spread evenly over the run.
+  (
+    gap=$(( seconds / (${#crash_agents[@]} + 1) ))
+    at=0
+    for agent in "${crash_agents[@]}"; do
+      sleep "$gap"
+      at=$((at + gap))
+      echo "# fault at $at s: console crash $agent"
+      "$mercato" console --socket "$tmp_dir/admin.sock" crash "$agent" >/dev/null 2>&1 || echo "# console crash $agent failed"
+    done
+  ) >"$tmp_dir/faults.out" &
+  faults_pid=$!
+elif [[ "$faults" != 0 ]]; then
   (
     sleep $((seconds / 3))
     echo "# fault at $((seconds / 3)) s: PostgreSQL restart (pg.sh stop, start)"
@@ -267,8 +291,10 @@ else
   done
   echo "settled_after_s $(( $(date +%s) - settle_start ))"
   echo "server_alive $(kill -0 "$server_pid" 2>/dev/null && echo yes || echo no)"
-  "$mercato" console --socket "$tmp_dir/admin.sock" agent order 2>/dev/null \
-    | awk '$1 == "incarnation:" || $1 == "restarts_crash:" {sub(":", "", $1); print "order_" $1, $2}'
+  for agent in $([[ ${#crash_agents[@]} -gt 0 ]] && echo "${crash_agents[@]}" || echo order); do
+    "$mercato" console --socket "$tmp_dir/admin.sock" agent "$agent" 2>/dev/null \
+      | awk -v agent="$agent" '$1 == "incarnation:" || $1 == "restarts_crash:" {sub(":", "", $1); print agent "_" $1, $2}'
+  done
 fi
 
 # Consistency after the storm (bench/sql/order_consistency.sql): every line but the first is 0
@@ -292,5 +318,8 @@ if [[ -n "${BENCH_ANNOUNCED_DIR:-}" ]]; then
         WHERE o.created_at >= '$run_started' AND o.order_id::text NOT IN (SELECT order_id FROM announced)
         ORDER BY o.created_at LIMIT 200" \
     || echo "# listing the unannounced orders failed; the invariants follow"
+  # The answers that were not a 201, by status and body (place_order.lua, refused-<thread>).
+  echo "## answers other than 201"
+  cat "$BENCH_ANNOUNCED_DIR"/refused-* 2>/dev/null | sort | uniq -c | sort -rn | head -20
 fi
 runuser -u postgres -- "$psql_bin" -X -q -t -A "$DATABASE_URL" -f bench/sql/order_consistency.sql 2>/dev/null || true

@@ -15,6 +15,7 @@
 #include "order/order_view.hpp"
 #include "log/log.hpp"
 #include "runtime/agent_behavior.hpp"
+#include "runtime/agent_call.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/db_call.hpp"
 #include "runtime/event_subscription.hpp"
@@ -34,12 +35,24 @@ const std::string& process_token() {
 constexpr auto first_scan = std::chrono::seconds(1);
 constexpr int64_t saga_claim_page = 50;  // sagas claimed per statement
 
+// Runs parked for a retry (state.retrying) whose callers have all been answered are let go: a
+// resumption without callers needs no run from before.
+void drop_unawaited_retries(order_self self) {
+  const auto now = std::chrono::steady_clock::now();
+  auto& parked = self->state.retrying;
+  for (auto it = parked.begin(); it != parked.end();) {
+    if (it->second->answer_by <= now) it = parked.erase(it);
+    else ++it;
+  }
+}
+
 // Claims the due sagas a page at a time and resumes them. A full page is followed by the next one
 // at once: after a crash in the middle of placements, every saga the dead incarnation held is due,
 // and the resends of their requests wait for them (placement.cpp, answer_existing). Leaving the
 // rest to the next tick (saga_poll_interval) kept them waiting past the gateway's deadline.
 void drive_due_sagas(order_self self) {
   if (!self->state.ctx.database) return;
+  drop_unawaited_retries(self);
   db_transact<std::vector<saga_row>>(
       self, *self->state.ctx.database,
       [owner = self->state.lease_owner, prefix = self->state.owner_prefix,
@@ -60,6 +73,18 @@ void drive_due_sagas(order_self self) {
 }
 
 }  // namespace
+
+void scan_sagas_after(order_self self, std::chrono::milliseconds delay) {
+  // The retries of one burst (the orders an agent's crash failed together) share a scan; the
+  // window also covers the saga row's next_attempt_at, which the database's clock set.
+  constexpr std::chrono::milliseconds coalesce{100};
+  const auto at = std::chrono::steady_clock::now() + delay;
+  auto& scheduled = self->state.retry_scan_at;
+  if (scheduled >= at && scheduled <= at + coalesce) return;
+  scheduled = at + coalesce;
+  // The returned trigger is dropped on purpose: the scan runs once the time has passed.
+  once_or_after(self, delay + coalesce, [self] { drive_due_sagas(self); });
+}
 
 int64_t backoff_ms(int64_t attempt) {
   int64_t ms = 1000;

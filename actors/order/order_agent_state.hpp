@@ -54,6 +54,9 @@ struct place_run {
   std::function<void()> on_abort;               // the cancel saga's compensation, deferred
   int64_t attempts = 0;
   std::string cancel_reason;                     // set when compensating
+  // The last moment a caller still waits for (place_wait after its request); none for callers
+  // answered only when the run settles (review, pay).
+  std::chrono::steady_clock::time_point answer_by{};
 };
 
 // A successful placement waiting for its final statement (finish_confirmed).
@@ -86,6 +89,10 @@ struct order_state {
   std::vector<tax_rate> tax_rates;
   bool tax_loaded = false;
   std::unordered_map<std::string, std::shared_ptr<place_run>> runs;  // by order id
+  // Runs whose step failed and waits for its retry while their callers still wait (place_wait):
+  // the saga driver's resumption takes the run back, callers and all (retry_later).
+  std::unordered_map<std::string, std::shared_ptr<place_run>> retrying;  // by order id
+  std::chrono::steady_clock::time_point retry_scan_at{};  // the latest scan scheduled for them
   std::unordered_set<std::string> keys_in_flight;                    // Idempotency-Keys
   std::unordered_set<std::string> busy_sagas;                        // cancel / recovery in progress
   std::unordered_set<std::string> captures_in_flight;                // shipment ids
@@ -116,6 +123,9 @@ void place_new_order(order_self self, place_order msg, place_done done);
 void price_quote(order_self self, const nlohmann::json& body, json_done done);
 
 // place_saga.cpp
+// The run of an order's placement saga in this incarnation, running or parked for a retry; null
+// when there is none.
+std::shared_ptr<place_run> find_run(order_self self, const std::string& order_id);
 // Runs the saga of a placement just written (fraud → reserve → points/credit → authorize → confirm).
 void start_place_saga(order_self self, std::shared_ptr<place_run> run);
 void resume_place_saga(order_self self, const saga_row& saga);
@@ -168,6 +178,9 @@ void record_saga(order_self self, std::string saga_id, int64_t attempts, std::fu
 
 // order_agent.cpp helpers
 void reload_tax_rates(order_self self, std::function<void()> then = {});
+// Runs the saga driver once `delay` has passed, besides its regular ticks: a retry due within
+// place_wait is resumed then, not at the next tick.
+void scan_sagas_after(order_self self, std::chrono::milliseconds delay);
 // Retry delay for attempt n (1, 2, 4 … s, cap 60 s).
 int64_t backoff_ms(int64_t attempt);
 nlohmann::json saga_failed_payload(const std::string& saga_id, const std::string& type,

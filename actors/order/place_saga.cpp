@@ -86,6 +86,23 @@ void log_step(const run_ptr& run, std::string step, std::string key, nlohmann::j
   run->steps.push_back(std::move(s));
 }
 
+// A run whose retry is due while its callers still wait keeps them: it is parked in
+// state.retrying, and the saga driver's resumption (scheduled for when the retry is due) takes it
+// back, so that they hear the retried saga's outcome (a confirmed order after an agent's crash,
+// say) instead of the pending order of the failed step. Each caller's own place_wait timer still
+// answers it, with the order as it is, if the retry is late.
+bool park_for_retry(order_self self, const run_ptr& run, int64_t attempts) {
+  const auto delay = std::chrono::milliseconds(backoff_ms(attempts));
+  if (run->aborted || run->waiters.empty() || std::chrono::steady_clock::now() + delay >= run->answer_by) return false;
+  auto& st = self->state;
+  st.awaiting_payment.erase(run->order.order_id);
+  auto it = st.runs.find(run->order.order_id);
+  if (it != st.runs.end() && it->second == run) st.runs.erase(it);
+  st.retrying[run->order.order_id] = run;
+  scan_sagas_after(self, delay);
+  return true;
+}
+
 // A transient failure: persist the point reached and let the saga driver retry after a backoff.
 void retry_later(order_self self, run_ptr run, const std::string& step, const failure& f) {
   if (stopped(self, run)) return;
@@ -120,8 +137,9 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
         }
       },
       [run] { answer_waiters(run); },
-      [self, run, give_up](bool) {
+      [self, run, give_up, attempts](bool recorded) {
         if (give_up) self->state.ctx.relay->wake(self->state.ctx.spec->schema);
+        if (!give_up && recorded && park_for_retry(self, run, attempts)) return;
         settle(self, run);
       });
 }
@@ -559,6 +577,16 @@ void step_confirm(order_self self, run_ptr run, bool retried) {
       });
 }
 
+// The run a retry resumes: the one parked with its callers (park_for_retry), or a new one.
+run_ptr take_parked_run(order_self self, const std::string& order_id) {
+  auto it = self->state.retrying.find(order_id);
+  if (it == self->state.retrying.end()) return std::make_shared<place_run>();
+  auto run = std::move(it->second);
+  self->state.retrying.erase(it);
+  run->steps.clear();
+  return run;
+}
+
 // Chooses where a (new or resumed) run continues.
 void drive(order_self self, run_ptr run) {
   if (!run->c.cancel_reason.empty()) return compensate(self, run, run->c.cancel_reason);
@@ -570,13 +598,20 @@ void drive(order_self self, run_ptr run) {
 
 void start_place_saga(order_self self, std::shared_ptr<place_run> run) { drive(self, std::move(run)); }
 
+std::shared_ptr<place_run> find_run(order_self self, const std::string& order_id) {
+  auto& st = self->state;
+  if (auto it = st.runs.find(order_id); it != st.runs.end()) return it->second;
+  if (auto it = st.retrying.find(order_id); it != st.retrying.end()) return it->second;
+  return nullptr;
+}
+
 void resume_place_saga(order_self self, const saga_row& saga) {
   if (self->state.runs.count(saga.order_id)) return;
   db_transact<std::optional<order_record>>(
       self, *self->state.ctx.database, [id = saga.order_id](pqxx::work& tx) { return load_order(tx, id); },
       [self, saga](db::outcome<std::optional<order_record>> r) {
         if (!r.ok() || !*r.value || self->state.runs.count(saga.order_id)) return;
-        auto run = std::make_shared<place_run>();
+        auto run = take_parked_run(self, saga.order_id);
         run->saga_id = saga.saga_id;
         run->order = std::move(**r.value);
         run->c = place_context_from_json(saga.context);
@@ -584,6 +619,7 @@ void resume_place_saga(order_self self, const saga_row& saga) {
         self->state.runs[run->order.order_id] = run;
         if (run->order.status != "pending") {  // settled elsewhere (cancel saga, PATCH status): close it
           self->state.runs.erase(run->order.order_id);
+          answer_waiters(run);
           const std::string end = run->order.status == "cancelled" ? "compensated" : "completed";
           db_transact<bool>(
               self, *self->state.ctx.database,

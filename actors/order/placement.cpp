@@ -286,11 +286,11 @@ void answer_existing(order_self self, const job_ptr& job, order_record existing,
     job->done(std::move(out));
   };
   const auto now = std::chrono::steady_clock::now();
-  auto it = self->state.runs.find(existing.order_id);
-  if (it != self->state.runs.end() && now < until) {
-    auto run = it->second;
+  auto run = find_run(self, existing.order_id);
+  if (run && now < until) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
     run->waiters.push_back(once_or_after(self, left, [run, answer] { answer(run->order); }));
+    run->answer_by = std::max(run->answer_by, until);
     return;
   }
   if (!in_progress || now + replay_recheck >= until) return answer(std::move(existing));
@@ -359,6 +359,7 @@ void start_run(order_self self, const job_ptr& job, commit_result written) {
   run->c = job->draft->context;
   run->c.order_count_24h = written.order_count_24h;
   self->state.runs[run->order.order_id] = run;
+  run->answer_by = std::chrono::steady_clock::now() + self->state.place_wait;
   run->waiters.push_back(once_or_after(self, self->state.place_wait, [run, done = job->done] {
     place_outcome o;
     o.order = run->order;
@@ -383,7 +384,7 @@ void commit(order_self self, const job_ptr& job) {
 
 // No order when a line is short: 409 before anything is written.
 void check_stock(order_self self, const job_ptr& job) {
-  ask_agent<inventory_actor>(
+  ask_agent_resending<inventory_actor>(
       self, self->state.ctx, "inventory", inventory::check_availability{job->draft->stock},
       [self, job](inventory::availability_report& rep) {
         for (const auto& l : rep.lines) {
@@ -417,7 +418,7 @@ void price(order_self self, const job_ptr& job, money::cents points_value) {
 void value_points(order_self self, const job_ptr& job) {
   const auto& c = job->draft->context;
   if (c.redeem_points <= 0) return price(self, job, 0);
-  ask_agent<customer_actor>(
+  ask_agent_resending<customer_actor>(
       self, self->state.ctx, "customer",
       customer::quote_redemption{c.customer_id, c.redeem_points, c.merchandise_amount},
       [self, job](customer::redemption& r) { price(self, job, r.value); },
@@ -443,7 +444,7 @@ void ask_customer_and_product(order_self self, const job_ptr& job) {
     if (!self->state.tax_loaded) return reload_tax_rates(self, [self, job] { draft(self, job); });  // first order
     draft(self, job);
   };
-  ask_agent<customer_actor>(
+  ask_agent_resending<customer_actor>(
       self, self->state.ctx, "customer", customer::validate_customer{job->req.customer_id},
       [job, joined](customer::customer_profile& p) {
         job->customer = std::move(p);
@@ -460,7 +461,7 @@ void ask_customer_and_product(order_self self, const job_ptr& job) {
       });
   std::vector<product::item_ref> refs;
   for (const auto& l : job->req.lines) refs.push_back({l.ref, l.variant_id, l.quantity, l.selected_components});
-  ask_agent<product_actor>(
+  ask_agent_resending<product_actor>(
       self, self->state.ctx, "product", product::resolve_items{std::move(refs)},
       [job, joined](product::resolved_items& r) {
         job->items = std::move(r);

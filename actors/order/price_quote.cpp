@@ -37,13 +37,13 @@ void quote_with_rates(order_self self, const nlohmann::json& body, json_done don
   }
   std::vector<product::item_ref> refs;
   for (const auto& l : req->lines) refs.push_back({l.ref, l.variant_id, l.quantity, l.selected_components});
-  ask_agent<product_actor>(
+  ask_agent_resending<product_actor>(
       self, self->state.ctx, "product", product::resolve_items{std::move(refs)},
       [self, req, done](product::resolved_items& r) {
         auto items = std::make_shared<product::resolved_items>(std::move(r));
         std::vector<inventory::stock_line> stock;
         for (size_t i = 0; i < items->items.size(); ++i) stock.push_back({items->items[i].item_id, req->lines[i].quantity, {}});
-        ask_agent<inventory_actor>(
+        ask_agent_resending<inventory_actor>(
             self, self->state.ctx, "inventory", inventory::check_availability{stock},
             [self, req, items, done](inventory::availability_report& rep) {
               std::vector<line_price> prices;

@@ -23,13 +23,18 @@ end
 
 -- BENCH_ANNOUNCED_DIR: each thread writes there the order_id of every 201 it got, one per line
 -- (announced-<thread>), so that the orders written but never announced can be named.
+-- Each thread also writes there (refused-<thread>) the status and body of every answer that is
+-- not a 201, to say why a fault run's requests failed.
 local announced_dir = os.getenv("BENCH_ANNOUNCED_DIR")
 local announced = nil
+local refused = nil
 
 function init(args)
   if announced_dir and announced_dir ~= "" then
     announced = assert(io.open(string.format("%s/announced-%d", announced_dir, tid), "w"))
     announced:setvbuf("line")
+    refused = assert(io.open(string.format("%s/refused-%d", announced_dir, tid), "w"))
+    refused:setvbuf("line")
   end
   confirmed = 0
   other = 0
@@ -55,6 +60,8 @@ end
 function response(status, headers, body)
   if announced and status == 201 then
     announced:write((string.match(body, '"order_id":"([^"]+)"') or "?"), "\n")
+  elseif refused and status ~= 201 then
+    refused:write(os.date("!%H:%M:%S"), " ", status, " ", string.sub(body, 1, 300), "\n")
   end
   if status == 201 and string.find(body, '"status":"confirmed"', 1, true) then
     confirmed = confirmed + 1

@@ -13,6 +13,12 @@
 // deadline that fires answers `unavailable` / "timeout", as CAF's request timeout did. A receiver
 // that stops while holding the ask (crash, hang ended) answers `unavailable` / "agent_stopped"
 // within a tick of the supervisor noticing, not at the deadline (ask_deadlines::recheck_receivers).
+//
+// ask_agent_resending is the same ask for a message its receiver may simply handle twice (a read):
+// when the receiver stops before answering, or is restarting when the ask goes out, the message
+// goes once more to the next incarnation as soon as the supervisor has started it, within the same
+// timeout, as the gateway resends to an agent that stopped holding a call. An agent's crash then
+// costs a read's caller a few milliseconds instead of a refusal.
 #pragma once
 
 #include <chrono>
@@ -177,6 +183,71 @@ void ask_agent(Self* self, const agent_context& ctx, std::string_view agent, Mes
   ask_deadlines::arm(timeout, ask);
   self->request(caf::actor_cast<Handle>(raw), caf::infinite, std::move(message))
       .then(detail::settling_reply<pending, args>{ask}, [ask](caf::error& e) { ask->fail_if_unsettled(e); });
+}
+
+namespace detail {
+
+// How often a resend looks whether the receiver's next incarnation runs.
+inline constexpr std::chrono::milliseconds restart_poll{10};
+
+// Whether an ask failed because its receiver stopped or was down (a crash, a hang ended, a
+// restart under way), rather than refusing the message or answering too slowly.
+inline bool receiver_went_down(const failure& f) {
+  return f.kind == failure_kind::unavailable && (f.code == "agent_stopped" || f.code == "dependency_unavailable");
+}
+
+// Waits, every restart_poll until `until`, for an incarnation of `agent` other than `sent` to run
+// and asks it; `why` (the first ask's failure) when none comes, or the agent is stopped or failed
+// for good rather than restarting.
+template <class Handle, class Self, class Message, class OnReply, class OnFailure>
+void resend_when_restarted(Self* self, agent_context ctx, std::string agent, Message message, OnReply on_reply,
+                           OnFailure on_failure, uint32_t sent, std::chrono::steady_clock::time_point until,
+                           failure why) {
+  const agent_entry* receiver = ctx.directory->find(agent);
+  const auto state = receiver->state();
+  const auto now = std::chrono::steady_clock::now();
+  if (state == agent_run_state::running && receiver->incarnation() != sent) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+    if (left.count() > 0)
+      return ask_agent<Handle>(self, ctx, agent, std::move(message), std::move(on_reply), std::move(on_failure), left);
+    return on_failure(why);
+  }
+  // Still `running` as `sent`: the supervisor has not yet seen the exit of the incarnation that
+  // bounced the message.
+  const bool coming_back = state == agent_run_state::restarting || state == agent_run_state::starting ||
+                           state == agent_run_state::running;
+  if (!coming_back || now + restart_poll >= until) return on_failure(why);
+  // The returned trigger is dropped on purpose: the look runs once restart_poll has passed.
+  once_or_after(self, restart_poll,
+                [self, ctx, agent = std::move(agent), message = std::move(message), on_reply = std::move(on_reply),
+                 on_failure = std::move(on_failure), sent, until, why = std::move(why)]() mutable {
+                  resend_when_restarted<Handle>(self, ctx, std::move(agent), std::move(message), std::move(on_reply),
+                                                std::move(on_failure), sent, until, std::move(why));
+                });
+}
+
+}  // namespace detail
+
+// ask_agent, sent once more to the receiver's next incarnation should this one stop before
+// answering (see the top of this file). Only for messages whose second handling changes nothing.
+template <class Handle, class Self, class Message, class OnReply, class OnFailure>
+void ask_agent_resending(Self* self, const agent_context& ctx, std::string_view agent, Message message,
+                         OnReply on_reply, OnFailure on_failure,
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds{0}) {
+  if (timeout.count() == 0) timeout = ctx.call_timeout;
+  const agent_entry* receiver = ctx.directory ? ctx.directory->find(agent) : nullptr;
+  if (!receiver)
+    return ask_agent<Handle>(self, ctx, agent, std::move(message), std::move(on_reply), std::move(on_failure), timeout);
+  // The incarnation is read before ask_agent reads the handle: a restart in between is then seen.
+  const uint32_t sent = receiver->incarnation();
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  auto resend = [self, ctx, agent = std::string(agent), message, on_reply, on_failure, sent,
+                 until](const failure& f) mutable {
+    if (!detail::receiver_went_down(f)) return on_failure(f);
+    detail::resend_when_restarted<Handle>(self, ctx, std::move(agent), std::move(message), std::move(on_reply),
+                                          std::move(on_failure), sent, until, f);
+  };
+  ask_agent<Handle>(self, ctx, agent, std::move(message), std::move(on_reply), std::move(resend), timeout);
 }
 
 }  // namespace mercato

@@ -163,6 +163,14 @@ control_reply agent_fixture::inject(const std::string& agent, const std::string&
   return out;
 }
 
+control_reply agent_fixture::stop(const std::string& agent) {
+  control_reply out;
+  (*self_)->request(supervisor_, std::chrono::seconds(5), stop_atom::value, agent)
+      .receive([&](control_reply& r) { out = std::move(r); },
+               [&](caf::error& e) { out.message = system_->render(e); });
+  return out;
+}
+
 bool agent_fixture::wait_running(std::string_view agent, std::chrono::milliseconds timeout) {
   return test::eventually([&] { return static_cast<bool>(directory_->handle(agent)); }, timeout);
 }

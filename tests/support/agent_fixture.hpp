@@ -124,8 +124,10 @@ class agent_fixture {
   bool eventually(const std::function<bool()>& pred,
                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
-  // Console-style control: restart / crash an agent through the supervisor.
+  // Console-style control: restart / crash an agent through the supervisor, or stop it (an
+  // operator's stop: not restarted).
   control_reply inject(const std::string& agent, const std::string& kind, uint32_t millis = 0);
+  control_reply stop(const std::string& agent);
   bool wait_running(std::string_view agent, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   const fresh_database& database() const { return *db_; }
