@@ -103,7 +103,7 @@ void delete_customer(customer_self self, http::request_context& rc) {
   // The open-order guard asks the order agent (count_open_orders: its orders table is the truth,
   // including orders placed before this agent saw any event). While the order agent is down,
   // this agent's projection of the order events (customer_orders) answers instead.
-  ask_agent<order_actor>(
+  ask_agent_resending<order_actor>(
       self, self->state.shell->context(), "order", order::count_open_orders{id},
       [erase](count_reply& n) { erase(n.count); },
       [erase, id](const failure& f) {

@@ -54,7 +54,7 @@ void enrich(fraud_agent_actor::pointer self, const agent_context& ctx, score_req
   }
   if (need_velocity) {
     ++job->waiting;
-    ask_agent<order_actor>(
+    ask_agent_resending<order_actor>(
         self, ctx, "order", order::count_recent_orders{customer, 24, exclude},
         [job](count_reply& r) {
           job->req.input.order_count_24h = r.count;
@@ -68,7 +68,7 @@ void enrich(fraud_agent_actor::pointer self, const agent_context& ctx, score_req
   }
   if (need_age) {
     ++job->waiting;
-    ask_agent<customer_actor>(
+    ask_agent_resending<customer_actor>(
         self, ctx, "customer", customer::get_customer{customer},
         [job](customer::customer_profile& p) {
           if (auto age = account_age_days(p.registration_date, std::chrono::system_clock::now()))
@@ -85,7 +85,7 @@ void enrich(fraud_agent_actor::pointer self, const agent_context& ctx, score_req
   }
   if (need_changes) {
     ++job->waiting;
-    ask_agent<payment_actor>(
+    ask_agent_resending<payment_actor>(
         self, ctx, "payment", payment::count_method_changes{customer, 7},
         [job](count_reply& r) {
           job->req.input.payment_method_changes_7d = r.count;

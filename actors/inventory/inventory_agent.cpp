@@ -59,7 +59,7 @@ void resolve_item(inventory_self self, const std::string& ref, std::function<voi
     return;
   }
   // A SKU first (variants and bundles map to their own item ids), else an id the catalogue knows.
-  ask_agent<product_actor>(
+  ask_agent_resending<product_actor>(
       self, self->state.shell->context(), "product", product::get_products_by_sku{{ref}},
       [self, ref, k](product::sku_map& m) {
         for (const auto& [sku, item] : m.items)
@@ -70,7 +70,7 @@ void resolve_item(inventory_self self, const std::string& ref, std::function<voi
             load_products(self, {item}, [k, item = item](bool) { k(item, true); });
             return;
           }
-        ask_agent<product_actor>(
+        ask_agent_resending<product_actor>(
             self, self->state.shell->context(), "product", product::get_product{ref},
             [self, ref, k](product::product_summary& p) {
               remember(self, p);
@@ -91,7 +91,7 @@ void load_products(inventory_self self, std::vector<std::string> ids, std::funct
     return;
   }
   if (missing.size() > 500) missing.resize(500);
-  ask_agent<product_actor>(
+  ask_agent_resending<product_actor>(
       self, self->state.shell->context(), "product", product::get_products{missing},
       [self, k](product::product_summaries& r) {
         for (const auto& p : r.products) remember(self, p);
@@ -167,7 +167,7 @@ void run_move(inventory_self self, store::move_request req,
         });
   };
   if (req.quantity_change <= 0) return go(false);
-  ask_agent<product_actor>(
+  ask_agent_resending<product_actor>(
       self, self->state.shell->context(), "product", product::get_product{req.product_id},
       [go](product::product_summary&) mutable { go(true); },
       [go](const failure& f) mutable { go(f.kind != failure_kind::not_found); }, std::chrono::milliseconds(1000));

@@ -643,7 +643,7 @@ void resume_place_saga(order_self self, const saga_row& saga) {
         }
         if (saga.state == "waiting_payment") {  // payment window over: unless a payment arrived meanwhile
           run->c.redeemed = run->c.redeem_points > 0 || run->c.store_credit > 0;
-          return ask_agent<payment_actor>(
+          return ask_agent_resending<payment_actor>(
               self, self->state.ctx, "payment", payment::get_order_payment{run->order.order_id},
               [self, run](payment::order_payment& p) {
                 if (p.found && (p.payment.status == "authorized" || p.payment.status == "captured")) {
@@ -691,7 +691,7 @@ void resume_if_paid(order_self self, const std::string& order_id) {
               run->order = std::move(**o.value);
               run->c = place_context_from_json(saga.context);
               self->state.runs[run->order.order_id] = run;
-              ask_agent<payment_actor>(
+              ask_agent_resending<payment_actor>(
                   self, self->state.ctx, "payment", payment::get_order_payment{run->order.order_id},
                   [self, run](payment::order_payment& p) {
                     if (p.found && (p.payment.status == "authorized" || p.payment.status == "captured")) {

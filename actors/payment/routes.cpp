@@ -299,7 +299,7 @@ void handle_payment_request(payment_self self, request_context& rc, const std::s
     if (auto refusal = check_order_payable(p, o, f)) return shared->respond(std::move(*refusal));
     screen(shared);
   };
-  ask_agent<order_actor>(
+  ask_agent_resending<order_actor>(
       self, self->state.shell->context(), "order", order::get_order_payable{p->order_id},
       [decide](order::order_payable& o) { decide(o, failure{}); },
       [decide](const failure& f) { decide(std::nullopt, f); }, std::chrono::milliseconds(2000));
@@ -376,7 +376,7 @@ void create_method(payment_self self, request_context& rc) {
   };
   // Unknown customer → 422; when the customer agent cannot answer the method is still saved.
   auto shared = std::make_shared<request_context>(std::move(rc));
-  ask_agent<customer_actor>(
+  ask_agent_resending<customer_actor>(
       self, self->state.shell->context(), "customer", customer::get_customer{*customer},
       [shared, insert](customer::customer_profile&) mutable { insert(*shared); },
       [shared, insert](const failure& f) mutable {

@@ -164,7 +164,7 @@ void refresh_stock(product_self self, std::vector<std::string> ids) {
   if (ids.empty() || self->state.stock_refresh_in_flight) return;
   self->state.stock_refresh_in_flight = true;
   auto asked = std::make_shared<std::vector<std::string>>(ids);
-  ask_agent<inventory_actor>(
+  ask_agent_resending<inventory_actor>(
       self, self->state.shell->context(), "inventory", inventory::get_stock_summary{std::move(ids)},
       [self, asked](inventory::stock_summary& s) {
         self->state.stock_refresh_in_flight = false;
