@@ -212,10 +212,11 @@ void resend_when_restarted(Self* self, agent_context ctx, std::string agent, Mes
       return ask_agent<Handle>(self, ctx, agent, std::move(message), std::move(on_reply), std::move(on_failure), left);
     return on_failure(why);
   }
-  // Still `running` as `sent`: the supervisor has not yet seen the exit of the incarnation that
-  // bounced the message.
+  // Still `running` as `sent` after an agent_stopped: the supervisor has not yet seen the exit of
+  // the incarnation that bounced the message. Any other failure from a running incarnation is its
+  // own answer, not a stop, and polling would only hold it back until `until`.
   const bool coming_back = state == agent_run_state::restarting || state == agent_run_state::starting ||
-                           state == agent_run_state::running;
+                           (state == agent_run_state::running && why.code == "agent_stopped");
   if (!coming_back || now + restart_poll >= until) return on_failure(why);
   // The returned trigger is dropped on purpose: the look runs once restart_poll has passed.
   once_or_after(self, restart_poll,

@@ -47,10 +47,15 @@ failure read_failure(const caf::error& e) {
     return out;
   }
   out.kind = failure_kind::unavailable;
-  if (e.category() == caf::atom("system") &&
-      static_cast<caf::sec>(e.code()) == caf::sec::request_timeout) {
+  const bool system = e.category() == caf::atom("system");
+  if (system && static_cast<caf::sec>(e.code()) == caf::sec::request_timeout) {
     out.code = "timeout";
     out.message = "The agent did not answer in time";
+  } else if (system && static_cast<caf::sec>(e.code()) == caf::sec::request_receiver_down) {
+    // CAF bounces what a dead actor held or still had queued: the same event as the ask table's
+    // on_receiver_stopped, so the same code, which tells resending callers to wait for a restart.
+    out.code = "agent_stopped";
+    out.message = "The agent stopped before answering";
   } else {
     out.code = "dependency_unavailable";
     out.message = "The agent is not available";

@@ -123,7 +123,7 @@ TEST_CASE("pending_ask: the first of answer, error and deadline runs, the others
   errored->fail_if_unsettled(caf::make_error(caf::sec::request_receiver_down));
   errored->reply(one);  // an answer after the error: dropped
   CHECK(failures == 1);
-  CHECK(failed_code == "dependency_unavailable");
+  CHECK(failed_code == "agent_stopped");
   CHECK(replies == 1);
 
   auto timed_out = make();
