@@ -85,7 +85,7 @@ void retry_cancel(order_self self, job_ptr job, const std::string& step, const f
         u.state = give_up ? "failed" : "running";
         u.current_step = step;
         u.attempts = attempts;
-        u.delay_ms = backoff_ms(attempts);
+        u.delay_ms = retry_delay_ms(attempts, f);
         u.context = ctx;
         u.last_error = f.message;
         update_saga(tx, saga, u);

@@ -92,6 +92,15 @@ int64_t backoff_ms(int64_t attempt) {
   return std::min<int64_t>(ms, 60'000);
 }
 
+int64_t retry_delay_ms(int64_t attempt, const failure& f) {
+  // The supervisor restarts a crashed agent at once (its backoff applies to repeated restarts
+  // only), so a full second would only hold the order's caller. A crash loop still meets the
+  // doubling from the second attempt on, and the agent's own restart intensity.
+  constexpr int64_t after_agent_stopped = 100;
+  if (attempt == 1 && f.code == "agent_stopped") return after_agent_stopped;
+  return backoff_ms(attempt);
+}
+
 nlohmann::json event_base(const order_record& o) {
   return {{"order_id", o.order_id},
           {"order_number", o.order_number},

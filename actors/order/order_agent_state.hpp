@@ -183,6 +183,9 @@ void reload_tax_rates(order_self self, std::function<void()> then = {});
 void scan_sagas_after(order_self self, std::chrono::milliseconds delay);
 // Retry delay for attempt n (1, 2, 4 … s, cap 60 s).
 int64_t backoff_ms(int64_t attempt);
+// The delay before retrying a step that failed with `f` on attempt n: backoff_ms, except 100 ms
+// for a first failure because the step's agent stopped holding it (a crash, a hang cut loose).
+int64_t retry_delay_ms(int64_t attempt, const failure& f);
 nlohmann::json saga_failed_payload(const std::string& saga_id, const std::string& type,
                                    const std::string& step, const std::string& error,
                                    const order_record& o);

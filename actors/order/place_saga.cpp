@@ -91,8 +91,7 @@ void log_step(const run_ptr& run, std::string step, std::string key, nlohmann::j
 // back, so that they hear the retried saga's outcome (a confirmed order after an agent's crash,
 // say) instead of the pending order of the failed step. Each caller's own place_wait timer still
 // answers it, with the order as it is, if the retry is late.
-bool park_for_retry(order_self self, const run_ptr& run, int64_t attempts) {
-  const auto delay = std::chrono::milliseconds(backoff_ms(attempts));
+bool park_for_retry(order_self self, const run_ptr& run, std::chrono::milliseconds delay) {
   if (run->aborted || run->waiters.empty() || std::chrono::steady_clock::now() + delay >= run->answer_by) return false;
   auto& st = self->state;
   st.awaiting_payment.erase(run->order.order_id);
@@ -109,6 +108,7 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
   log_step(run, step, run->order.order_id + ":" + step, nullptr, "failed", f.message);
   const int64_t attempts = run->attempts + 1;
   const bool give_up = attempts >= self->state.saga_max_attempts;
+  const int64_t delay_ms = retry_delay_ms(attempts, f);
   auto steps = std::move(run->steps);
   run->steps.clear();
   const auto ctx = to_json(run->c);
@@ -116,12 +116,12 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
   const order_record o = run->order;
   record_saga(
       self, run->saga_id, attempts,
-      [saga = run->saga_id, step, f, attempts, give_up, steps, ctx, state, o](pqxx::work& tx) {
+      [saga = run->saga_id, step, f, attempts, delay_ms, give_up, steps, ctx, state, o](pqxx::work& tx) {
         saga_update u;
         u.state = give_up ? "failed" : state;
         u.current_step = step;
         u.attempts = attempts;
-        u.delay_ms = backoff_ms(attempts);
+        u.delay_ms = delay_ms;
         u.context = ctx;
         u.last_error = f.message;
         update_saga(tx, saga, u);
@@ -137,9 +137,9 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
         }
       },
       [run] { answer_waiters(run); },
-      [self, run, give_up, attempts](bool recorded) {
+      [self, run, give_up, delay_ms](bool recorded) {
         if (give_up) self->state.ctx.relay->wake(self->state.ctx.spec->schema);
-        if (!give_up && recorded && park_for_retry(self, run, attempts)) return;
+        if (!give_up && recorded && park_for_retry(self, run, std::chrono::milliseconds(delay_ms))) return;
         settle(self, run);
       });
 }
