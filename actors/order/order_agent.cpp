@@ -209,6 +209,10 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
     consume_events(self, ctx, {"payment.payment_authorized", "payment.payment_captured",
                                "transport.shipment_status_updated", "transport.shipment_delivered"});
     self->delayed_send(self, first_scan, saga_tick_atom::value);
+    // A restarted incarnation (the rest of the process running) resumes the sagas its crashed
+    // predecessor held at once: the resends of their placements wait for them. The first tick
+    // still comes, for those whose rows the dead incarnation's last statements held locked then.
+    if (ctx.incarnation > 1) scan_sagas_after(self, std::chrono::milliseconds{0});
   }
   st.shell->set_health_extras([self] {
     return std::string{",\"database_connected\":"} +

@@ -92,6 +92,10 @@ TEST_CASE("order replay: a resend after the order agent crashed waits for the re
   const auto crashed = f->directory().handle("order");
   f->inject("order", "throw");
   REQUIRE(f->eventually([&] { return f->directory().handle("order") && f->directory().handle("order") != crashed; }));
+  // The new incarnation claims the saga its predecessor held at once (100 ms), not at its first
+  // tick a second after its start.
+  CHECK(f->eventually([&] { return count(*f, "SELECT count(*) FROM orders.sagas WHERE lease_owner LIKE '%:2'") == 1; },
+                      std::chrono::milliseconds(700)));
 
   // What the gateway does with a POST /orders whose agent stopped: the same request, the same key,
   // to the next incarnation. The saga is still held, so an answer now could only be "pending".
@@ -100,8 +104,7 @@ TEST_CASE("order replay: a resend after the order agent crashed waits for the re
   hold->commit();
   hold.reset();
 
-  // The driver resumes the saga (first scan 1 s after the restart); the resend is answered when it
-  // settles.
+  // The resumed saga's fraud step now passes; the resend is answered when the saga settles.
   CHECK(resent.get() == "confirmed");
   CHECK(first.get().rfind("error", 0) == 0);
   CHECK(count(*f, "SELECT count(*) FROM orders.orders") == 1);
