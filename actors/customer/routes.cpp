@@ -136,7 +136,7 @@ void customer_orders(customer_self self, http::request_context& rc) {
         req.method = "GET";
         req.path = "/orders";
         req.query = query;
-        ask_agent<agent_actor>(
+        ask_agent_resending<agent_actor>(
             self, self->state.shell->context(), "order", std::move(req),
             [ctx](http_response& r) { ctx->respond(std::move(r)); },
             [ctx](failure down) {

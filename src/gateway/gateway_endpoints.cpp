@@ -29,7 +29,7 @@ bool gateway_endpoints::serves(std::string_view path) {
 std::optional<http_response> gateway_endpoints::handle(std::string_view method,
                                                        std::string_view path) const {
   if (!serves(path)) return std::nullopt;
-  if (method != "GET" && method != "HEAD") return http::method_not_allowed({"GET"});
+  if (method != "GET" && method != "HEAD") return http::method_not_allowed({"GET", "HEAD"});
   if (path == "/health") return health();
   if (path == "/ready") return ready();
   if (path == "/live") return http_response::json(200, R"({"status":"alive"})");

@@ -203,14 +203,20 @@ class session : public std::enable_shared_from_this<session> {
     forward(static_cast<size_t>(agent), std::move(call));
   }
 
-  // A request its agent de-duplicates by key (resend_policy) is kept, with a key minted when it
-  // came without one, to be sent again should the agent stop while holding it.
+  // A request that may be sent twice (resend_policy: a GET, or one its agent de-duplicates by key,
+  // with a key minted when it came without one) is kept, to be sent again should the agent stop
+  // while holding it.
   void keep_for_resend(size_t agent, http_request& call) {
+    using resend_policy::resend;
     resend_copy_.reset();
-    if (!resend_policy::applies(core_->deps.directory->at(agent).name(), method_, call.path)) return;
-    bool keyed = false;
-    for (const auto& [name, value] : call.headers) keyed = keyed || (name == "idempotency-key" && !value.empty());
-    if (!keyed) call.headers.emplace_back("idempotency-key", std::string(resend_policy::minted_key_prefix) + uuid_v4());
+    const auto how = resend_policy::classify(core_->deps.directory->at(agent).name(), method_, call.path);
+    if (how == resend::never) return;
+    if (how == resend::with_key) {
+      bool keyed = false;
+      for (const auto& [name, value] : call.headers) keyed = keyed || (name == "idempotency-key" && !value.empty());
+      if (!keyed)
+        call.headers.emplace_back("idempotency-key", std::string(resend_policy::minted_key_prefix) + uuid_v4());
+    }
     resend_copy_ = call;
   }
 
@@ -331,6 +337,13 @@ class session : public std::enable_shared_from_this<session> {
     response_.keep_alive(keep_alive_ && !core_->draining.load(std::memory_order_relaxed));
     response_.body() = std::move(r.body);
     response_.prepare_payload();
+    if (method_ == "HEAD") {
+      // The headers a GET would get, Content-Length included, and no body (RFC 9110 §9.3.2):
+      // bytes after them would be read as the start of the next response on this connection.
+      const auto length = response_.body().size();
+      response_.body().clear();
+      response_.content_length(length);
+    }
     core_->deps.metrics->record(
         slot_, method_, r.status,
         std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - started_));

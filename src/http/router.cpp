@@ -72,7 +72,9 @@ router::match_result router::match(std::string_view method, std::string_view pat
     for (size_t s = 0; s < parts.size() && fits; ++s)
       fits = is_placeholder(c.segments[s]) || c.segments[s] == parts[s];
     if (!fits) continue;
-    if (routes_[i].method != method) {
+    // HEAD runs the GET route (RFC 9110 §9.3.2); the gateway sends its headers without the body.
+    const bool same = routes_[i].method == method || (method == "HEAD" && routes_[i].method == "GET");
+    if (!same) {
       if (std::find(res.allowed.begin(), res.allowed.end(), routes_[i].method) ==
           res.allowed.end())
         res.allowed.push_back(routes_[i].method);
@@ -85,6 +87,7 @@ router::match_result router::match(std::string_view method, std::string_view pat
     }
   }
   if (!best) {
+    if (std::find(res.allowed.begin(), res.allowed.end(), "GET") != res.allowed.end()) res.allowed.push_back("HEAD");
     res.result = res.allowed.empty() ? outcome::not_found : outcome::method_not_allowed;
     return res;
   }

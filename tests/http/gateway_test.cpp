@@ -109,7 +109,7 @@ TEST_CASE("unknown paths answer FastAPI's 404, wrong methods 405 with Allow", "[
 
   const auto wrong = request(port, "POST", "/health", R"({"x":1})");
   CHECK(wrong.status == 405);
-  CHECK_THAT(wrong.header("allow"), Contains("GET"));
+  CHECK(wrong.header("allow") == "GET, HEAD");
   CHECK(json_body(wrong).at("detail") == "Method Not Allowed");
 
   const auto routed = request(server.gateway_port(), "DELETE", "/api/order/health");
@@ -119,6 +119,34 @@ TEST_CASE("unknown paths answer FastAPI's 404, wrong methods 405 with Allow", "[
   const auto own = request(server.gateway_port(), "POST", "/metrics");
   CHECK(own.status == 405);
   CHECK_THAT(own.header("allow"), Contains("GET"));
+}
+
+// RFC 9110 §9.3.2: HEAD gets the headers GET would get, Content-Length included, and no body. A
+// body sent anyway would be read as the start of the next response on a keep-alive connection.
+TEST_CASE("HEAD answers a GET route's headers without its body, and the connection stays usable", "[http]") {
+  test_server server;
+  for (const auto& [port, path] : std::vector<std::pair<uint16_t, std::string>>{
+           {server.legacy_port("order"), "/health"},
+           {server.gateway_port(), "/api/order/health"},
+           {server.gateway_port(), "/health"}}) {  // the gateway's own
+    CAPTURE(port, path);
+    http_connection c{port};
+    const auto get = c.request("GET", path);
+    REQUIRE(get.status == 200);
+    const auto head = c.request("HEAD", path);
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(std::stoul(head.header("content-length")) > 0);
+    CHECK(head.header("content-type") == get.header("content-type"));
+    const auto after = c.request("GET", path);  // framing intact: a whole JSON body
+    CHECK(after.status == 200);
+    CHECK(json_body(after).is_object());
+  }
+  http_connection c{server.legacy_port("order")};
+  const auto missing = c.request("HEAD", "/no/such/route");  // an error's body is dropped too
+  CHECK(missing.status == 404);
+  CHECK(missing.body.empty());
+  CHECK(c.request("GET", "/health").status == 200);
 }
 
 TEST_CASE("a NUL character in the target is 400 and in a JSON body 422, before any agent", "[http][errors]") {

@@ -59,22 +59,22 @@ std::string gateway_state_of(const test_server& server, std::string_view agent) 
 // Heartbeats that never time out during a test's injected hangs: the hang stays a hang.
 void patient_supervisor(config& c) { c.supervisor.heartbeat_deadline = 10s; }
 
-// GET on a thread of its own; the result is read after join().
-struct background_get {
+// A request (GET unless told) on a thread of its own; the result is read after join().
+struct background_call {
   http_result result;
   std::string error;
   std::thread thread;
 
-  background_get(uint16_t port, std::string target)
-      : thread([this, port, target = std::move(target)] {
+  background_call(uint16_t port, std::string target, std::string method = "GET")
+      : thread([this, port, target = std::move(target), method = std::move(method)] {
           try {
-            result = request(port, "GET", target);
+            result = request(port, method, target);
           } catch (const std::exception& e) {
             error = e.what();
           }
         }) {}
-  background_get(const background_get&) = delete;
-  ~background_get() {
+  background_call(const background_call&) = delete;
+  ~background_call() {
     if (thread.joinable()) thread.join();
   }
   void join() { thread.join(); }
@@ -178,8 +178,8 @@ TEST_CASE("over max_in_flight_per_agent the gateway answers 503 saturated", "[ht
   const auto port = server.legacy_port("order");
   server.admin("hang order 2000");
 
-  background_get first{port, "/health"};
-  background_get second{port, "/health"};
+  background_call first{port, "/health"};
+  background_call second{port, "/health"};
   const std::map<std::string, std::string> order{{"agent", "order"}};
   REQUIRE(eventually([&] { return metric(server, "mercato_agent_in_flight", order) == 2; }));
 
@@ -228,17 +228,28 @@ TEST_CASE("calls waiting for an agent that goes down are answered, never left ha
   const std::map<std::string, std::string> order{{"agent", "order"}};
   server.admin("hang order 2000");
 
-  SECTION("the agent crashes with the call in its mailbox: 503 at once") {
+  SECTION("the agent crashes with a GET in its mailbox: its next incarnation answers it") {
     server.admin("crash order");  // queued behind the hang, ahead of the call
-    background_get waiting{server.legacy_port("order"), "/health"};
+    background_call waiting{server.legacy_port("order"), "/health"};
+    REQUIRE(eventually([&] { return metric(server, "mercato_agent_in_flight", order) == 1; }));
+    waiting.join();
+    CHECK(waiting.error.empty());
+    CHECK(waiting.result.status == 200);
+    CHECK(json_body(waiting.result).at("incarnation") == 2);
+    CHECK(metric(server, "mercato_http_resent_after_agent_stop_total", {}) == 1);
+  }
+  SECTION("the agent crashes with a write in its mailbox: 503 at once, not sent twice") {
+    server.admin("crash order");
+    background_call waiting{server.legacy_port("order"), "/health", "POST"};
     REQUIRE(eventually([&] { return metric(server, "mercato_agent_in_flight", order) == 1; }));
     waiting.join();
     CHECK(waiting.error.empty());
     CHECK(waiting.result.status == 503);
     CHECK(waiting.result.has_header("retry-after"));
+    CHECK(metric(server, "mercato_http_resent_after_agent_stop_total", {}) == 0);
   }
   SECTION("the agent is restarted by the operator: the queued call is answered or refused") {
-    background_get waiting{server.legacy_port("order"), "/health"};
+    background_call waiting{server.legacy_port("order"), "/health"};
     REQUIRE(eventually([&] { return metric(server, "mercato_agent_in_flight", order) == 1; }));
     server.admin("restart order");
     waiting.join();

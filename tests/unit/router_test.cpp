@@ -68,7 +68,20 @@ TEST_CASE("known path with another method answers 405 with Allow") {
   REQUIRE(resp.status == 405);
   REQUIRE(resp.headers.size() == 1);
   CHECK(resp.headers[0].first == "Allow");
-  CHECK(resp.headers[0].second == "POST, GET");
+  CHECK(resp.headers[0].second == "POST, GET, HEAD");
+}
+
+TEST_CASE("HEAD runs the GET route; a path without one answers 405") {
+  router r;
+  r.add("GET", "/orders", "list", [](mercato::http::request_context& c) { c.respond(http_response::json(200, "[]")); });
+  r.add("POST", "/carts", "create", [](mercato::http::request_context& c) { c.respond(http_response::json(201, "{}")); });
+  auto head = call(r, "HEAD", "/orders");
+  CHECK(head.status == 200);
+  CHECK(head.body == "[]");  // the gateway drops it on the wire and keeps its Content-Length
+  auto no_get = call(r, "HEAD", "/carts");
+  CHECK(no_get.status == 405);
+  REQUIRE(no_get.headers.size() == 1);
+  CHECK(no_get.headers[0].second == "POST");
 }
 
 TEST_CASE("openapi lists every route with its path parameters") {
