@@ -33,6 +33,9 @@
 # to settle, prints the invariants of bench/sql/order_consistency.sql and skips the GET runs: a
 # robustness check, not figures to compare with a run without faults; "crash:<agent>[,<agent>...]"
 # = those agents crashed one after the other, spread evenly over the run, with no restart),
+# BENCH_READ_CRASHES (0; N = the product agent crashed N times, evenly spread over the
+# GET /products/{id} run, which then prints the agent's incarnation, the gateway's resends and
+# wrk's errors: the reads a crash catches in the agent's mailbox are sent to the next incarnation),
 # BENCH_ANNOUNCED_DIR (a directory: place_order.lua writes there the order id of every 201 of the
 # measured run and the status and body of every other answer, and the script then lists the
 # run's orders that no 201 named and counts the other answers), BENCH_KEEP_LOG (a file the
@@ -75,6 +78,11 @@ if [[ "$faults" == crash:* ]]; then
 fi
 [[ "$faults" == 0 || "$faults" == 1 || "$faults" == restart || ${#crash_agents[@]} -gt 0 ]] ||
   { echo "commerce_bench.sh: BENCH_FAULTS must be 0, 1, restart or crash:<agent>[,<agent>...]" >&2; exit 2; }
+read_crashes="${BENCH_READ_CRASHES:-0}"
+[[ "$read_crashes" =~ ^[0-9]+$ && "$read_crashes" -le 20 ]] \
+  || { echo "commerce_bench.sh: BENCH_READ_CRASHES must be 0..20" >&2; exit 2; }
+[[ "$read_crashes" == 0 || "$faults" == 0 ]] \
+  || { echo "commerce_bench.sh: BENCH_READ_CRASHES runs with the GET runs, which BENCH_FAULTS skips" >&2; exit 2; }
 host=127.0.0.1
 order_port=$((legacy_base + 0))
 product_port=$((legacy_base + 1))
@@ -168,7 +176,7 @@ pool_size = $pool
 
 [admin]
 socket_path = "$tmp_dir/admin.sock"
-fault_injection = $([[ "$faults" == 1 || ${#crash_agents[@]} -gt 0 ]] && echo true || echo false)
+fault_injection = $([[ "$faults" == 1 || ${#crash_agents[@]} -gt 0 || "$read_crashes" -gt 0 ]] && echo true || echo false)
 
 [log]
 level = "${BENCH_LOG_LEVEL:-warn}"
@@ -273,8 +281,26 @@ if [[ "$faults" == 0 ]]; then
   product_id="10000000-0000-4000-8000-000000000001"
   wrk -t"$threads" -c"$connections" -d2s "http://$host:$product_port/products/$product_id" >/dev/null
   echo "## GET /products/{id} (legacy port 8001)"
+  reads_faults_pid=""
+  if [[ "$read_crashes" -gt 0 ]]; then
+    # The product agent crashed read_crashes times, evenly spread over the run, with reads in its
+    # mailbox: the gateway sends each read it held to the next incarnation (resend_policy).
+    (
+      for _ in $(seq 1 "$read_crashes"); do
+        sleep "$(awk -v s="$seconds" -v n="$read_crashes" 'BEGIN { printf "%.3f", s / (n + 1) }')"
+        "$mercato" console --socket "$tmp_dir/admin.sock" crash product >/dev/null 2>&1 || echo "# console crash product failed"
+      done
+    ) &
+    reads_faults_pid=$!
+  fi
   wrk -t"$threads" -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "http://$host:$product_port/products/$product_id" \
     | grep -E '^(requests_per_s|errors|p50_ms|p90_ms|p99_ms|  Non-2xx)'
+  if [[ -n "$reads_faults_pid" ]]; then
+    wait "$reads_faults_pid" || true
+    "$mercato" console --socket "$tmp_dir/admin.sock" agent product 2>/dev/null \
+      | awk '$1 == "incarnation:" || $1 == "restarts_crash:" {sub(":", "", $1); print "product_" $1, $2}'
+    curl -fs "http://$host:$gw_port/metrics" | grep '^mercato_http_resent_after_agent_stop_total' || true
+  fi
   echo "## GET /products?limit=20 (legacy port 8001)"
   wrk -t"$threads" -c"$connections" -d"${seconds}s" -s bench/lua/get_latency.lua "http://$host:$product_port/products?limit=20" \
     | grep -E '^(requests_per_s|errors|p50_ms|p90_ms|p99_ms|  Non-2xx)'

@@ -209,6 +209,7 @@ class session : public std::enable_shared_from_this<session> {
   void keep_for_resend(size_t agent, http_request& call) {
     using resend_policy::resend;
     resend_copy_.reset();
+    awaiting_restart_ = false;
     const auto how = resend_policy::classify(core_->deps.directory->at(agent).name(), method_, call.path);
     if (how == resend::never) return;
     if (how == resend::with_key) {
@@ -224,11 +225,16 @@ class session : public std::enable_shared_from_this<session> {
     auto& entry = core_->deps.directory->at(agent);
     const auto retry_after = core_->settings.retry_after_seconds;
     const auto state = entry.state();
+    const bool coming_back = state == agent_run_state::restarting || state == agent_run_state::starting;
+    // A request that may be sent twice waits for a restart under way, as it would have had it
+    // reached the crashed incarnation first (resend_policy); its copy is what goes out then.
+    if (coming_back && resend_copy_) return await_restart();
     if (state != agent_run_state::running)
       return write(http::unavailable(
           fmt::format("Agent '{}' is {}; retry later", entry.name(), to_string(state)), retry_after));
     sent_incarnation_ = entry.incarnation();  // before the handle: a restart in between is then seen
     auto handle = entry.handle();
+    if (!handle && resend_copy_) return await_restart();
     if (!handle)
       return write(http::unavailable(fmt::format("Agent '{}' is restarting", entry.name()),
                                      retry_after));
@@ -314,6 +320,25 @@ class session : public std::enable_shared_from_this<session> {
       return write(http::unavailable(fmt::format("Agent '{}' is restarting", entry.name()),
                                      core_->settings.retry_after_seconds));
     arm_deadline(resend_poll, [](session& s) { s.resend_when_running(); });
+  }
+
+  // Polls every resend_poll, within the agent's timeout from the first look, until the agent
+  // runs, then forwards the kept copy (which stays kept: a crash of the new incarnation holding
+  // it is resent as usual); 503 if it is not back in time or is stopped or failed meanwhile.
+  void await_restart() {
+    auto& entry = core_->deps.directory->at(slot_);
+    if (!awaiting_restart_) {
+      awaiting_restart_ = true;
+      restart_wait_until_ = steady::now() + core_->timeouts[slot_];
+    }
+    const auto state = entry.state();
+    if (state == agent_run_state::running && entry.handle()) return forward(slot_, http_request(*resend_copy_));
+    const bool coming_back = state == agent_run_state::restarting || state == agent_run_state::starting ||
+                             state == agent_run_state::running;
+    if (!coming_back || steady::now() >= restart_wait_until_)
+      return write(http::unavailable(fmt::format("Agent '{}' is {}; retry later", entry.name(), to_string(state)),
+                                     core_->settings.retry_after_seconds));
+    arm_deadline(resend_poll, [](session& s) { s.await_restart(); });
   }
 
   void on_agent_timeout(uint64_t id) {
@@ -403,6 +428,8 @@ class session : public std::enable_shared_from_this<session> {
   uint32_t sent_incarnation_ = 0;            // the incarnation it went to
   steady::time_point answer_by_;             // the call's deadline: its agent's timeout
   steady::time_point resend_until_;
+  bool awaiting_restart_ = false;             // await_restart's wait has begun for this request
+  steady::time_point restart_wait_until_;
 };
 
 class listener : public std::enable_shared_from_this<listener> {

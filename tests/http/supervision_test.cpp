@@ -219,6 +219,32 @@ TEST_CASE("an agent that does not answer within request_timeout gets 504", "[htt
       [&] { return metric(server, "mercato_agent_in_flight", {{"agent", "order"}}) == 0; }));
 }
 
+// A second crash within restart_period_ms waits out the supervisor's backoff in `restarting`. A
+// GET arriving meanwhile waits for the next incarnation, as it would had it reached the crashed
+// one first (resend_policy); a write is refused at once.
+TEST_CASE("a GET arriving while its agent restarts waits for it; a write is refused 503", "[http][supervision]") {
+  test_server server([](config& c) {
+    c.supervisor.backoff_min = 600ms;
+    c.supervisor.backoff_max = 600ms;
+    c.supervisor.backoff_jitter = 0;
+  });
+  server.admin("crash order");
+  REQUIRE(wait_for_new_incarnation(server, "order", 1) == 2);
+  server.admin("crash order");  // the second: restarted after the 600 ms backoff
+  REQUIRE(eventually([&] { return gateway_state_of(server, "order") == "restarting"; }));
+
+  background_call write{server.legacy_port("order"), "/health", "POST"};
+  background_call read{server.legacy_port("order"), "/health"};
+  write.join();
+  read.join();
+  CHECK(write.error.empty());
+  CHECK(write.result.status == 503);
+  CHECK_THAT(detail_of(write.result), Contains("restarting"));
+  CHECK(read.error.empty());
+  CHECK(read.result.status == 200);
+  CHECK(json_body(read.result).at("incarnation") == 3);
+}
+
 TEST_CASE("calls waiting for an agent that goes down are answered, never left hanging",
           "[http][supervision]") {
   test_server server([](config& c) {
