@@ -362,9 +362,10 @@ class session : public std::enable_shared_from_this<session> {
     response_.keep_alive(keep_alive_ && !core_->draining.load(std::memory_order_relaxed));
     response_.body() = std::move(r.body);
     response_.prepare_payload();
-    if (method_ == "HEAD") {
+    if (method_ == "HEAD" && response_.has_content_length()) {
       // The headers a GET would get, Content-Length included, and no body (RFC 9110 §9.3.2):
       // bytes after them would be read as the start of the next response on this connection.
+      // (prepare_payload drops Content-Length where a status has no body: 204, 304.)
       const auto length = response_.body().size();
       response_.body().clear();
       response_.content_length(length);
