@@ -385,9 +385,12 @@ TEST_CASE("an expired block no longer applies and the expiry job deactivates it"
   CHECK(listed.json().empty());  // active_only defaults to true
   CHECK(f.get("fraud_detection", "/blocked_entities?active_only=false").json().size() == 1);
 
+  // The agent's own run at its start (blocks that expired while it was down) goes to the pool
+  // alongside the test's set-up and may land after the UPDATE above and take the block first (CI
+  // saw it once): the explicit run then finds none. Either way the block is deactivated exactly once.
   auto expired = f.ask<fraud_actor, count_reply>("fraud_detection", fraud::expire_blocks{});
   REQUIRE(expired.ok());
-  CHECK(expired->count == 1);
+  CHECK(expired->count <= 1);
   auto again = f.ask<fraud_actor, count_reply>("fraud_detection", fraud::expire_blocks{});
   CHECK(again->count == 0);  // idempotent
   CHECK(f.eventually([&] { return f.events("fraud.entity_unblocked").size() == 1; }));
