@@ -1,7 +1,8 @@
 // Requests the gateway sends once more, to the next incarnation, when their agent stopped while
 // holding them (a crash, a hang the supervisor ended):
 //   * GET and HEAD to any agent: safe methods (RFC 9110 §9.2.1) that mercato's agents only read
-//     with, so a second send changes nothing (README, "Calls held by a stopped agent");
+//     with, so a second send changes nothing (README, "Calls held by a stopped agent"; http_tests
+//     "every GET of the six agents answers from a read-only database" fails on a GET that writes);
 //   * requests their agent de-duplicates by Idempotency-Key: the second send carries the same
 //     key, so the new incarnation either replays what the first one committed or does the work
 //     once. One without a key gets a minted one (`mercato-resend-<uuid>`): legacy clients send

@@ -305,3 +305,62 @@ TEST_CASE("odd input on every operation of the six agents: no 5xx, refused write
             "AND r.status IN ('active', 'confirmed')), 0)") == 0);
   CHECK(s.db.orphan_references() == "");
 }
+
+// The gateway sends a GET or HEAD held by a crashed agent once more (resend_policy), which is only
+// safe while no GET route writes. Rather than fingerprint every table around every read (15 s),
+// the server is restarted over the same database made read-only for new sessions: a GET route
+// that wrote would get PostgreSQL's refusal (25006) and answer 5xx. Every GET operation of the six
+// agents' /openapi.json is called with real ids and a few queries.
+TEST_CASE("every GET of the six agents answers from a read-only database: reads write nothing", "[http][fuzz]") {
+  commerce_server s{[](config& c) { c.gateway.request_timeout = std::chrono::seconds(30); }};
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(s.call("order", "POST", "/orders", order_body("CUST-00" + std::to_string(i), "PROD-00" + std::to_string(i), 1))
+                .status == 201);
+  s.server.reset();
+  s.db.exec("ALTER DATABASE \"" + s.db.name() + "\" SET default_transaction_read_only = on");
+  REQUIRE(s.db.value<std::string>("SHOW default_transaction_read_only") == "on");
+  s.server = std::make_unique<test_server>([&s](config& c) {
+    c.database.url = s.db.url();
+    c.database.migrations_dir = migrations_dir();
+    c.database.auto_migrate = false;  // its CREATE TABLE IF NOT EXISTS would be refused
+    c.database.pool_size = 4;
+    c.gateway.request_timeout = std::chrono::seconds(30);
+  });
+  {  // the check can fail: a write through the server is refused now
+    const auto refused = s.call("order", "POST", "/orders", order_body("CUST-001", "PROD-001", 1));
+    CHECK(refused.status >= 500);
+  }
+  const auto ids = real_ids(s.db);
+  REQUIRE(ids.orders.size() >= 6);
+
+  std::mt19937 rng{20261126};
+  const std::vector<std::string> queries{"", "?limit=5", "?status=confirmed", "?timeRange=7d"};
+  std::vector<std::string> failures;
+  size_t operations = 0, sent = 0, answered_200 = 0;
+  for (const auto* prefix : agent_prefixes) {
+    const auto spec = json_body(s.gateway("GET", std::string("/api/") + prefix + "/openapi.json"));
+    for (const auto& [path, methods] : spec.at("paths").items()) {
+      if (!methods.contains("get")) continue;
+      ++operations;
+      for (const auto& query : queries) {
+        const auto target = std::string("/api/") + prefix + fill(path, ids, rng, true) + query;
+        for (const auto* method : {"GET", "HEAD"}) {
+          http_connection connection{s.server->gateway_port(), std::chrono::seconds(60)};
+          const auto r = connection.request(method, target);
+          ++sent;
+          if (r.status == 200) ++answered_200;
+          if (r.status < 100 || r.status >= 500)
+            failures.push_back(std::string(method) + " " + target + " -> " + std::to_string(r.status) + " " +
+                               r.body.substr(0, 200));
+        }
+      }
+    }
+  }
+  INFO("GET operations " << operations << ", requests " << sent << ", answered 200: " << answered_200);
+  CHECK(operations >= 60);
+  CHECK(answered_200 >= sent / 2);  // real ids: most reads find what they ask for
+  std::string listed;
+  for (const auto& f : failures) listed += f + "\n";
+  INFO(listed);
+  CHECK(failures.empty());
+}
