@@ -75,17 +75,18 @@ void retry_cancel(order_self self, job_ptr job, const std::string& step, const f
   s.attempt = static_cast<int>(job->attempts);
   job->steps.push_back(s);
   const bool give_up = job->attempts >= self->state.saga_max_attempts;
+  const int64_t delay_ms = retry_delay_ms(job->attempts, f, self->state.retry_after_agent_stop_ms);
   auto steps = std::move(job->steps);
   job->steps.clear();
   record_saga(
       self, job->saga_id, job->attempts,
       [saga = job->saga_id, order_id = job->order_id, ctx = job_context(*job), attempts = job->attempts, step, f,
-       give_up, steps](pqxx::work& tx) {
+       give_up, delay_ms, steps](pqxx::work& tx) {
         saga_update u;
         u.state = give_up ? "failed" : "running";
         u.current_step = step;
         u.attempts = attempts;
-        u.delay_ms = retry_delay_ms(attempts, f);
+        u.delay_ms = delay_ms;
         u.context = ctx;
         u.last_error = f.message;
         update_saga(tx, saga, u);

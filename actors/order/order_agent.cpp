@@ -92,12 +92,11 @@ int64_t backoff_ms(int64_t attempt) {
   return std::min<int64_t>(ms, 60'000);
 }
 
-int64_t retry_delay_ms(int64_t attempt, const failure& f) {
+int64_t retry_delay_ms(int64_t attempt, const failure& f, int64_t after_agent_stop_ms) {
   // The supervisor restarts a crashed agent at once (its backoff applies to repeated restarts
   // only), so a full second would only hold the order's caller. A crash loop still meets the
   // doubling from the second attempt on, and the agent's own restart intensity.
-  constexpr int64_t after_agent_stopped = 100;
-  if (attempt == 1 && f.code == "agent_stopped") return after_agent_stopped;
+  if (attempt == 1 && f.code == "agent_stopped") return after_agent_stop_ms;
   return backoff_ms(attempt);
 }
 
@@ -174,6 +173,7 @@ order_impl::behavior_type order_agent(order_self self, agent_context ctx) {
     st.review_window_s = seconds(cfg.order.review_window);
     st.place_wait = cfg.order.place_wait;
     st.saga_max_attempts = cfg.order.saga_max_attempts;
+    st.retry_after_agent_stop_ms = cfg.order.retry_after_agent_stop.count();
     st.saga_poll_interval = cfg.order.saga_poll_interval;
     st.saga_lease_s = seconds(cfg.order.saga_lease);
     st.confirmations = db::batch_queue<pending_confirmation>{cfg.order.confirm_batch_max,

@@ -105,6 +105,7 @@ struct order_state {
   int64_t review_window_s = 86400;
   shipping_table shipping;                       // [shipping] in the config
   int64_t saga_max_attempts = 20;                // failing step retries before `failed`
+  int64_t retry_after_agent_stop_ms = 100;       // [order] retry_after_agent_stop_ms
   std::chrono::milliseconds saga_poll_interval{5000};
   int64_t saga_lease_s = 30;                     // a claimed saga is owned this long
   saga_lease lease() const { return {lease_owner, saga_lease_s}; }
@@ -183,9 +184,10 @@ void reload_tax_rates(order_self self, std::function<void()> then = {});
 void scan_sagas_after(order_self self, std::chrono::milliseconds delay);
 // Retry delay for attempt n (1, 2, 4 … s, cap 60 s).
 int64_t backoff_ms(int64_t attempt);
-// The delay before retrying a step that failed with `f` on attempt n: backoff_ms, except 100 ms
-// for a first failure because the step's agent stopped holding it (a crash, a hang cut loose).
-int64_t retry_delay_ms(int64_t attempt, const failure& f);
+// The delay before retrying a step that failed with `f` on attempt n: backoff_ms, except
+// `after_agent_stop_ms` for a first failure because the step's agent stopped holding it (a crash,
+// a hang cut loose).
+int64_t retry_delay_ms(int64_t attempt, const failure& f, int64_t after_agent_stop_ms);
 nlohmann::json saga_failed_payload(const std::string& saga_id, const std::string& type,
                                    const std::string& step, const std::string& error,
                                    const order_record& o);

@@ -108,7 +108,7 @@ void retry_later(order_self self, run_ptr run, const std::string& step, const fa
   log_step(run, step, run->order.order_id + ":" + step, nullptr, "failed", f.message);
   const int64_t attempts = run->attempts + 1;
   const bool give_up = attempts >= self->state.saga_max_attempts;
-  const int64_t delay_ms = retry_delay_ms(attempts, f);
+  const int64_t delay_ms = retry_delay_ms(attempts, f, self->state.retry_after_agent_stop_ms);
   auto steps = std::move(run->steps);
   run->steps.clear();
   const auto ctx = to_json(run->c);

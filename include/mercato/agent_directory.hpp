@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,9 @@ class agent_entry {
   std::string last_exit_reason() const;
   std::chrono::steady_clock::time_point started_at() const;
   bool degraded() const noexcept { return degraded_.load(std::memory_order_relaxed); }
+  // When a restart the supervisor put off by its backoff is due; nullopt when none is pending.
+  // Lets a caller that cannot wait that long be refused at once, with an honest Retry-After.
+  std::optional<std::chrono::steady_clock::time_point> restart_due() const noexcept;
 
   // Gateway accounting of calls waiting for this agent (for the in-flight cap and /metrics).
   std::atomic<uint32_t> in_flight{0};
@@ -59,6 +63,9 @@ class agent_entry {
   void count_restart(restart_reason r) noexcept;
   void set_last_exit_reason(std::string reason);
   void set_degraded(bool d) noexcept { degraded_.store(d, std::memory_order_relaxed); }
+  // After set_state(restarting): the backoff restart is scheduled for `due`. Any later
+  // set_state or set_running clears it.
+  void set_restart_due(std::chrono::steady_clock::time_point due) noexcept;
 
  private:
   const agent_spec* spec_;
@@ -67,6 +74,7 @@ class agent_entry {
   std::atomic<uint32_t> incarnation_{0};
   std::array<std::atomic<uint32_t>, restart_reason_count> restarts_{};
   std::atomic<bool> degraded_{false};
+  std::atomic<std::chrono::steady_clock::rep> restart_due_{0};  // 0: no backoff restart pending
   mutable std::mutex mutex_;  // guards handle_, last_exit_reason_, started_at_
   caf::actor handle_;
   std::string last_exit_reason_;

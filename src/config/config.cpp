@@ -417,6 +417,7 @@ const std::vector<key_spec>& key_table() {
     order.duration("saga_poll_interval_ms", &order_config::saga_poll_interval);
     order.duration("saga_lease_ms", &order_config::saga_lease);
     order.integer("saga_max_attempts", &order_config::saga_max_attempts, 1, 1000);
+    order.duration("retry_after_agent_stop_ms", &order_config::retry_after_agent_stop);
     order.integer("confirm_batch_max", &order_config::confirm_batch_max, 1, 1000);
     order.integer("confirm_batches_in_flight", &order_config::confirm_batches_in_flight, 1, 64);
     order.integer("placement_batch_max", &order_config::placement_batch_max, 1, 1000);

@@ -97,6 +97,7 @@ struct order_config {
   millis saga_poll_interval{5000};          // recovery driver: claim due sagas this often
   millis saga_lease{30000};                 // a claimed saga is owned for this long
   uint32_t saga_max_attempts = 20;          // failing step retries before the saga is `failed`
+  millis retry_after_agent_stop{100};       // first retry of a step its agent's stop failed
   uint32_t confirm_batch_max = 32;          // confirmations per statement (1 = one each)
   uint32_t confirm_batches_in_flight = 2;   // statements written at once before others wait
   uint32_t placement_batch_max = 32;        // new placements per commit statement (1 = one each)

@@ -1,6 +1,9 @@
 // Gateway endpoints (see gateway_endpoints.hpp).
 #include "gateway/gateway_endpoints.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
@@ -75,12 +78,17 @@ http_response gateway_endpoints::health() const {
     nlohmann::json port = nullptr;
     if (settings_.gateway.legacy_ports && settings_.gateway.legacy_port_base != 0)
       port = settings_.gateway.legacy_port_base + e.spec().port_offset;
+    nlohmann::json restart_in_ms = nullptr;  // a backoff restart the supervisor has scheduled
+    if (const auto due = e.restart_due())
+      restart_in_ms = std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(*due - std::chrono::steady_clock::now()).count());
     agents.push_back({{"agent", e.name()},
                       {"state", to_string(state)},
                       {"port", port},
                       {"prefix", "/api/" + std::string(e.spec().prefix)},
                       {"incarnation", e.incarnation()},
                       {"restarts", e.restarts_total()},
+                      {"restart_in_ms", std::move(restart_in_ms)},
                       {"mode", e.degraded() ? "degraded" : "normal"}});
   }
   const char* status = running == enabled ? "healthy" : (failed > 0 ? "unhealthy" : "degraded");

@@ -221,9 +221,29 @@ class session : public std::enable_shared_from_this<session> {
     resend_copy_ = call;
   }
 
+  // Retry-After for a 503 about `entry`: the seconds until its backoff restart is due when the
+  // supervisor has one scheduled, else the configured default.
+  uint32_t retry_after_for(const agent_entry& entry) const {
+    const auto fallback = core_->settings.retry_after_seconds;
+    const auto due = entry.restart_due();
+    if (!due) return fallback;
+    const auto left = std::chrono::duration_cast<millis>(*due - steady::now()).count();
+    return std::max<uint32_t>(fallback, static_cast<uint32_t>((std::max<int64_t>(left, 0) + 999) / 1000));
+  }
+
+  // A 503 for a request that would have waited for `entry`'s restart, were it due by `wait_until`.
+  bool refuse_if_restart_too_late(const agent_entry& entry, steady::time_point wait_until) {
+    const auto due = entry.restart_due();
+    if (!due || *due <= wait_until) return false;
+    const auto left = std::chrono::duration_cast<millis>(*due - steady::now()).count();
+    write(http::unavailable(fmt::format("Agent '{}' is restarting in {} ms; retry later", entry.name(), left),
+                            retry_after_for(entry)));
+    return true;
+  }
+
   void forward(size_t agent, http_request&& request) {
     auto& entry = core_->deps.directory->at(agent);
-    const auto retry_after = core_->settings.retry_after_seconds;
+    const auto retry_after = retry_after_for(entry);
     const auto state = entry.state();
     const bool coming_back = state == agent_run_state::restarting || state == agent_run_state::starting;
     // A request that may be sent twice waits for a restart under way, as it would have had it
@@ -316,9 +336,10 @@ class session : public std::enable_shared_from_this<session> {
       resend_copy_.reset();  // one resend: should this incarnation stop too, the caller gets 503
       return forward(slot_, std::move(request));
     }
+    if (refuse_if_restart_too_late(entry, resend_until_)) return;
     if (steady::now() >= resend_until_)
       return write(http::unavailable(fmt::format("Agent '{}' is restarting", entry.name()),
-                                     core_->settings.retry_after_seconds));
+                                     retry_after_for(entry)));
     arm_deadline(resend_poll, [](session& s) { s.resend_when_running(); });
   }
 
@@ -335,9 +356,11 @@ class session : public std::enable_shared_from_this<session> {
     if (state == agent_run_state::running && entry.handle()) return forward(slot_, http_request(*resend_copy_));
     const bool coming_back = state == agent_run_state::restarting || state == agent_run_state::starting ||
                              state == agent_run_state::running;
+    // A backoff restart due after the wait would end: the caller hears so now, not at its end.
+    if (state == agent_run_state::restarting && refuse_if_restart_too_late(entry, restart_wait_until_)) return;
     if (!coming_back || steady::now() >= restart_wait_until_)
       return write(http::unavailable(fmt::format("Agent '{}' is {}; retry later", entry.name(), to_string(state)),
-                                     core_->settings.retry_after_seconds));
+                                     retry_after_for(entry)));
     arm_deadline(resend_poll, [](session& s) { s.await_restart(); });
   }
 

@@ -218,6 +218,8 @@ void resend_when_restarted(Self* self, agent_context ctx, std::string agent, Mes
   const bool coming_back = state == agent_run_state::restarting || state == agent_run_state::starting ||
                            (state == agent_run_state::running && why.code == "agent_stopped");
   if (!coming_back || now + restart_poll >= until) return on_failure(why);
+  // A backoff restart due after `until` would only hold the failure back until then.
+  if (const auto due = receiver->restart_due(); due && *due > until) return on_failure(why);
   // The returned trigger is dropped on purpose: the look runs once restart_poll has passed.
   once_or_after(self, restart_poll,
                 [self, ctx, agent = std::move(agent), message = std::move(message), on_reply = std::move(on_reply),

@@ -52,7 +52,18 @@ std::chrono::steady_clock::time_point agent_entry::started_at() const {
   return started_at_;
 }
 
+std::optional<std::chrono::steady_clock::time_point> agent_entry::restart_due() const noexcept {
+  const auto ticks = restart_due_.load(std::memory_order_acquire);
+  if (ticks == 0) return std::nullopt;
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ticks));
+}
+
+void agent_entry::set_restart_due(std::chrono::steady_clock::time_point due) noexcept {
+  restart_due_.store(due.time_since_epoch().count(), std::memory_order_release);
+}
+
 void agent_entry::set_running(caf::actor handle, uint32_t incarnation) {
+  restart_due_.store(0, std::memory_order_release);
   {
     std::lock_guard<std::mutex> guard{mutex_};
     handle_ = std::move(handle);
@@ -63,6 +74,7 @@ void agent_entry::set_running(caf::actor handle, uint32_t incarnation) {
 }
 
 void agent_entry::set_state(agent_run_state s) {
+  restart_due_.store(0, std::memory_order_release);
   caf::actor old;  // released outside the lock
   {
     std::lock_guard<std::mutex> guard{mutex_};

@@ -223,6 +223,7 @@ void restart_child(self_ptr self, child& c, restart_reason reason) {
   }
   c.current = phase::down;
   entry.set_state(agent_run_state::restarting);
+  entry.set_restart_due(clock_type::now() + delay);
   log::info("supervisor", "agent_restart_scheduled",
             {{"agent", entry.name()}, {"delay_ms", delay.count()}});
   self->delayed_send(self, delay, respawn_atom::value, std::string(entry.name()),

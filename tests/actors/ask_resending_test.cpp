@@ -61,7 +61,8 @@ caf::behavior asker(caf::event_based_actor* self, agent_context ctx, outcome* ou
 }
 
 struct resend_fixture {
-  explicit resend_fixture(std::chrono::milliseconds timeout = 5s) {
+  explicit resend_fixture(std::chrono::milliseconds timeout = 5s) : resend_fixture(fast_limits(), timeout) {}
+  resend_fixture(const supervisor_config& limits, std::chrono::milliseconds timeout) : sup(limits) {
     ctx.directory = &sup.directory();
     ctx.call_timeout = timeout;
     caller = sup.system().spawn(asker, ctx, &out);
@@ -75,6 +76,18 @@ struct resend_fixture {
     caf::anon_send(caller, what);
     REQUIRE(eventually([&] { return out.done.load(); }, 10s));
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent);
+  }
+
+  // Two crashes of alpha: the first is restarted at once, the second after the backoff, which
+  // leaves alpha `restarting` on return.
+  void crash_twice() {
+    REQUIRE(sup.inject("alpha", "throw").ok);
+    REQUIRE(eventually([&] {
+      const auto& alpha = sup.entry("alpha");
+      return alpha.incarnation() == 2 && alpha.state() == agent_run_state::running;
+    }));
+    REQUIRE(sup.inject("alpha", "throw").ok);
+    REQUIRE(eventually([&] { return sup.entry("alpha").restart_due().has_value(); }));
   }
 
   supervisor_fixture sup;
@@ -110,4 +123,32 @@ TEST_CASE("ask_agent_resending: a refusal from a receiver still running fails at
   CHECK(f.out.failure_code == "dependency_unavailable");
   CHECK(took < 2s);  // the call timeout is 5 s: a poll for a restart would last until it
   CHECK(f.sup.entry("alpha").incarnation() == 1);
+}
+
+// The supervisor's backoff puts a second crash's restart off; the directory says until when, and
+// an ask that could not outlast it fails at once instead of holding its caller to the timeout.
+TEST_CASE("ask_agent_resending: a receiver restarting after the ask's deadline fails it at once") {
+  auto limits = fast_limits();
+  limits.backoff_jitter = 0;
+  SECTION("the restart is due after the deadline: the ask fails without waiting") {
+    limits.backoff_min = limits.backoff_max = 10s;
+    resend_fixture f{limits, 5s};
+    f.crash_twice();
+    const auto due = f.sup.entry("alpha").restart_due();
+    REQUIRE(due.has_value());
+    CHECK(*due - std::chrono::steady_clock::now() > 8s);
+    const auto took = f.ask(read_atom::value);
+    CHECK_FALSE(f.out.failure_code.empty());
+    CHECK(took < 2s);  // before the directory knew the due time, the ask waited its full 5 s
+    CHECK(f.sup.entry("alpha").state() == agent_run_state::restarting);
+  }
+  SECTION("the restart is due before the deadline: the ask waits and the new incarnation answers") {
+    limits.backoff_min = limits.backoff_max = 400ms;
+    resend_fixture f{limits, 5s};
+    f.crash_twice();
+    f.ask(read_atom::value);
+    CHECK(f.out.failure_code.empty());
+    CHECK(f.out.incarnation == 3);
+    CHECK_FALSE(f.sup.entry("alpha").restart_due().has_value());  // cleared once it runs
+  }
 }

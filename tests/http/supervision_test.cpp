@@ -245,6 +245,47 @@ TEST_CASE("a GET arriving while its agent restarts waits for it; a write is refu
   CHECK(json_body(read.result).at("incarnation") == 3);
 }
 
+// A backoff longer than the agent's timeout: waiting could only end in a 503 at the timeout, so the
+// 503 comes at once, and its Retry-After says when the agent will be back (as /health does).
+TEST_CASE("a GET for an agent whose restart is due after its timeout is refused at once, with that Retry-After",
+          "[http][supervision]") {
+  test_server server([](config& c) {
+    c.supervisor.backoff_min = 30s;
+    c.supervisor.backoff_max = 30s;
+    c.supervisor.backoff_jitter = 0;
+  });
+  server.admin("crash order");
+  REQUIRE(wait_for_new_incarnation(server, "order", 1) == 2);
+  server.admin("crash order");
+  REQUIRE(eventually([&] { return gateway_state_of(server, "order") == "restarting"; }));
+
+  const auto sent = std::chrono::steady_clock::now();
+  const auto read = server.get("order", "/health");
+  const auto took = std::chrono::steady_clock::now() - sent;
+  CHECK(read.status == 503);
+  CHECK(took < 2s);  // the order agent's timeout is 15 s: without the due time the GET waited it out
+  CHECK_THAT(detail_of(read), Contains("restarting in"));
+  REQUIRE(read.has_header("retry-after"));
+  const int retry_after = std::stoi(read.header("retry-after"));
+  CHECK(retry_after >= 25);
+  CHECK(retry_after <= 30);
+
+  auto restart_in_ms = [&]() -> nlohmann::json {
+    const auto health = json_body(server.get_gateway("/health"));
+    for (const auto& a : health.at("agents"))
+      if (a.at("agent") == "order") return a.at("restart_in_ms");
+    return "absent";
+  };
+  const auto due = restart_in_ms();
+  REQUIRE(due.is_number_integer());
+  CHECK(due.get<int64_t>() > 25000);
+  CHECK(due.get<int64_t>() <= 30000);
+
+  server.admin("restart order");  // an operator's restart does not wait for the backoff
+  CHECK(wait_for_new_incarnation(server, "order", 2) == 3);
+  CHECK(restart_in_ms().is_null());
+}
+
 TEST_CASE("calls waiting for an agent that goes down are answered, never left hanging",
           "[http][supervision]") {
   test_server server([](config& c) {

@@ -422,6 +422,11 @@ TEST_CASE("domain sections read money as decimal strings and mask the Stripe key
                     Catch::Contains("shipping.express"));
   CHECK_THROWS_WITH(mercato::parse_config("[order]\nsaga_max_attempts = 0\n", "t.toml"),
                     Catch::Contains("order.saga_max_attempts"));
+  CHECK(mercato::parse_config("", "t.toml").order.retry_after_agent_stop == std::chrono::milliseconds(100));
+  CHECK(mercato::parse_config("[order]\nretry_after_agent_stop_ms = 250\n", "t.toml").order.retry_after_agent_stop ==
+        std::chrono::milliseconds(250));
+  CHECK_THROWS_WITH(mercato::parse_config("[order]\nretry_after_agent_stop_ms = -5\n", "t.toml"),
+                    Catch::Contains("order.retry_after_agent_stop_ms"));
   const auto batching = mercato::parse_config("[order]\nconfirm_batch_max = 1\nconfirm_batches_in_flight = 4\n", "t.toml");
   CHECK(batching.order.confirm_batch_max == 1);
   CHECK(batching.order.confirm_batches_in_flight == 4);

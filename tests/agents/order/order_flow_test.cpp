@@ -596,14 +596,19 @@ TEST_CASE("order flow: a crash of the order actor during placements leaves no or
 // The fraud agent crashes while it holds the saga's fraud_check ask (its scoring insert waits
 // behind a lock). CAF tells the asker nothing when a receiver dies holding a request; the ask
 // table learns it from the directory and fails the step with agent_stopped at once, not at the
-// call timeout. The retry, 100 ms later, then confirms the order, and the caller, who still
+// call timeout. The retry, retry_after_agent_stop later, then confirms the order, and the caller, who still
 // waits (place_wait), hears that.
 TEST_CASE("order flow: a saga step whose agent crashes while holding it fails at once and is retried",
           "[order][flow][crash]") {
   // Asks time out after 30 s here, so a failure within 10 s can only be the crash noticed. The
   // driver's regular scan is 10 minutes away, so only the scan scheduled for the retry resumes it.
-  auto f = make_order_fixture([](config& c) { c.order.saga_poll_interval = std::chrono::minutes(10); },
-                              std::chrono::seconds(30));
+  // The retry after an agent's stop is set to 300 ms (100 by default) to show the setting applies.
+  auto f = make_order_fixture(
+      [](config& c) {
+        c.order.saga_poll_interval = std::chrono::minutes(10);
+        c.order.retry_after_agent_stop = std::chrono::milliseconds(300);
+      },
+      std::chrono::seconds(30));
   auto holder = f->database().connect();
   auto hold = std::make_unique<pqxx::work>(*holder);
   hold->exec("LOCK TABLE fraud.fraud_checks IN SHARE MODE");
@@ -636,11 +641,12 @@ TEST_CASE("order flow: a saga step whose agent crashes while holding it fails at
   CHECK(placed.get() == "confirmed");
   CHECK(count(*f, "SELECT count(*) FROM orders.orders WHERE status = 'confirmed'") == 1);
   CHECK(count(*f, "SELECT count(*) FROM fraud.fraud_checks") == 1);
-  // A step failed by its agent's stop is retried 100 ms later, not after the 1 s backoff of other
-  // failures (the confirmation's steps are written with it, at least a retry delay after the
-  // failed one's record).
+  // A step failed by its agent's stop is retried retry_after_agent_stop later, not after the 1 s
+  // backoff of other failures (the confirmation's steps are written with it, at least a retry
+  // delay after the failed one's record).
   CHECK(count(*f, "SELECT count(*) FROM orders.saga_steps f JOIN orders.saga_steps c USING (saga_id) "
                   "WHERE f.status = 'failed' AND c.started_at > f.started_at "
+                  "AND c.started_at - f.started_at >= interval '300 milliseconds' "
                   "AND c.started_at - f.started_at < interval '1 second'") > 0);
   CHECK(broken_order_invariants(*f) == std::vector<std::string>{});
 }
