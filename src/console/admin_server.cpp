@@ -120,10 +120,15 @@ json status_json(const admin_dependencies& deps, const child_status& s) {
             {"mailbox_size", s.mailbox_size},
             {"last_exit_reason", s.last_exit_reason},
             {"port", nullptr},
-            {"prefix", nullptr}};
+            {"prefix", nullptr},
+            {"restart_in_ms", nullptr}};
   if (const agent_entry* entry = deps.directory ? deps.directory->find(s.agent) : nullptr) {
     j["port"] = legacy_port(deps, *entry);
     j["prefix"] = entry->spec().prefix;
+    if (const auto due = entry->restart_due())
+      j["restart_in_ms"] = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    *due - std::chrono::steady_clock::now())
+                                                    .count());
   }
   return j;
 }

@@ -104,11 +104,16 @@ std::string render_status_table(const json& rows) {
   std::vector<std::vector<std::string>> cells;
   for (const json& r : rows) {
     const json& uptime = field(r, "uptime_ms");
+    const json& restart_in = field(r, "restart_in_ms");
     bool up = uptime.is_number() && uptime.get<int64_t>() > 0;
+    // Down and waiting out the supervisor's backoff: when it comes back says more than "-".
+    std::string uptime_cell = up ? format_duration_ms(uptime.get<int64_t>())
+                              : restart_in.is_number() ? "back in " + format_duration_ms(restart_in.get<int64_t>())
+                                                       : "-";
     cells.push_back({cell(r, "agent"), cell(r, "state"), cell(r, "port"), cell(r, "incarnation"),
                      cell(r, "restarts") + " (" + cell(r, "restarts_crash") + "/" +
                          cell(r, "restarts_hang") + "/" + cell(r, "restarts_manual") + ")",
-                     up ? format_duration_ms(uptime.get<int64_t>()) : "-",
+                     std::move(uptime_cell),
                      format_ping_us(field(r, "last_ping_us")), cell(r, "mailbox_size")});
   }
   return render_table({{"AGENT"},

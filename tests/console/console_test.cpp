@@ -64,12 +64,13 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 // waited for on a thread and shut down at the end of the test.
 class running_server {
  public:
-  running_server() {
+  explicit running_server(const std::function<void(config&)>& adjust = {}) {
     config cfg;
     cfg.gateway.port = 0;
     cfg.gateway.legacy_ports = false;
     cfg.admin.socket_path = socket_path_.str();
     cfg.admin.fault_injection = true;
+    if (adjust) adjust(cfg);
     app_ = std::make_unique<server_app>(std::move(cfg));
     app_->start();
     waiter_ = std::thread([this] {
@@ -200,6 +201,39 @@ TEST_CASE("crash inventory makes the supervisor restart it", "[console]") {
   }));
   INFO(after.dump());
   CHECK(after.at("incarnation").get<uint32_t>() >= 2);
+}
+
+// A second crash within restart_period waits out the supervisor's backoff: status says when the
+// agent comes back, in its JSON and in the table's UPTIME column.
+TEST_CASE("status shows when an agent waiting out its restart backoff comes back", "[console]") {
+  running_server server([](config& c) {
+    c.supervisor.backoff_min = 30s;
+    c.supervisor.backoff_max = 30s;
+    c.supervisor.backoff_jitter = 0;
+  });
+  CHECK(server.status_of("inventory").at("restart_in_ms").is_null());
+  REQUIRE(server.command("crash inventory").at("ok") == true);  // restarted at once
+  REQUIRE(eventually([&] {
+    const auto s = server.status_of("inventory");
+    return s.at("state") == "running" && s.at("incarnation") == 2;
+  }));
+  REQUIRE(server.command("crash inventory").at("ok") == true);  // restarted after 30 s
+  json row;
+  REQUIRE(eventually([&] {
+    row = server.status_of("inventory");
+    return row.at("restart_in_ms").is_number();
+  }));
+  INFO(row.dump());
+  CHECK(row.at("state") == "restarting");
+  CHECK(row.at("restart_in_ms").get<int64_t>() > 25000);
+  CHECK(row.at("restart_in_ms").get<int64_t>() <= 30000);
+  const auto table = console::render_reply(send_admin_command(server.socket_path(), "status")).text;
+  CHECK_THAT(table, Catch::Contains("back in 2"));  // "back in 29s"
+  REQUIRE(server.command("restart inventory").at("ok") == true);  // an operator's restart: now
+  CHECK(eventually([&] {
+    const auto s = server.status_of("inventory");
+    return s.at("state") == "running" && s.at("restart_in_ms").is_null();
+  }));
 }
 
 TEST_CASE("bad command lines get an error reply, and the connection stays usable", "[console]") {
