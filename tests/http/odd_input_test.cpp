@@ -334,7 +334,17 @@ TEST_CASE("every GET of the six agents answers from a read-only database: reads 
   REQUIRE(ids.orders.size() >= 6);
 
   std::mt19937 rng{20261126};
-  const std::vector<std::string> queries{"", "?limit=5", "?status=confirmed", "?timeRange=7d"};
+  // The query parameters the six agents' handlers read most (paging, filters, dates, flags),
+  // so that a write behind a parameter's branch is reached too.
+  const std::vector<std::string> queries{"",
+                                         "?limit=5",
+                                         "?status=confirmed",
+                                         "?timeRange=7d",
+                                         "?page=2&limit=3&per_page=3&skip=1",
+                                         "?include_inactive=true&include_subcategories=true&active_only=false",
+                                         "?search=a&q=a&sortBy=created_at&sortDirection=asc&sort=created_at",
+                                         "?startDate=2020-01-01&endDate=2099-01-01&start_date=2020-01-01"
+                                         "&end_date=2099-01-01&days=30&range=30d&dateRange=30d"};
   std::vector<std::string> failures;
   size_t operations = 0, sent = 0, answered_200 = 0;
   for (const auto* prefix : agent_prefixes) {
