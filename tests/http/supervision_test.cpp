@@ -59,6 +59,22 @@ std::string gateway_state_of(const test_server& server, std::string_view agent) 
 // Heartbeats that never time out during a test's injected hangs: the hang stays a hang.
 void patient_supervisor(config& c) { c.supervisor.heartbeat_deadline = 10s; }
 
+// A repeated crash restarted after exactly `backoff` (no jitter).
+void exact_backoff(config& c, std::chrono::milliseconds backoff) {
+  c.supervisor.backoff_min = backoff;
+  c.supervisor.backoff_max = backoff;
+  c.supervisor.backoff_jitter = 0;
+}
+
+// Crashes `agent` twice: the first crash is restarted at once, the second only after the
+// supervisor's backoff, so `agent` is left `restarting` (incarnation 2 gone, 3 to come).
+void crash_into_backoff(test_server& server, const std::string& agent) {
+  server.admin("crash " + agent);
+  REQUIRE(wait_for_new_incarnation(server, agent, 1) == 2);
+  server.admin("crash " + agent);
+  REQUIRE(eventually([&] { return gateway_state_of(server, agent) == "restarting"; }));
+}
+
 // A request (GET unless told) on a thread of its own; the result is read after join().
 struct background_call {
   http_result result;
@@ -223,15 +239,8 @@ TEST_CASE("an agent that does not answer within request_timeout gets 504", "[htt
 // GET arriving meanwhile waits for the next incarnation, as it would had it reached the crashed
 // one first (resend_policy); a write is refused at once.
 TEST_CASE("a GET arriving while its agent restarts waits for it; a write is refused 503", "[http][supervision]") {
-  test_server server([](config& c) {
-    c.supervisor.backoff_min = 600ms;
-    c.supervisor.backoff_max = 600ms;
-    c.supervisor.backoff_jitter = 0;
-  });
-  server.admin("crash order");
-  REQUIRE(wait_for_new_incarnation(server, "order", 1) == 2);
-  server.admin("crash order");  // the second: restarted after the 600 ms backoff
-  REQUIRE(eventually([&] { return gateway_state_of(server, "order") == "restarting"; }));
+  test_server server([](config& c) { exact_backoff(c, 600ms); });
+  crash_into_backoff(server, "order");
 
   background_call write{server.legacy_port("order"), "/health", "POST"};
   background_call read{server.legacy_port("order"), "/health"};
@@ -249,15 +258,8 @@ TEST_CASE("a GET arriving while its agent restarts waits for it; a write is refu
 // 503 comes at once, and its Retry-After says when the agent will be back (as /health does).
 TEST_CASE("a GET for an agent whose restart is due after its timeout is refused at once, with that Retry-After",
           "[http][supervision]") {
-  test_server server([](config& c) {
-    c.supervisor.backoff_min = 30s;
-    c.supervisor.backoff_max = 30s;
-    c.supervisor.backoff_jitter = 0;
-  });
-  server.admin("crash order");
-  REQUIRE(wait_for_new_incarnation(server, "order", 1) == 2);
-  server.admin("crash order");
-  REQUIRE(eventually([&] { return gateway_state_of(server, "order") == "restarting"; }));
+  test_server server([](config& c) { exact_backoff(c, 30s); });
+  crash_into_backoff(server, "order");
 
   const auto sent = std::chrono::steady_clock::now();
   const auto read = server.get("order", "/health");
