@@ -50,6 +50,8 @@ class agent_entry {
   // When a restart the supervisor put off by its backoff is due; nullopt when none is pending.
   // Lets a caller that cannot wait that long be refused at once, with an honest Retry-After.
   std::optional<std::chrono::steady_clock::time_point> restart_due() const noexcept;
+  // The time left until restart_due (0 once it has passed); nullopt when none is pending.
+  std::optional<std::chrono::milliseconds> restart_in() const noexcept;
 
   // Gateway accounting of calls waiting for this agent (for the in-flight cap and /metrics).
   std::atomic<uint32_t> in_flight{0};

@@ -125,10 +125,7 @@ json status_json(const admin_dependencies& deps, const child_status& s) {
   if (const agent_entry* entry = deps.directory ? deps.directory->find(s.agent) : nullptr) {
     j["port"] = legacy_port(deps, *entry);
     j["prefix"] = entry->spec().prefix;
-    if (const auto due = entry->restart_due())
-      j["restart_in_ms"] = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                    *due - std::chrono::steady_clock::now())
-                                                    .count());
+    if (const auto left = entry->restart_in()) j["restart_in_ms"] = left->count();
   }
   return j;
 }

@@ -1,9 +1,6 @@
 // Gateway endpoints (see gateway_endpoints.hpp).
 #include "gateway/gateway_endpoints.hpp"
 
-#include <algorithm>
-#include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
@@ -79,9 +76,7 @@ http_response gateway_endpoints::health() const {
     if (settings_.gateway.legacy_ports && settings_.gateway.legacy_port_base != 0)
       port = settings_.gateway.legacy_port_base + e.spec().port_offset;
     nlohmann::json restart_in_ms = nullptr;  // a backoff restart the supervisor has scheduled
-    if (const auto due = e.restart_due())
-      restart_in_ms = std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(*due - std::chrono::steady_clock::now()).count());
+    if (const auto left = e.restart_in()) restart_in_ms = left->count();
     agents.push_back({{"agent", e.name()},
                       {"state", to_string(state)},
                       {"port", port},

@@ -223,21 +223,19 @@ class session : public std::enable_shared_from_this<session> {
 
   // Retry-After for a 503 about `entry`: the seconds until its backoff restart is due when the
   // supervisor has one scheduled, else the configured default.
-  uint32_t retry_after_for(const agent_entry& entry) const {
+  uint32_t retry_after_for(const agent_entry& entry) const { return retry_after_seconds(entry.restart_in()); }
+  uint32_t retry_after_seconds(std::optional<millis> restart_in) const {
     const auto fallback = core_->settings.retry_after_seconds;
-    const auto due = entry.restart_due();
-    if (!due) return fallback;
-    const auto left = std::chrono::duration_cast<millis>(*due - steady::now()).count();
-    return std::max<uint32_t>(fallback, static_cast<uint32_t>((std::max<int64_t>(left, 0) + 999) / 1000));
+    if (!restart_in) return fallback;
+    return std::max<uint32_t>(fallback, static_cast<uint32_t>((restart_in->count() + 999) / 1000));
   }
 
   // A 503 for a request that would have waited for `entry`'s restart, were it due by `wait_until`.
   bool refuse_if_restart_too_late(const agent_entry& entry, steady::time_point wait_until) {
-    const auto due = entry.restart_due();
-    if (!due || *due <= wait_until) return false;
-    const auto left = std::chrono::duration_cast<millis>(*due - steady::now()).count();
-    write(http::unavailable(fmt::format("Agent '{}' is restarting in {} ms; retry later", entry.name(), left),
-                            retry_after_for(entry)));
+    const auto left = entry.restart_in();  // read once: the restart may clear it any time
+    if (!left || steady::now() + *left <= wait_until) return false;
+    write(http::unavailable(fmt::format("Agent '{}' is restarting in {} ms; retry later", entry.name(), left->count()),
+                            retry_after_seconds(left)));
     return true;
   }
 

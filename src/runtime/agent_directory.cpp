@@ -1,6 +1,8 @@
 // The live agent table (see agent_directory.hpp).
 #include "mercato/agent_directory.hpp"
 
+#include <algorithm>
+
 #include "runtime/ask_deadlines.hpp"
 
 namespace mercato {
@@ -56,6 +58,13 @@ std::optional<std::chrono::steady_clock::time_point> agent_entry::restart_due() 
   const auto ticks = restart_due_.load(std::memory_order_acquire);
   if (ticks == 0) return std::nullopt;
   return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ticks));
+}
+
+std::optional<std::chrono::milliseconds> agent_entry::restart_in() const noexcept {
+  const auto due = restart_due();
+  if (!due) return std::nullopt;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*due - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds{0});
 }
 
 void agent_entry::set_restart_due(std::chrono::steady_clock::time_point due) noexcept {
