@@ -68,7 +68,7 @@ struct holder_fixture {
 
 }  // namespace
 
-TEST_CASE("once_or_after: the trigger runs it once; the deadline then does nothing") {
+TEST_CASE("once_or_after: the trigger runs it once, the deadline then does nothing") {
   holder_fixture f{80ms};
   auto& c = f.c;
   auto& a = f.a;

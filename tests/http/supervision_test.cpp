@@ -238,7 +238,7 @@ TEST_CASE("an agent that does not answer within request_timeout gets 504", "[htt
 // A second crash within restart_period_ms waits out the supervisor's backoff in `restarting`. A
 // GET arriving meanwhile waits for the next incarnation, as it would had it reached the crashed
 // one first (resend_policy); a write is refused at once.
-TEST_CASE("a GET arriving while its agent restarts waits for it; a write is refused 503", "[http][supervision]") {
+TEST_CASE("a GET arriving while its agent restarts waits for it, a write is refused 503", "[http][supervision]") {
   test_server server([](config& c) { exact_backoff(c, 600ms); });
   crash_into_backoff(server, "order");
 

@@ -59,7 +59,7 @@ TEST_CASE("ask_deadlines: an ask settled by its answer never expires") {
   CHECK(ask->expired == 0);
 }
 
-TEST_CASE("ask_deadlines: the table holds asks weakly; a freed ask is skipped and its entry dropped") {
+TEST_CASE("ask_deadlines: the table holds asks weakly, a freed ask is skipped and its entry dropped") {
   std::weak_ptr<recording_ask> gone;
   {
     auto ask = std::make_shared<recording_ask>();

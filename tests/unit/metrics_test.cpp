@@ -32,7 +32,7 @@ TEST_CASE("requests are counted by agent, method and status with a latency histo
         std::string::npos);
 }
 
-TEST_CASE("latency_histogram: a value on a bound falls in that bucket; samples are cumulative, with sum and count") {
+TEST_CASE("latency_histogram: a value on a bound falls in that bucket, samples are cumulative, with sum and count") {
   latency_histogram h;
   h.record(std::chrono::microseconds(500));      // exactly 0.0005 s: le="0.0005"
   h.record(std::chrono::microseconds(501));      // just above: le="0.001"

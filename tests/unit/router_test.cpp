@@ -71,7 +71,7 @@ TEST_CASE("known path with another method answers 405 with Allow") {
   CHECK(resp.headers[0].second == "POST, GET, HEAD");
 }
 
-TEST_CASE("HEAD runs the GET route; a path without one answers 405") {
+TEST_CASE("HEAD runs the GET route, a path without one answers 405") {
   router r;
   r.add("GET", "/orders", "list", [](mercato::http::request_context& c) { c.respond(http_response::json(200, "[]")); });
   r.add("POST", "/carts", "create", [](mercato::http::request_context& c) { c.respond(http_response::json(201, "{}")); });

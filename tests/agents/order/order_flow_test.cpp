@@ -409,7 +409,7 @@ TEST_CASE("order store: a batch of confirmations answers per order and writes on
                       "', '" + unknown + "')") == 0);
 }
 
-TEST_CASE("order store: a batch of placements answers per order; a taken key writes nothing of its order",
+TEST_CASE("order store: a batch of placements answers per order, a taken key writes nothing of its order",
           "[order][store][batch]") {
   auto f = make_order_fixture();
   // A key an earlier request holds: its placement in the batch must write nothing.

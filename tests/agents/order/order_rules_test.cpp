@@ -252,7 +252,7 @@ TEST_CASE("order draft: without a ship-to there is no order", "[order][draft]") 
   CHECK(issues[0].loc == std::vector<std::string>{"body", "shipping_address"});
 }
 
-TEST_CASE("order draft: priced with store credit, flat-rate shipping and tax; a lower expected total is a conflict",
+TEST_CASE("order draft: priced with store credit, flat-rate shipping and tax, a lower expected total is a conflict",
           "[order][draft]") {
   auto req = draft_request(R"({"customer_id": "CUST-9", "payment_token": "tok_visa", "use_store_credit": "5.00",
     "items": [{"product_id": "P-1", "quantity": 2}]})");

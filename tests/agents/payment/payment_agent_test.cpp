@@ -733,7 +733,7 @@ TEST_CASE("a sale writes its audit row and both events, in order, with the payme
   CHECK(captured["transaction_id"] == s->transaction_id);
 }
 
-TEST_CASE("phase 3 is one statement only while the payment is as planned; a changed one takes the locking path",
+TEST_CASE("phase 3 is one statement only while the payment is as planned, a changed one takes the locking path",
           "[payment]") {
   payment_fixture t;
   // Something writes the payment between staging and phase 3 (as a webhook or reconciliation

@@ -38,7 +38,7 @@ payment::payment_operations test_operations() {
 
 }  // namespace
 
-TEST_CASE("authorize_all: orders on the test gateway share one staging and one completion; the rest is left "
+TEST_CASE("authorize_all: orders on the test gateway share one staging and one completion, the rest is left "
           "to authorize()",
           "[payment][batch]") {
   test::migrated_database db;

@@ -387,7 +387,7 @@ TEST_CASE("record_sales: one statement for several events, each counted once", "
   CHECK(record_sales(tx, {}).empty());
 }
 
-TEST_CASE("order_confirmed events that queue share statements; an unusable one fails alone", "[product][events][batch]") {
+TEST_CASE("order_confirmed events that queue share statements, an unusable one fails alone", "[product][events][batch]") {
   agent_fixture f{{product_spec()}, seeded()};
   auto confirmed = [](int units) {
     event e = make_event("order", "order_confirmed",
