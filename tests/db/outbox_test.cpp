@@ -121,7 +121,7 @@ TEST_CASE_METHOD(migrated_database, "a rolled-back change publishes nothing", "[
   CHECK(test::eventually([&] { return value<int>("SELECT count(*) FROM orders.outbox") == 0; }));
 }
 
-TEST_CASE_METHOD(migrated_database, "events written by the change's own statement are published with it; none if it wrote nothing",
+TEST_CASE_METHOD(migrated_database, "events written by the change's own statement are published with it, none if it wrote nothing",
                  "[db][outbox]") {
   event_bus bus;
   collector seen{bus};
@@ -214,7 +214,7 @@ TEST_CASE_METHOD(migrated_database, "mark_processed de-duplicates deliveries per
   CHECK(mark("payments.refund", true));  // another consumer of the same event
 }
 
-TEST_CASE_METHOD(migrated_database, "wake(schema) drains that outbox; the sweep finds the others",
+TEST_CASE_METHOD(migrated_database, "wake(schema) drains that outbox, the sweep finds the others",
                  "[db][outbox]") {
   event_bus bus;
   collector seen{bus};

@@ -428,7 +428,7 @@ TEST_CASE_METHOD(fresh_database, "an autocommit unit runs without BEGIN and its 
 }
 
 TEST_CASE_METHOD(fresh_database,
-                 "autocommit on a connection that died while idle runs on a fresh one; a write that broke it fails",
+                 "autocommit on a connection that died while idle runs on a fresh one, a write that broke it fails",
                  "[db][pool]") {
   exec("CREATE TABLE marks (id integer PRIMARY KEY)");
   db::pool pool{pool_settings(1)};

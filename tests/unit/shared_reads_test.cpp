@@ -84,7 +84,7 @@ TEST_CASE("shared_reads: alone when idle, together while one runs, each its own 
   CHECK(r.items() == 4);
 }
 
-TEST_CASE_METHOD(three_reads, "shared_reads: a failed batch fails each of its reads once; the next batch still goes") {
+TEST_CASE_METHOD(three_reads, "shared_reads: a failed batch fails each of its reads once, the next batch still goes") {
   batches[0].finish({failure{failure_kind::unavailable, "database_unavailable", "down", {}}, {}});
   CHECK(a.failed == "database_unavailable");
   CHECK_FALSE(a.value);
