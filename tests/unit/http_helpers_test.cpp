@@ -98,7 +98,7 @@ TEST_CASE("CORS with a list of origins") {
   CHECK(listed.preflight("https://b.example", "").status == 403);
 }
 
-TEST_CASE("NUL screen: %00 in a target, a \\u0000 escape in a JSON body") {
+TEST_CASE("NUL screen: %00 in a target, an escaped U+0000 in a JSON body") {
   CHECK(http::target_has_nul("/customers/CUST-001%00x"));
   CHECK(http::target_has_nul("/products?category=a%00"));
   CHECK_FALSE(http::target_has_nul("/products?category=a%2500"));  // "%25" is '%': the text "%00"
