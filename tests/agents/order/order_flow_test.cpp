@@ -596,8 +596,8 @@ TEST_CASE("order flow: a crash of the order actor during placements leaves no or
 // The fraud agent crashes while it holds the saga's fraud_check ask (its scoring insert waits
 // behind a lock). CAF tells the asker nothing when a receiver dies holding a request; the ask
 // table learns it from the directory and fails the step with agent_stopped at once, not at the
-// call timeout. The retry, retry_after_agent_stop later, then confirms the order, and the caller, who still
-// waits (place_wait), hears that.
+// call timeout. The retry, retry_after_agent_stop later, then confirms the order, and the
+// caller, who still waits (place_wait), hears that.
 TEST_CASE("order flow: a saga step whose agent crashes while holding it fails at once and is retried",
           "[order][flow][crash]") {
   // Asks time out after 30 s here, so a failure within 10 s can only be the crash noticed. The
